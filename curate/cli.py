@@ -1,0 +1,96 @@
+"""The `curate` command: parses, validates, hands over. Errors are one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import CurateError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + traceback
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="curate", description="Curate raw web dumps into pretraining data.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a pipeline YAML over raw input", description="Run a curation pipeline.")
+    run.add_argument("pipeline", help="pipeline YAML (see pipelines/)")
+    run.add_argument("--input", nargs="+", metavar="PATH", help="input files or folders (override the YAML)")
+    run.add_argument("--output", metavar="DIR", help="output folder (overrides the YAML)")
+    run.add_argument("--workers", type=int, help="parallel worker processes (default: the YAML's, else 1)")
+    run.add_argument("--executor", choices=["local", "ray"], default="local")
+    run.add_argument("--overwrite", action="store_true", help="replace an earlier run in --output")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.set_defaults(handler=cmd_run)
+
+    stats = sub.add_parser("stats", help="print a run's statistics", description="Print stats.json as a table.")
+    stats.add_argument("run_dir", metavar="DIR")
+    stats.set_defaults(handler=cmd_stats)
+
+    report = sub.add_parser("report", help="(re)write a run's report.html", description="Write DIR/report.html.")
+    report.add_argument("run_dir", metavar="DIR")
+    report.set_defaults(handler=cmd_report)
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .executors import execute
+    from .report.terminal import print_stats
+    from .progress import RichProgress
+
+    config = load_config(args.pipeline)
+    if args.input:
+        config.input.paths = list(args.input)
+    output = args.output or config.output
+    if not output:
+        raise CurateError("no output folder: give --output or `output:` in the pipeline")
+    workers = args.workers or config.workers
+    if workers < 1:
+        raise CurateError(f"--workers must be at least 1, got {workers}")
+    with RichProgress(disabled=args.quiet) as progress:
+        outcome = execute(config, output, workers, args.executor, args.overwrite, progress)
+    print_stats(outcome.stats.to_dict())
+    resumed = f", {outcome.tasks_resumed} resumed from an earlier run" if outcome.tasks_resumed else ""
+    print(f"{outcome.tasks_run} tasks in {outcome.seconds:.1f}s{resumed}")
+    print(f"report: {outcome.layout.report}")
+    return 0 if not outcome.stats.conservation_problems() else 1
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from .report.terminal import load_stats, print_stats
+
+    print_stats(load_stats(args.run_dir))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report.html import write_report
+
+    print(write_report(args.run_dir))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except CurateError as exc:
+        sys.stderr.write(f"curate: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("curate: interrupted; run the same command again to resume\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The document record that flows between stages, and its Arrow schema."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+BASE_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("text", pa.string()),
+        ("url", pa.string()),
+        ("source", pa.string()),
+        ("timestamp", pa.string()),
+        ("metadata", pa.string()),  # JSON object; a string keeps the schema stable across shards
+    ]
+)
+REMOVED_COLUMNS = [("stage", pa.string()), ("reason", pa.string()), ("detail", pa.string())]
+
+
+@dataclass(slots=True)
+class Document:
+    """One document. `html` holds undecoded markup until the `extract` stage turns it into `text`."""
+
+    id: str
+    text: str
+    source: str = ""
+    url: str | None = None
+    timestamp: str | None = None
+    html: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    signals: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def nbytes(self) -> int:
+        """UTF-8 size of what the document currently carries (markup before extraction)."""
+        return len((self.text if self.html is None else self.html).encode("utf-8", "surrogatepass"))
+
+
+def schema_for(
+    signal_types: dict[str, pa.DataType], removed: bool = False, intermediate: bool = False
+) -> pa.Schema:
+    """The schema of kept (or removed) documents for a pipeline whose stages record these signals.
+
+    Intermediate shards (between phases) also keep `html`, so a global stage may precede `extract`.
+    """
+    fields = list(BASE_SCHEMA) + [pa.field(name, dtype) for name, dtype in signal_types.items()]
+    if removed:
+        fields += [pa.field(name, dtype) for name, dtype in REMOVED_COLUMNS]
+    if intermediate:
+        fields.append(pa.field("html", pa.string()))
+    return pa.schema(fields)
+
+
+def to_table(docs: list[Document], schema: pa.Schema, extra: dict[str, list] | None = None) -> pa.Table:
+    """Columnar form of a batch; signals a document lacks become nulls."""
+    columns: dict[str, list] = {
+        "id": [d.id for d in docs],
+        "text": [d.text for d in docs],
+        "url": [d.url for d in docs],
+        "source": [d.source for d in docs],
+        "timestamp": [d.timestamp for d in docs],
+        "metadata": [json.dumps(d.metadata, ensure_ascii=False) if d.metadata else None for d in docs],
+        "html": [d.html for d in docs],
+    }
+    for name in schema.names:
+        if name not in columns:
+            columns[name] = (extra or {}).get(name) or [d.signals.get(name) for d in docs]
+    return pa.table({name: columns[name] for name in schema.names}, schema=schema)
+
+
+def from_table(table: pa.Table) -> list[Document]:
+    """Inverse of `to_table` for intermediate shards: base columns back to fields, the rest to signals."""
+    base = set(BASE_SCHEMA.names) | {"html"}
+    signal_names = [n for n in table.column_names if n not in base]
+    rows = table.to_pylist()
+    docs = []
+    for row in rows:
+        meta = row.get("metadata")
+        docs.append(
+            Document(
+                id=row["id"],
+                text=row["text"] or "",
+                url=row.get("url"),
+                source=row.get("source") or "",
+                timestamp=row.get("timestamp"),
+                html=row.get("html"),
+                metadata=json.loads(meta) if meta else {},
+                signals={n: row[n] for n in signal_names if row[n] is not None},
+            )
+        )
+    return docs
+
+
+def stable_id(source: str, offset: int) -> str:
+    """An id for a record without one: the same file and offset give the same id on every run."""
+    import xxhash
+
+    return xxhash.xxh3_64_hexdigest(f"{source}@{offset}")

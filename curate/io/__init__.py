@@ -1,0 +1,1 @@
+"""Readers (raw dumps -> documents) and writers (documents -> Parquet), kept apart from stages."""

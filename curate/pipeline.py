@@ -1,0 +1,225 @@
+"""A pipeline: reader -> stages -> writers, cut into phases at global stages.
+
+Phase 0 starts at the reader; every later phase starts with a global stage, whose keys the phase
+before it wrote and whose decisions were resolved in between. A task is (phase, shard); the local
+and the Ray executor run the same tasks through `run_task` and `resolve`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .config import PipelineConfig
+from .document import Document, from_table, schema_for
+from .errors import CurateError
+from .io.inputs import InputShard, Skipped, read_shard
+from .io.writers import AtomicParquetWriter, write_json_atomic, write_parquet_atomic
+from .stages import GlobalStage, Stage, stage_class
+from .stages.base import verdict_key
+from .stats import RunStats, StageStats
+
+BATCH_BYTES = 64 * 2**20  # a batch is also cut at this many bytes, so huge documents stay bounded
+
+
+@dataclass
+class Phase:
+    index: int
+    stages: list[Stage]
+    next_global: GlobalStage | None  # the global stage whose keys this phase's tasks write
+
+
+class OutputLayout:
+    """Where a run keeps what: the fixed user-facing layout plus `.curate/` for its own work."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.data = self.root / "data"
+        self.removed = self.root / "removed"
+        self.tokens = self.root / "tokens"
+        self.work = self.root / ".curate"
+        self.stats = self.root / "stats.json"
+        self.report = self.root / "report.html"
+        self.run_file = self.work / "run.json"
+
+    def phase_dir(self, phase: int) -> Path:
+        return self.work / f"phase{phase}"
+
+    def done_marker(self, phase: int, shard: InputShard) -> Path:
+        return self.phase_dir(phase) / f"done-{shard.name}.json"
+
+    def intermediate(self, phase: int, shard: InputShard) -> Path:
+        return self.phase_dir(phase) / f"docs-{shard.name}.parquet"
+
+    def keys(self, phase: int, shard: InputShard) -> Path:
+        return self.phase_dir(phase) / f"keys-{shard.name}.parquet"
+
+    def decisions(self, phase: int) -> Path:
+        return self.phase_dir(phase) / "decisions.parquet"
+
+    def resolve_marker(self, phase: int) -> Path:
+        return self.phase_dir(phase) / "resolve.json"
+
+    def prepare(self, config: PipelineConfig, overwrite: bool) -> None:
+        """Claim the output folder: fresh, or a resumable earlier run of the same config."""
+        if self.root.exists() and any(self.root.iterdir()):
+            if not self.run_file.exists():
+                raise CurateError(f"{self.root} exists and is not a curate output; refusing to write into it")
+            previous = json.loads(self.run_file.read_text())
+            if overwrite:
+                shutil.rmtree(self.root)
+            elif previous.get("fingerprint") != config.fingerprint():
+                raise CurateError(
+                    f"{self.root} holds a run of a different config; use --overwrite to replace it, or another --output"
+                )
+        self.work.mkdir(parents=True, exist_ok=True)
+        if not self.run_file.exists():
+            write_json_atomic(self.run_file, {"fingerprint": config.fingerprint(), "config": config.to_dict()})
+
+
+class Pipeline:
+    def __init__(self, config: PipelineConfig) -> None:
+        self.config = config
+        self.stages: list[Stage] = [stage_class(name)(**options) for name, options in config.stages]
+        self.phases = _cut_into_phases(self.stages)
+        signals: dict[str, pa.DataType] = {}
+        for stage in self.stages:
+            signals.update({k: s.dtype for k, s in stage.output_signals().items()})
+        self.schema = schema_for(signals)
+        self.removed_schema = schema_for(signals, removed=True)
+        self.intermediate_schema = schema_for(signals, intermediate=True)
+        self._ready = False
+
+    @property
+    def stage_names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def setup(self) -> None:
+        if not self._ready:
+            for stage in self.stages:
+                stage.setup()
+            self._ready = True
+
+    def run_task(self, phase_index: int, shard: InputShard, layout: OutputLayout) -> RunStats:
+        """Run one phase on one shard; outputs are renamed into place, the done marker last."""
+        self.setup()
+        phase = self.phases[phase_index]
+        stats = RunStats.for_stages(self.stage_names)
+        last = phase_index == len(self.phases) - 1
+        if phase_index == 0:
+            docs: Iterable[Document] = self._read(shard, stats)
+        else:
+            docs = self._read_intermediate(layout.intermediate(phase_index - 1, shard))
+            phase.stages[0].load_decisions(pq.read_table(layout.decisions(phase_index)))
+        removed_out = AtomicParquetWriter(layout.removed / f"part-{shard.name}-p{phase_index}.parquet", self.removed_schema)
+        if last:
+            kept_out = AtomicParquetWriter(layout.data / f"part-{shard.name}.parquet", self.schema)
+        else:
+            kept_out = AtomicParquetWriter(layout.intermediate(phase_index, shard), self.intermediate_schema)
+        keys_out = layout.keys(phase_index, shard)
+        key_tables: list[pa.Table] = []
+        for batch in _batches(docs, self.config.batch_size):
+            for stage in phase.stages:
+                batch, removed = stage(batch, stats.stage(stage.name))
+                if removed:
+                    removed_out.write(
+                        [d for d, _ in removed],
+                        extra={
+                            "stage": [stage.name] * len(removed),
+                            "reason": [verdict_key(stage.name, v) for _, v in removed],
+                            "detail": [v.split(":", 1)[1] if ":" in v else None for _, v in removed],
+                        },
+                    )
+            if phase.next_global is not None and batch:
+                key_tables.append(phase.next_global.keys(batch))
+            kept_out.write(batch)
+            if last:
+                stats.docs_written += len(batch)
+        removed_out.close()
+        kept_out.close()
+        if phase.next_global is not None:
+            if key_tables:
+                write_parquet_atomic(keys_out, pa.concat_tables(key_tables))
+        write_json_atomic(layout.done_marker(phase_index, shard), stats.to_dict())
+        return stats
+
+    def resolve(self, phase_index: int, shards: list[InputShard], layout: OutputLayout) -> StageStats:
+        """The barrier before `phase_index`: its global stage decides over every shard's keys."""
+        self.setup()
+        stage = self.phases[phase_index].stages[0]
+        assert isinstance(stage, GlobalStage)
+        stats = StageStats(stage.name)
+        paths = [p for p in (layout.keys(phase_index - 1, s) for s in shards) if p.exists()]
+
+        def key_tables() -> Iterator[pa.Table]:
+            for path in paths:
+                yield pq.read_table(path)
+
+        scratch = layout.phase_dir(phase_index) / "scratch"
+        scratch.mkdir(parents=True, exist_ok=True)
+        decisions = stage.resolve(key_tables, scratch, stats)
+        write_parquet_atomic(layout.decisions(phase_index), decisions)
+        shutil.rmtree(scratch, ignore_errors=True)
+        write_json_atomic(layout.resolve_marker(phase_index), stats.to_dict())
+        return stats
+
+    def _read(self, shard: InputShard, stats: RunStats) -> Iterator[Document]:
+        for item in read_shard(shard, self.config.input):
+            if isinstance(item, Skipped):
+                stats.skipped[item.reason] += 1
+                continue
+            stats.docs_read += 1
+            stats.bytes_read += item.nbytes
+            yield item
+
+    @staticmethod
+    def _read_intermediate(path: Path) -> Iterator[Document]:
+        if not path.exists():  # the previous phase kept nothing from this shard
+            return
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1000):
+            yield from from_table(pa.Table.from_batches([batch]))
+
+
+def _cut_into_phases(stages: list[Stage]) -> list[Phase]:
+    starts = [0] + [i for i, s in enumerate(stages) if s.is_global and i > 0]
+    if stages and stages[0].is_global:
+        raise CurateError(f"stage {stages[0].name} is global and cannot be first; it needs a stage before it")
+    phases = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(stages)
+        following = stages[end] if end < len(stages) else None
+        phases.append(Phase(n, stages[start:end], following))  # type: ignore[arg-type]
+    return phases
+
+
+def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    batch: list[Document] = []
+    nbytes = 0
+    for doc in docs:
+        batch.append(doc)
+        nbytes += len(doc.text) + len(doc.html or "")
+        if len(batch) >= size or nbytes >= BATCH_BYTES:
+            yield batch
+            batch, nbytes = [], 0
+    if batch:
+        yield batch
+
+
+def merge_task_stats(stage_names: list[str], layout: OutputLayout, phases: int) -> RunStats:
+    """The run's stats, from every task's persisted marker (so a resumed run counts everything)."""
+    total = RunStats.for_stages(stage_names)
+    for phase in range(phases):
+        directory = layout.phase_dir(phase)
+        for marker in sorted(directory.glob("done-*.json")):
+            total.merge(RunStats.from_dict(json.loads(marker.read_text())))
+        resolve = layout.resolve_marker(phase)
+        if resolve.exists():
+            part = StageStats.from_dict(json.loads(resolve.read_text()))
+            total.stage(part.name).merge(part)
+    return total

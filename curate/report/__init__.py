@@ -1,0 +1,1 @@
+"""Reports of a run: report.html and the terminal summary."""

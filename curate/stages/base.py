@@ -1,0 +1,120 @@
+"""The stage contract: a batch in, one verdict per document out, accounting done here once for all."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, ClassVar, Iterator, Literal
+
+import pyarrow as pa
+
+from ..document import Document
+from ..errors import ConfigError
+from ..stats import Histogram, StageStats
+
+Mode = Literal["filter", "annotate"]
+Verdict = str | None  # None keeps the document; a string removes it and names why
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A per-document value a stage records as a column, optionally with a histogram in the stats."""
+
+    dtype: pa.DataType
+    bins: tuple[float, float, int] | None = None  # (lo, hi, count) for the histogram
+    log: bool = False
+
+
+class Stage:
+    """Keeps, changes or removes documents, a batch at a time.
+
+    Subclasses set `name`, declare `signals`, take their options as keyword arguments of
+    `__init__` (the config validator reads that signature), and implement `process`. A stage never
+    reads files or knows about executors: models are loaded in `setup`, once per worker.
+    """
+
+    name: ClassVar[str]
+    signals: ClassVar[dict[str, Signal]] = {}
+    is_global: ClassVar[bool] = False
+
+    def __init__(self, mode: Mode = "filter") -> None:
+        if mode not in ("filter", "annotate"):
+            raise ConfigError(f"{self.name}.mode: expected 'filter' or 'annotate', got {mode!r}")
+        self.mode = mode
+
+    def setup(self) -> None:
+        """Load models or lists; called once per worker process before the first batch."""
+
+    def process(self, docs: list[Document]) -> list[Verdict]:
+        """Return one verdict per document; may rewrite `doc.text` and set `doc.signals`."""
+        raise NotImplementedError
+
+    def thresholds(self) -> dict[str, float]:
+        """Signal name -> the threshold it is cut at, so reports can draw it on the histogram."""
+        return {}
+
+    def output_signals(self) -> dict[str, Signal]:
+        """Columns this stage adds; annotate mode adds `<name>_reason` (what filter mode would say)."""
+        if self.mode == "annotate":
+            return {**self.signals, f"{self.name}_reason": Signal(pa.string())}
+        return dict(self.signals)
+
+    def __call__(self, docs: list[Document], stats: StageStats) -> tuple[list[Document], list[tuple[Document, str]]]:
+        """Run `process` on a batch and account for every document: kept, or removed with a reason."""
+        started = time.perf_counter()
+        stats.docs_in += len(docs)
+        stats.bytes_in += sum(d.nbytes for d in docs)
+        verdicts = self.process(docs) if docs else []
+        if len(verdicts) != len(docs):
+            raise RuntimeError(f"stage {self.name} returned {len(verdicts)} verdicts for {len(docs)} documents")
+        kept: list[Document] = []
+        removed: list[tuple[Document, str]] = []
+        for doc, verdict in zip(docs, verdicts):
+            if verdict is None:
+                kept.append(doc)
+            elif self.mode == "annotate":
+                doc.signals[f"{self.name}_reason"] = verdict
+                kept.append(doc)
+            else:
+                removed.append((doc, verdict))
+                stats.removed[verdict_key(self.name, verdict)] += 1
+        for key, signal in self.signals.items():
+            if signal.bins is not None:
+                hist = stats.histograms.get(key) or stats.histograms.setdefault(
+                    key, Histogram.empty(*signal.bins, log=signal.log)
+                )
+                hist.add(d.signals.get(key) for d in docs)
+        stats.docs_out += len(kept)
+        stats.bytes_out += sum(d.nbytes for d in kept)
+        stats.seconds += time.perf_counter() - started
+        return kept, removed
+
+
+def verdict_key(stage: str, verdict: str) -> str:
+    """The stats key of a removal: `stage:reason`. A verdict is `reason` or `reason:detail` (for
+    example `duplicate_of:<id>`); the detail goes to the removed document's `detail` column."""
+    return f"{stage}:{verdict.split(':', 1)[0]}"
+
+
+class GlobalStage(Stage):
+    """A stage that must see every shard before it decides (deduplication): the executor's barrier.
+
+    1. `keys` runs per shard on the documents reaching this stage and returns compact keys (never
+       text); the executor persists them.
+    2. `resolve` runs once over all shards' keys (`key_tables()` yields them, in shard order, as
+       often as called) and returns the decisions table, using `scratch` for spills and recording
+       what it found (cluster sizes, timings) in `stats`.
+    3. `load_decisions` gives each worker the decisions; `process` then applies them per shard.
+    """
+
+    is_global = True
+
+    def keys(self, docs: list[Document]) -> pa.Table:
+        raise NotImplementedError
+
+    def resolve(self, key_tables: Callable[[], Iterator[pa.Table]], scratch: Path, stats: StageStats) -> pa.Table:
+        raise NotImplementedError
+
+    def load_decisions(self, decisions: pa.Table) -> None:
+        raise NotImplementedError
