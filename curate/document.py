@@ -33,6 +33,7 @@ class Document:
     html: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     signals: dict[str, Any] = field(default_factory=dict)
+    tokens: Any = None  # token ids set by `tokenize`; written to token shards, never to Parquet
 
     @property
     def nbytes(self) -> int:

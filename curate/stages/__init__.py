@@ -10,6 +10,17 @@ from .base import GlobalStage, Signal, Stage
 STAGES: dict[str, str] = {
     "extract": "curate.stages.extract:Extract",
     "normalize": "curate.stages.normalize:Normalize",
+    "url_filter": "curate.stages.url_filter:UrlFilter",
+    "language": "curate.stages.language:Language",
+    "gopher_quality": "curate.stages.gopher_quality:GopherQuality",
+    "gopher_repetition": "curate.stages.gopher_repetition:GopherRepetition",
+    "c4_quality": "curate.stages.c4_quality:C4Quality",
+    "fineweb_quality": "curate.stages.fineweb_quality:FinewebQuality",
+    "toxicity": "curate.stages.toxicity:Toxicity",
+    "pii": "curate.stages.pii:Pii",
+    "exact_dedup": "curate.stages.exact_dedup:ExactDedup",
+    "minhash_dedup": "curate.stages.minhash_dedup:MinhashDedup",
+    "tokenize": "curate.stages.tokenize:Tokenize",
 }
 
 

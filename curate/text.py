@@ -1,0 +1,43 @@
+"""Shared text helpers: language-aware word splitting, lines, and the simplified form used for matching."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Scripts written without spaces between words: each character counts as a word.
+NO_SPACE_SCRIPTS = (
+    "\u0e00-\u0eff"  # Thai, Lao
+    "\u1000-\u109f"  # Myanmar
+    "\u1780-\u17ff"  # Khmer
+    "\u3040-\u30ff"  # Hiragana, Katakana
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs
+    "\U00020000-\U0002fa1f"
+)
+_WORDS = re.compile(rf"[{NO_SPACE_SCRIPTS}]|[^\W{NO_SPACE_SCRIPTS}]+")
+_NO_SPACE_CHAR = re.compile(rf"[{NO_SPACE_SCRIPTS}]")
+_PUNCT_TABLE = {i: " " for i in range(0x110000) if unicodedata.category(chr(i)).startswith(("P", "S"))}
+_DIGITS = re.compile(r"\d")
+_SPACE = re.compile(r"\s+")
+
+
+def words(text: str) -> list[str]:
+    """Word tokens: runs of letters/digits, and single characters in scripts without spaces."""
+    return _WORDS.findall(text)
+
+
+def no_space_share(text: str) -> float:
+    """Share of non-space characters that belong to scripts written without spaces (CJK, Thai...)."""
+    chars = len(text) - text.count(" ") - text.count("\n")
+    return len(_NO_SPACE_CHAR.findall(text)) / chars if chars > 0 else 0.0
+
+
+def simplify(text: str) -> str:
+    """Lowercase, punctuation and symbols removed, digits folded to 0, whitespace collapsed."""
+    text = text.lower().translate(_PUNCT_TABLE)
+    return _SPACE.sub(" ", _DIGITS.sub("0", text)).strip()
+
+
+def lines(text: str) -> list[str]:
+    """Non-empty lines, stripped."""
+    return [line.strip() for line in text.split("\n") if line.strip()]
