@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup demo test bench clean
+.PHONY: setup browser demo test bench clean
 
 setup: $(STAMP)
 
@@ -21,7 +21,13 @@ $(STAMP): pyproject.toml Makefile
 demo: setup
 	$(VENV)/bin/curate run pipelines/web.yaml --input sample_data --output out/sample --overwrite
 
-test: setup
+# Debian's chromium, for the report's browser tests (they skip without it, except under CI).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+		echo "chromium could not be installed: the browser tests will skip (and fail under CI)"
+
+test: setup browser
 	$(VENV)/bin/pytest -q tests
 
 bench: setup

@@ -24,6 +24,7 @@ class Signal:
     dtype: pa.DataType
     bins: tuple[float, float, int] | None = None  # (lo, hi, count) for the histogram
     log: bool = False
+    categorical: bool = False  # count each value (e.g. language) in the stage's counters as `name=value`
 
 
 class Stage:
@@ -63,8 +64,9 @@ class Stage:
     def __call__(self, docs: list[Document], stats: StageStats) -> tuple[list[Document], list[tuple[Document, str]]]:
         """Run `process` on a batch and account for every document: kept, or removed with a reason."""
         started = time.perf_counter()
+        sizes_in = [d.nbytes for d in docs]
         stats.docs_in += len(docs)
-        stats.bytes_in += sum(d.nbytes for d in docs)
+        stats.bytes_in += sum(sizes_in)
         verdicts = self.process(docs) if docs else []
         if len(verdicts) != len(docs):
             raise RuntimeError(f"stage {self.name} returned {len(verdicts)} verdicts for {len(docs)} documents")
@@ -81,14 +83,25 @@ class Stage:
                 stats.removed[verdict_key(self.name, verdict)] += 1
         for key, signal in self.signals.items():
             if signal.bins is not None:
-                hist = stats.histograms.get(key) or stats.histograms.setdefault(
-                    key, Histogram.empty(*signal.bins, log=signal.log)
-                )
-                hist.add(d.signals.get(key) for d in docs)
+                _histogram(stats, key, signal.bins, signal.log).add(d.signals.get(key) for d in docs)
+            if signal.categorical:
+                stats.counters.update(f"{key}={d.signals[key]}" for d in docs if d.signals.get(key) is not None)
+        sizes_out = [d.nbytes for d in kept]
+        _histogram(stats, "doc_bytes_in", DOC_BYTES_BINS, log=True).add(sizes_in)
+        _histogram(stats, "doc_bytes_out", DOC_BYTES_BINS, log=True).add(sizes_out)
         stats.docs_out += len(kept)
-        stats.bytes_out += sum(d.nbytes for d in kept)
+        stats.bytes_out += sum(sizes_out)
         stats.seconds += time.perf_counter() - started
         return kept, removed
+
+
+DOC_BYTES_BINS = (1, 10_000_000, 28)
+
+
+def _histogram(stats: StageStats, key: str, bins: tuple[float, float, int], log: bool) -> Histogram:
+    if key not in stats.histograms:
+        stats.histograms[key] = Histogram.empty(*bins, log=log)
+    return stats.histograms[key]
 
 
 def verdict_key(stage: str, verdict: str) -> str:

@@ -1,0 +1,322 @@
+"""Train the small GPT on token shards for a token budget; `train(config)` returns the final numbers and curve.
+
+The token budget is the knob: steps = tokens // (batch_size * context * grad_accum), so variants compared at
+equal budgets see equal numbers of tokens. With `out` set, a run writes `config.json`, `log.jsonl`,
+`checkpoint.pt` (after each evaluation) and `result.json`; calling `train` again on the same `out` resumes
+from the checkpoint exactly (model, optimizer, step, sampler and torch RNG states), or returns the stored
+result when the run had finished.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from .data import TrainError, WindowSampler, eval_batches, load_encoding, read_split, token_byte_lengths
+from .model import GPT, PRESETS, GPTConfig
+
+DEFAULT_LR = {"tiny": 2e-3, "small": 6e-4, "medium": 3e-4}
+# Settings that may change between a run and its resumption; everything else must match the checkpoint.
+RUNTIME_ONLY = {"out", "device", "compile", "progress", "stop_after"}
+
+
+@dataclass
+class TrainConfig:
+    shards: str  # a run's output folder or its tokens/ folder
+    out: str | None = None  # where config, log, checkpoint and result go; None writes nothing
+    val: str | None = None  # another token folder to validate on (its `val` split); default: `shards`' val split
+    preset: str = "tiny"
+    model: dict[str, int] = field(default_factory=dict)  # overrides of the preset: context, n_layer, n_head, d_model
+    tokens: int = 1_000_000  # training token budget
+    seed: int = 0
+    batch_size: int = 8  # sequences per micro-batch
+    grad_accum: int = 1  # micro-batches per optimizer step
+    lr: float | None = None  # peak learning rate; None takes the preset's
+    min_lr_ratio: float = 0.1  # the cosine decays to lr * min_lr_ratio
+    warmup: float = 0.05  # share of the steps spent warming up linearly
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    align_to_documents: bool = False  # start training windows at end-of-text separators
+    evals: int = 10  # validations spread evenly over the run, the last one at the final step
+    eval_tokens: int = 65_536  # validation target tokens per evaluation
+    log_every: int = 10  # steps between train-loss lines in log.jsonl
+    device: str = "auto"  # auto (CUDA when present), cpu, cuda
+    compile: bool = False
+    progress: bool = True
+    stop_after: int | None = None  # end this call after this step, with a checkpoint to resume from
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class EvalSums:
+    """Running sums for validation loss and bits per byte.
+
+    Bits per byte = (sum of target-token losses in nats) / ln 2 / (UTF-8 bytes those targets decode to).
+    Special tokens (end-of-text) decode to no text, so they are left out of both sums for bits per byte
+    (as nanochat does); the plain loss averages over every target token, special ones included.
+    """
+
+    nats: float = 0.0
+    tokens: int = 0
+    text_nats: float = 0.0
+    text_bytes: int = 0
+
+    def add(self, token_losses: torch.Tensor, targets: torch.Tensor, token_bytes: torch.Tensor) -> None:
+        token_losses, targets = token_losses.flatten().double(), targets.flatten()
+        byte_counts = token_bytes.to(targets.device)[targets]
+        self.nats += token_losses.sum().item()
+        self.tokens += targets.numel()
+        self.text_nats += token_losses[byte_counts > 0].sum().item()
+        self.text_bytes += int(byte_counts.sum().item())
+
+    @property
+    def loss(self) -> float:
+        return self.nats / self.tokens
+
+    @property
+    def bits_per_byte(self) -> float:
+        return self.text_nats / math.log(2) / self.text_bytes
+
+
+def evaluate(model: torch.nn.Module, batches: list[np.ndarray], token_bytes: torch.Tensor, device: str) -> EvalSums:
+    sums = EvalSums()
+    model.eval()
+    with torch.no_grad():
+        for batch in batches:
+            tokens = torch.from_numpy(batch).to(device)
+            with _autocast(device):
+                logits = model(tokens[:, :-1])
+            targets = tokens[:, 1:]
+            losses = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none")
+            sums.add(losses, targets, token_bytes)
+    model.train()
+    return sums
+
+
+def learning_rate(step: int, steps: int, config: TrainConfig, peak: float) -> float:
+    """Linear warmup to `peak`, then cosine decay to `peak * min_lr_ratio` at the last step (steps count from 1)."""
+    warmup_steps = max(1, round(config.warmup * steps))
+    if step <= warmup_steps:
+        return peak * step / warmup_steps
+    progress = (step - warmup_steps) / max(1, steps - warmup_steps)
+    floor = peak * config.min_lr_ratio
+    return floor + (peak - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def train(config: TrainConfig) -> dict:
+    """Train (or resume, or return the finished result of) the run `config` describes."""
+    _validate(config)
+    out = Path(config.out) if config.out else None
+    if out and (out / "result.json").is_file():
+        _check_same_run(out, config)
+        return json.loads((out / "result.json").read_text())
+    device = _pick_device(config.device)
+
+    train_split = read_split(config.shards, "train")
+    val_split = read_split(config.val or config.shards, "val")
+    if val_split.encoding != train_split.encoding:
+        raise TrainError(f"validation encoding {val_split.encoding!r} differs from training {train_split.encoding!r}")
+    encoding = load_encoding(train_split.encoding)
+    model_config = GPTConfig.from_preset(config.preset, train_split.vocab_size, **config.model)
+    context, per_step = model_config.context, config.batch_size * model_config.context * config.grad_accum
+    steps = config.tokens // per_step
+    if steps < 1:
+        raise TrainError(f"a budget of {config.tokens} tokens is less than one step ({per_step} tokens)")
+
+    torch.manual_seed(config.seed)
+    model = GPT(model_config).to(device)
+    optimizer = _optimizer(model, config, device)
+    align_to = encoding.eot_token if config.align_to_documents else None
+    sampler = WindowSampler(train_split.shards, context, config.batch_size, config.seed, align_to)
+    val_batches = list(eval_batches(val_split.shards, context, config.batch_size, config.eval_tokens))
+    if not val_batches:
+        raise TrainError(f"validation shards hold fewer than {context + 1} tokens: {val_split.shards[0]} ...")
+    token_bytes = token_byte_lengths(train_split.encoding)
+    step_model = torch.compile(model) if config.compile else model
+
+    state = {"step": 0, "train_seconds": 0.0, "curve": [], "interval_losses": []}
+    if out:
+        state = _start_or_resume(out, config, model, optimizer, sampler, state)
+    eval_steps = {max(1, round(steps * i / config.evals)) for i in range(1, config.evals + 1)} | {steps}
+    last_step = min(steps, config.stop_after or steps)
+    peak_lr = config.lr or DEFAULT_LR.get(config.preset, 6e-4)
+
+    segment_started = time.perf_counter()
+    interval_losses = [torch.tensor(loss, device=device) for loss in state["interval_losses"]]
+    with _progress_bar(config.progress) as bar:
+        task = bar.add_task("train", total=steps, completed=state["step"], rate="", loss="")
+        for step in range(state["step"] + 1, last_step + 1):
+            lr = learning_rate(step, steps, config, peak_lr)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            step_loss = torch.zeros((), device=device)
+            for _ in range(config.grad_accum):
+                batch = torch.from_numpy(sampler.next_batch()).to(device, non_blocking=True)
+                with _autocast(device):
+                    logits = step_model(batch[:, :-1])
+                loss = F.cross_entropy(logits.float().flatten(0, 1), batch[:, 1:].flatten())
+                (loss / config.grad_accum).backward()
+                step_loss += loss.detach() / config.grad_accum
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            interval_losses.append(step_loss)
+            state["step"] = step
+
+            tokens_per_s = step * per_step / max(state["train_seconds"] + time.perf_counter() - segment_started, 1e-9)
+            if step % config.log_every == 0 or step in eval_steps:
+                _log(out, {"event": "train", "step": step, "tokens": step * per_step, "loss": step_loss.item(),
+                           "lr": lr, "tokens_per_s": round(tokens_per_s)})
+                bar.update(task, loss=f"loss {step_loss.item():.3f}")
+            bar.update(task, completed=step, rate=f"{tokens_per_s:,.0f} tok/s")
+
+            if step in eval_steps or step == last_step:
+                _synchronize(device)
+                state["train_seconds"] += time.perf_counter() - segment_started
+                if step in eval_steps:
+                    sums = evaluate(model, val_batches, token_bytes, device)
+                    point = {"step": step, "tokens": step * per_step, "lr": lr,
+                             "train_loss": torch.stack(interval_losses).mean().item(),
+                             "val_loss": sums.loss, "val_bpb": sums.bits_per_byte}
+                    interval_losses = []
+                    state["curve"].append(point)
+                    _log(out, {"event": "eval", **point})
+                if out:
+                    state["interval_losses"] = [loss.item() for loss in interval_losses]
+                    _save_checkpoint(out, model, optimizer, sampler, state)
+                segment_started = time.perf_counter()
+
+    if state["step"] < steps:
+        return {"finished": False, "step": state["step"], "steps": steps, "curve": state["curve"]}
+    final = state["curve"][-1]
+    result = {
+        "finished": True, "val_loss": final["val_loss"], "val_bpb": final["val_bpb"],
+        "tokens_per_s": steps * per_step / max(state["train_seconds"], 1e-9), "tokens": steps * per_step,
+        "steps": steps, "parameters": model.num_parameters(), "device": device, "curve": state["curve"],
+    }
+    if out:
+        _write_json(out / "result.json", result)
+    return result
+
+
+def _validate(config: TrainConfig) -> None:
+    if config.preset not in PRESETS:
+        raise TrainError(f"unknown preset {config.preset!r}; choose one of {', '.join(PRESETS)}")
+    unknown = set(config.model) - set(PRESETS["tiny"])
+    if unknown:
+        raise TrainError(f"unknown model setting(s) {', '.join(sorted(unknown))}; allowed: {', '.join(PRESETS['tiny'])}")
+    shape = {**PRESETS[config.preset], **config.model}
+    if shape["d_model"] % shape["n_head"]:
+        raise TrainError(f"d_model {shape['d_model']} is not divisible by n_head {shape['n_head']}")
+    for name in ("tokens", "batch_size", "grad_accum", "evals", "eval_tokens", "log_every"):
+        if getattr(config, name) < 1:
+            raise TrainError(f"{name} must be at least 1, got {getattr(config, name)}")
+    if config.device not in ("auto", "cpu", "cuda"):
+        raise TrainError(f"device must be auto, cpu or cuda, got {config.device!r}")
+
+
+def _pick_device(requested: str) -> str:
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise TrainError("--device cuda was asked for but no CUDA device is available")
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def _autocast(device: str) -> torch.autocast:
+    """bf16 autocast on CUDA; plain float32 on CPU, where bf16 matmuls are slower, not faster."""
+    return torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=device == "cuda")
+
+
+def _synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _optimizer(model: GPT, config: TrainConfig, device: str) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices and embeddings only, not on norm gains."""
+    decayed = [p for p in model.parameters() if p.dim() >= 2]
+    plain = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decayed, "weight_decay": config.weight_decay}, {"params": plain, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=0.0, betas=(0.9, 0.95), fused=device == "cuda")
+
+
+def _progress_bar(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+        TextColumn("{task.fields[loss]}"), TimeElapsedColumn(), TimeRemainingColumn(), disable=not enabled,
+    )
+
+
+def _identity(config: TrainConfig) -> dict:
+    return {k: v for k, v in config.to_dict().items() if k not in RUNTIME_ONLY}
+
+
+def _check_same_run(out: Path, config: TrainConfig) -> None:
+    stored = json.loads((out / "config.json").read_text())
+    stored_identity = {k: v for k, v in stored.items() if k not in RUNTIME_ONLY}
+    differences = [f"{k}: {stored_identity.get(k)!r} then, {v!r} now"
+                   for k, v in _identity(config).items() if stored_identity.get(k) != v]
+    if differences:
+        raise TrainError(f"{out} holds a run with other settings ({'; '.join(differences)}); choose another --out")
+
+
+def _start_or_resume(
+    out: Path, config: TrainConfig, model: GPT, optimizer: torch.optim.Optimizer, sampler: WindowSampler, state: dict
+) -> dict:
+    checkpoint_path = out / "checkpoint.pt"
+    if not checkpoint_path.is_file():
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(out / "config.json", config.to_dict())
+        (out / "log.jsonl").write_text("")
+        return state
+    _check_same_run(out, config)
+    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    sampler.load_state_dict(checkpoint["sampler"])
+    torch.set_rng_state(checkpoint["torch_rng"])
+    if torch.cuda.is_available() and checkpoint["cuda_rng"] is not None:
+        torch.cuda.set_rng_state_all(checkpoint["cuda_rng"])
+    # Lines written after the checkpoint (a run killed between two checkpoints) will be written again.
+    log = out / "log.jsonl"
+    kept = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= checkpoint["step"]]
+    log.write_text("".join(line + "\n" for line in kept))
+    return {key: checkpoint[key] for key in state}
+
+
+def _save_checkpoint(
+    out: Path, model: GPT, optimizer: torch.optim.Optimizer, sampler: WindowSampler, state: dict
+) -> None:
+    checkpoint = {
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "sampler": sampler.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None, **state,
+    }
+    partial = out / "checkpoint.pt.partial"
+    torch.save(checkpoint, partial)
+    os.replace(partial, out / "checkpoint.pt")  # a crash mid-write never leaves a broken checkpoint
+
+
+def _log(out: Path | None, record: dict) -> None:
+    if out:
+        with open(out / "log.jsonl", "a") as log:
+            log.write(json.dumps(record) + "\n")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(partial, path)

@@ -1,0 +1,200 @@
+"""The backbone: config validation, stats, conservation, resume, output safety, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from curate.config import parse_config
+from curate.errors import ConfigError, CurateError
+from curate.executors import execute
+from curate.stats import Histogram, RunStats, StageStats
+
+CURATE = [sys.executable, "-m", "curate"]
+
+
+def write_jsonl(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def config_for(inputs: list[Path], **extra) -> dict:
+    return {"input": {"paths": [str(p) for p in inputs]}, "stages": [{"normalize": {}}], **extra}
+
+
+# --- config ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, key",
+    [
+        ({"input": {}, "stages": [{"no_such_stage": {}}]}, "no_such_stage"),
+        ({"input": {}, "stages": [{"normalize": {"fix_mojibak": True}}]}, "fix_mojibak"),
+        ({"input": {}, "stages": [{"normalize": {"fix_mojibake": "yes"}}]}, "fix_mojibake"),
+        ({"input": {}, "stages": [{"normalize": {"mode": "drop"}}]}, "mode"),
+        ({"input": {}, "stagse": []}, "stagse"),
+        ({"input": {"format": "csv"}, "stages": ["normalize"]}, "input.format"),
+        ({"input": {"pathz": []}, "stages": ["normalize"]}, "pathz"),
+        ({"input": {}, "stages": [{"normalize": {}, "extract": {}}]}, "stages[0]"),
+    ],
+)
+def test_config_errors_name_the_offending_key(raw, key):
+    with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
+        parse_config(raw)
+
+
+def test_config_accepts_stage_shorthand_and_annotate_mode():
+    config = parse_config({"input": {"paths": ["x"]}, "stages": ["extract", {"normalize": {"mode": "annotate"}}]})
+    assert [name for name, _ in config.stages] == ["extract", "normalize"]
+
+
+# --- stats ----------------------------------------------------------------------------------
+
+
+def test_histogram_merge_equals_histogram_of_all_values():
+    a, b, both = (Histogram.empty(0, 1, 10) for _ in range(3))
+    a.add([0.05, 0.5, 0.99])
+    b.add([0.5, 1.5, -3])
+    both.add([0.05, 0.5, 0.99, 0.5, 1.5, -3])
+    a.merge(b)
+    assert a.counts == both.counts and sum(a.counts) == 6
+
+
+def test_run_stats_round_trip_and_conservation_check():
+    stats = RunStats.for_stages(["a", "b"])
+    stats.docs_read = 10
+    stats.stage("a").docs_in, stats.stage("a").docs_out = 10, 7
+    stats.stage("a").removed["a:x"] = 3
+    stats.stage("b").docs_in, stats.stage("b").docs_out = 7, 7
+    stats.docs_written = 7
+    assert RunStats.from_dict(stats.to_dict()).conservation_problems() == []
+    stats.stage("b").docs_out = 6
+    stats.docs_written = 6
+    assert any("b:" in p for p in stats.conservation_problems())
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> list[Path]:
+    good = [json.dumps({"id": f"d{i}", "text": f"Document number {i}.\n\n\n  with  spaces "}) for i in range(30)]
+    bad = ["{not json", "[1, 2]", "42", json.dumps({"id": "e", "text": "   "}), json.dumps({"id": "n"})]
+    return [write_jsonl(tmp_path / "a.jsonl", good[:20] + bad), write_jsonl(tmp_path / "b.jsonl", good[20:])]
+
+
+def stage_counts(out: Path) -> list[tuple]:
+    stages = json.loads((out / "stats.json").read_text())["stages"]
+    return [(s["name"], s["docs_in"], s["docs_out"], s["bytes_in"], s["bytes_out"], s["removed"]) for s in stages]
+
+
+def kept_ids(out: Path) -> list[str]:
+    return sorted(i for f in sorted((out / "data").glob("*.parquet")) for i in pq.read_table(f)["id"].to_pylist())
+
+
+def test_run_accounts_for_every_record(tmp_path, corpus):
+    out = tmp_path / "out"
+    execute(parse_config(config_for(corpus)), str(out))
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["docs_read"] == 31 and stats["docs_written"] == 30
+    assert stats["skipped"] == {"jsonl:invalid_json": 1, "jsonl:missing_text": 1, "jsonl:not_an_object": 2}
+    assert stats["stages"][0]["removed"] == {"normalize:empty": 1}
+    assert stats["conservation"]["ok"]
+    removed = pq.read_table(next((out / "removed").glob("*.parquet"))).to_pylist()
+    assert [(r["id"], r["stage"], r["reason"]) for r in removed] == [("e", "normalize", "normalize:empty")]
+    text = pq.read_table(out / "data" / "part-00001.parquet")["text"][0].as_py()
+    assert text == "Document number 20.\n\nwith spaces"
+    assert (out / "report.html").exists()
+
+
+def test_same_output_for_one_and_two_workers(tmp_path, corpus):
+    config = parse_config(config_for(corpus))
+    execute(config, str(tmp_path / "w1"), workers=1)
+    execute(config, str(tmp_path / "w2"), workers=2)
+    assert kept_ids(tmp_path / "w1") == kept_ids(tmp_path / "w2")
+    assert stage_counts(tmp_path / "w1") == stage_counts(tmp_path / "w2")
+
+
+def test_interrupted_run_resumes_to_the_same_output(tmp_path, corpus):
+    config = parse_config(config_for(corpus))
+    out = tmp_path / "out"
+    execute(config, str(out))
+    expected = kept_ids(out), stage_counts(out)
+    # Simulate a crash inside shard 1: its output half-written, its done marker never written.
+    (out / ".curate" / "phase0" / "done-00001.json").unlink()
+    (out / "data" / "part-00001.parquet").rename(out / "data" / "part-00001.parquet.tmp")
+    outcome = execute(config, str(out))
+    assert (outcome.tasks_run, outcome.tasks_resumed) == (1, 1)
+    assert (kept_ids(out), stage_counts(out)) == expected
+
+
+def test_changed_config_is_refused_unless_overwrite(tmp_path, corpus):
+    out = tmp_path / "out"
+    execute(parse_config(config_for(corpus)), str(out))
+    changed = parse_config({**config_for(corpus), "stages": [{"normalize": {"fix_mojibake": False}}]})
+    with pytest.raises(CurateError, match="different config"):
+        execute(changed, str(out))
+    execute(changed, str(out), overwrite=True)
+    assert kept_ids(out)
+
+
+def test_output_that_is_not_a_curate_run_is_never_touched(tmp_path, corpus):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "precious.txt").write_text("keep me")
+    with pytest.raises(CurateError, match="not a curate output"):
+        execute(parse_config(config_for(corpus)), str(foreign), overwrite=True)
+    assert (foreign / "precious.txt").read_text() == "keep me"
+
+
+def test_output_inside_input_is_refused(tmp_path, corpus):
+    with pytest.raises(CurateError, match="inside input"):
+        execute(parse_config(config_for([tmp_path])), str(tmp_path / "out"))
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*CURATE, *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_help_for_every_command():
+    for args in (["--help"], ["run", "--help"], ["stats", "--help"], ["report", "--help"]):
+        assert run_cli(*args).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "missing.yaml", "--output", "x"], "pipeline file not found"),
+        (["run"], "required"),
+        (["run", "p.yaml", "--workers", "many"], "invalid int value"),
+        (["stats", "/nonexistent"], "no stats.json"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_cli_bad_arguments_give_one_line(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_run_and_stats(tmp_path, corpus):
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("input:\n  paths: []\nstages:\n  - normalize: {}\n")
+    out = tmp_path / "out"
+    result = run_cli("run", str(pipeline), "--input", *map(str, corpus), "--output", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "conservation: ok" in result.stdout and "report:" in result.stdout
+    assert "normalize" in run_cli("stats", str(out)).stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: {}\nstages:\n  - normalize: {bogus: 1}\n")
+    result = run_cli("run", str(bad), "--output", str(out))
+    assert result.returncode == 2 and "bogus" in result.stderr
