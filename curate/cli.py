@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", metavar="DIR", help="output folder (overrides the YAML)")
     run.add_argument("--workers", type=int, help="parallel worker processes (default: the YAML's, else 1)")
     run.add_argument("--executor", choices=["local", "ray"], default="local")
+    run.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
     run.add_argument("--overwrite", action="store_true", help="replace an earlier run in --output")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(handler=cmd_run)
@@ -37,6 +38,24 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="(re)write a run's report.html", description="Write DIR/report.html.")
     report.add_argument("run_dir", metavar="DIR")
     report.set_defaults(handler=cmd_report)
+
+    train = sub.add_parser("train", help="train a small GPT on token shards",
+                           description="Train a small GPT on a run's token shards for a token budget; resumes from --out.")
+    train.add_argument("--shards", required=True, metavar="DIR", help="a run's output folder or its tokens/ folder")
+    train.add_argument("--val", metavar="DIR", help="validate on this token folder's val split (default: --shards')")
+    train.add_argument("--preset", default="tiny", help="model size: tiny (CPU), small, medium (default: tiny)")
+    train.add_argument("--tokens", type=int, default=1_000_000, help="training token budget (default: 1,000,000)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", required=True, metavar="DIR", help="checkpoint, log.jsonl and result.json go here")
+    train.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    train.add_argument("--compile", action="store_true", help="torch.compile the model")
+    train.add_argument("--batch-size", type=int, default=8, help="sequences per micro-batch (default: 8)")
+    train.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step (default: 1)")
+    train.add_argument("--context", type=int, help="context length (default: the preset's)")
+    train.add_argument("--lr", type=float, help="peak learning rate (default: the preset's)")
+    train.add_argument("--align-to-documents", action="store_true", help="start training windows at document starts")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=cmd_train)
     return parser
 
 
@@ -56,7 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if workers < 1:
         raise CurateError(f"--workers must be at least 1, got {workers}")
     with RichProgress(disabled=args.quiet) as progress:
-        outcome = execute(config, output, workers, args.executor, args.overwrite, progress)
+        outcome = execute(config, output, workers, args.executor, args.overwrite, progress, args.ray_address)
     print_stats(outcome.stats.to_dict())
     resumed = f", {outcome.tasks_resumed} resumed from an earlier run" if outcome.tasks_resumed else ""
     print(f"{outcome.tasks_run} tasks in {outcome.seconds:.1f}s{resumed}")
@@ -75,6 +94,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report.html import write_report
 
     print(write_report(args.run_dir))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train.data import TrainError
+    from .train.train import TrainConfig, train
+
+    config = TrainConfig(
+        shards=args.shards, val=args.val, out=args.out, preset=args.preset, tokens=args.tokens, seed=args.seed,
+        device=args.device, compile=args.compile, batch_size=args.batch_size, grad_accum=args.grad_accum,
+        model={"context": args.context} if args.context else {}, lr=args.lr,
+        align_to_documents=args.align_to_documents, progress=not args.quiet,
+    )
+    try:
+        result = train(config)
+    except (TrainError, OSError) as exc:
+        raise CurateError(str(exc)) from exc
+    print(f"val_loss {result['val_loss']:.4f} val_bpb {result['val_bpb']:.4f} "
+          f"{result['tokens_per_s']:,.0f} tokens/s ({result['steps']} steps, {result['tokens']:,} tokens)")
+    print(f"result: {Path(args.out) / 'result.json'}")
     return 0
 
 

@@ -8,12 +8,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import Protocol
+
 from ..config import PipelineConfig
 from ..errors import CurateError
+from ..io.inputs import list_shards
 from ..io.writers import write_json_atomic
-from ..pipeline import OutputLayout, merge_task_stats
+from ..pipeline import OutputLayout, Pipeline, merge_task_stats
 from ..stats import RunStats
-from .local import Progress, run_local
+from .local import LocalRunner
+
+
+class Progress(Protocol):
+    def phase_started(self, phase: int, total: int, already_done: int) -> None: ...
+    def task_done(self, stats: RunStats) -> None: ...
 
 
 @dataclass
@@ -32,35 +40,60 @@ def execute(
     executor: str = "local",
     overwrite: bool = False,
     progress: Progress | None = None,
+    ray_address: str | None = None,
 ) -> Outcome:
+    """Run every phase's tasks (skipping those an earlier run finished), then write stats and report."""
+    if executor not in ("local", "ray"):
+        raise CurateError(f"unknown executor {executor!r}; use local or ray")
     layout = OutputLayout(output)
     _refuse_output_inside_input(layout.root, config.input.paths)
-    layout.prepare(config, overwrite)
-    if executor != "local":
-        raise CurateError(f"executor {executor!r} is not available; use --executor local")
     started = time.perf_counter()
-    result = run_local(config, layout, workers=workers, progress=progress)
-    stats = merge_task_stats(result.pipeline.stage_names, layout, len(result.pipeline.phases))
+    pipeline = Pipeline(config)
+    shards = list_shards(config.input)
+    layout.prepare(config, overwrite)
+    if executor == "ray":
+        from .ray import RayRunner
+
+        runner: LocalRunner | RayRunner = RayRunner(config, layout, workers, ray_address)
+    else:
+        runner = LocalRunner(config, pipeline, layout, workers)
+    ran = resumed = 0
+    try:
+        for phase in pipeline.phases:
+            if phase.index > 0 and not layout.resolve_marker(phase.index).exists():
+                runner.resolve(phase.index, shards)
+            todo = [s for s in shards if not layout.done_marker(phase.index, s).exists()]
+            resumed += len(shards) - len(todo)
+            if progress:
+                progress.phase_started(phase.index, len(shards), len(shards) - len(todo))
+            for task_stats in runner.map(phase.index, todo):
+                if progress:
+                    progress.task_done(task_stats)
+            ran += len(todo)
+    finally:
+        runner.close()
+    pipeline.finalize(layout)
+    stats = merge_task_stats(pipeline.stage_names, layout, len(pipeline.phases))
     summary = stats.to_dict() | {
         "run": {
             "config": config.to_dict(),
             "config_file": config.source_file,
-            "inputs": [s.path for s in result.shards],
+            "inputs": [s.path for s in shards],
             "executor": executor,
             "workers": workers,
             "seconds": round(time.perf_counter() - started, 3),
-            "tasks_run": result.tasks_run,
-            "tasks_resumed": result.tasks_resumed,
+            "tasks_run": ran,
+            "tasks_resumed": resumed,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
         },
-        "thresholds": {s.name: s.thresholds() for s in result.pipeline.stages if s.thresholds()},
+        "thresholds": {s.name: s.thresholds() for s in pipeline.stages if s.thresholds()},
     }
     write_json_atomic(layout.stats, summary)
     from ..report.html import write_report
 
     write_report(layout.root)
-    return Outcome(layout, stats, time.perf_counter() - started, result.tasks_run, result.tasks_resumed)
+    return Outcome(layout, stats, time.perf_counter() - started, ran, resumed)
 
 
 def _refuse_output_inside_input(output: Path, inputs: list[str]) -> None:

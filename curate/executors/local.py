@@ -1,73 +1,49 @@
-"""The embedded default executor: a process pool over shards, phase by phase, resumable."""
+"""The embedded default executor: the tasks of a phase on a process pool (or in-process for 1 worker)."""
 
 from __future__ import annotations
 
 import multiprocessing
-import time
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-from dataclasses import dataclass
-from typing import Protocol
+from typing import Iterator
 
 from ..config import PipelineConfig
-from ..io.inputs import InputShard, list_shards
+from ..io.inputs import InputShard
 from ..pipeline import OutputLayout, Pipeline
 from ..stats import RunStats
-
-class Progress(Protocol):
-    def phase_started(self, phase: int, total: int, already_done: int) -> None: ...
-    def task_done(self, stats: RunStats) -> None: ...
 
 _worker_pipeline: Pipeline | None = None
 
 
-@dataclass
-class RunResult:
-    layout: OutputLayout
-    pipeline: Pipeline
-    shards: list[InputShard]
-    seconds: float
-    tasks_run: int
-    tasks_resumed: int
+class LocalRunner:
+    def __init__(self, config: PipelineConfig, pipeline: Pipeline, layout: OutputLayout, workers: int) -> None:
+        self.pipeline = pipeline
+        self.layout = layout
+        self.pool = (
+            ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(config,)
+            )
+            if workers > 1
+            else None
+        )
 
+    def map(self, phase: int, shards: list[InputShard]) -> Iterator[RunStats]:
+        """Run the phase's task on each shard; yields each task's stats as it finishes."""
+        if self.pool is None:
+            for shard in shards:
+                yield self.pipeline.run_task(phase, shard, self.layout)
+            return
+        pending = {self.pool.submit(_run_in_worker, phase, shard, str(self.layout.root)) for shard in shards}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in done:
+                yield future.result()  # re-raises a worker's error here
 
-def run_local(
-    config: PipelineConfig,
-    layout: OutputLayout,
-    workers: int = 1,
-    progress: Progress | None = None,
-) -> RunResult:
-    started = time.perf_counter()
-    pipeline = Pipeline(config)
-    shards = list_shards(config.input)
-    ran = resumed = 0
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(config,)) if workers > 1 else None
-    try:
-        for phase in pipeline.phases:
-            if phase.index > 0 and not layout.resolve_marker(phase.index).exists():
-                pipeline.resolve(phase.index, shards, layout)
-            todo = [s for s in shards if not layout.done_marker(phase.index, s).exists()]
-            resumed += len(shards) - len(todo)
-            if progress:
-                progress.phase_started(phase.index, len(shards), len(shards) - len(todo))
-            if pool is None:
-                for shard in todo:
-                    stats = pipeline.run_task(phase.index, shard, layout)
-                    if progress:
-                        progress.task_done(stats)
-            else:
-                futures = [pool.submit(_run_in_worker, phase.index, shard, str(layout.root)) for shard in todo]
-                pending = set(futures)
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                    for future in done:
-                        stats = future.result()  # re-raises a worker's error here
-                        if progress:
-                            progress.task_done(stats)
-            ran += len(todo)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    return RunResult(layout, pipeline, shards, time.perf_counter() - started, ran, resumed)
+    def resolve(self, phase: int, shards: list[InputShard]) -> None:
+        self.pipeline.resolve(phase, shards, self.layout)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
 
 
 def _init_worker(config: PipelineConfig) -> None:
