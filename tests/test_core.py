@@ -198,3 +198,15 @@ def test_cli_run_and_stats(tmp_path, corpus):
     bad.write_text("input: {}\nstages:\n  - normalize: {bogus: 1}\n")
     result = run_cli("run", str(bad), "--output", str(out))
     assert result.returncode == 2 and "bogus" in result.stderr
+
+
+def test_large_jsonl_split_into_byte_ranges_reads_every_line_once(tmp_path, shared_data):
+    lines = (shared_data / "cc-text-jsonl-dolma" / "cc_en_head-0091.jsonl").read_text().splitlines()
+    source = write_jsonl(tmp_path / "big.jsonl", [l for l in lines if l] * 3)
+    whole = parse_config(config_for([source]))
+    split = parse_config({**config_for([source]), "input": {"paths": [str(source)], "shard_bytes": 20_000}})
+    execute(whole, str(tmp_path / "whole"))
+    outcome = execute(split, str(tmp_path / "split"), workers=2)
+    assert outcome.tasks_run > 5
+    assert kept_ids(tmp_path / "split") == kept_ids(tmp_path / "whole")
+    assert stage_counts(tmp_path / "split") == stage_counts(tmp_path / "whole")
