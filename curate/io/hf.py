@@ -1,14 +1,13 @@
-"""Hugging Face `datasets`: a `save_to_disk` folder, read from disk with no hub access."""
+"""Hugging Face `datasets`: a `save_to_disk` folder (a Dataset or a DatasetDict), read from disk with no hub access."""
 
 from __future__ import annotations
 
 from typing import Iterator
 
 from ..config import InputConfig
-from ..document import Document, stable_id
-from ..errors import CurateError
+from ..document import Document
 from .inputs import InputShard, Skipped
-from .jsonl import clean_text
+from .parquet import to_document
 
 
 def read_hf(shard: InputShard, config: InputConfig) -> Iterator[Document | Skipped]:
@@ -16,29 +15,18 @@ def read_hf(shard: InputShard, config: InputConfig) -> Iterator[Document | Skipp
 
     try:
         data = datasets.load_from_disk(shard.path)
-    except (FileNotFoundError, ValueError) as exc:
-        raise CurateError(f"{shard.path}: not a datasets folder made by save_to_disk ({exc})") from None
-    if isinstance(data, datasets.DatasetDict):
-        splits = [data[name] for name in sorted(data)]
-    else:
-        splits = [data]
+    except (FileNotFoundError, ValueError, OSError):
+        yield Skipped("hf:unreadable_dataset")
+        return
+    splits = [data[name] for name in sorted(data)] if isinstance(data, datasets.DatasetDict) else [data]
     row = 0
     for split in splits:
         if config.text_field not in split.column_names:
-            raise CurateError(f"{shard.path}: no {config.text_field!r} column (columns: {', '.join(split.column_names)})")
-        for record in split:
-            text = record.pop(config.text_field)
-            if not isinstance(text, str):
-                yield Skipped("hf:missing_text")
+            for _ in range(split.num_rows):  # every row is accounted for, none silently lost
+                yield Skipped("hf:missing_text_column")
+            row += split.num_rows
+            continue
+        for batch in split.iter(batch_size=1024):
+            for values in zip(*batch.values()):
+                yield to_document(dict(zip(batch.keys(), values)), row, shard, config, "hf")
                 row += 1
-                continue
-            raw_id = record.pop(config.id_field, None)
-            url = record.pop(config.url_field, None)
-            yield Document(
-                id=str(raw_id) if raw_id not in (None, "") else stable_id(shard.source, row),
-                text=clean_text(text),
-                source=shard.source,
-                url=url if isinstance(url, str) else None,
-                metadata={k: v for k, v in record.items() if isinstance(v, (str, int, float, bool))},
-            )
-            row += 1

@@ -46,7 +46,8 @@ class InputShard:
 
 def detect_format(path: Path) -> str | None:
     if path.is_dir():
-        return "hf" if (path / "dataset_info.json").exists() or (path / "state.json").exists() else None
+        markers = ("dataset_info.json", "state.json", "dataset_dict.json")
+        return "hf" if any((path / m).exists() for m in markers) else None
     name = path.name.lower()
     for suffix in sorted(SUFFIX_FORMATS, key=len, reverse=True):
         if name.endswith(suffix):

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterator
 
 from ..config import InputConfig
 from ..document import Document, stable_id
 from .compressed import DECOMPRESSION_ERRORS, open_binary
 from .inputs import InputShard, Skipped
+
+MAX_LINE_BYTES = 64 * 2**20  # a longer "line" is a broken or binary file; skipped without holding it
+BOM = b"\xef\xbb\xbf"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def read_jsonl(shard: InputShard, config: InputConfig) -> Iterator[Document | Skipped]:
@@ -18,15 +23,31 @@ def read_jsonl(shard: InputShard, config: InputConfig) -> Iterator[Document | Sk
             stream.seek(shard.start - 1)
             offset += len(stream.readline()) - 1  # finish the line the previous range owns
         try:
-            for line in stream:
-                if shard.end is not None and offset >= shard.end:
+            while shard.end is None or offset < shard.end:
+                line = stream.readline(MAX_LINE_BYTES)
+                if not line:
                     break
                 line_offset, offset = offset, offset + len(line)
+                if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
+                    offset += _skip_rest_of_line(stream)
+                    yield Skipped("jsonl:line_too_long", MAX_LINE_BYTES)
+                    continue
+                if line_offset == 0 and line.startswith(BOM):
+                    line = line[len(BOM):]
                 if not line.strip():
                     continue
                 yield _parse_line(line, line_offset, shard, config)
         except DECOMPRESSION_ERRORS:
             yield Skipped("jsonl:truncated_or_corrupt_file")
+
+
+def _skip_rest_of_line(stream) -> int:
+    skipped = 0
+    while True:
+        chunk = stream.readline(MAX_LINE_BYTES)
+        skipped += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return skipped
 
 
 def _parse_line(line: bytes, offset: int, shard: InputShard, config: InputConfig) -> Document | Skipped:
@@ -36,7 +57,7 @@ def _parse_line(line: bytes, offset: int, shard: InputShard, config: InputConfig
         text_line = line.decode("utf-8", "replace")  # keep what can be decoded; stray bytes become U+FFFD
     try:
         record: Any = json.loads(text_line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         return Skipped("jsonl:invalid_json", len(line))
     if not isinstance(record, dict):
         return Skipped("jsonl:not_an_object", len(line))
@@ -48,7 +69,7 @@ def _parse_line(line: bytes, offset: int, shard: InputShard, config: InputConfig
     meta = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
     url = url or meta.get("url") or meta.get("warc_url")
     return Document(
-        id=str(raw_id) if isinstance(raw_id, (str, int)) and raw_id != "" else stable_id(shard.source, offset),
+        id=str(raw_id) if _usable_id(raw_id) else stable_id(shard.source, offset),
         text=clean_text(text),
         source=str(record.pop("source", None) or shard.source),
         url=url if isinstance(url, str) else None,
@@ -57,14 +78,18 @@ def _parse_line(line: bytes, offset: int, shard: InputShard, config: InputConfig
     )
 
 
+def _usable_id(value: Any) -> bool:
+    return (isinstance(value, str) and value != "") or (isinstance(value, int) and not isinstance(value, bool))
+
+
 def clean_text(text: str) -> str:
-    """Drop what Arrow and every later stage choke on: lone surrogates and NUL bytes."""
+    """Drop what Arrow and every later stage choke on: NUL bytes, and lone surrogates (-> U+FFFD)."""
     if "\x00" in text:
         text = text.replace("\x00", "")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = text.encode("utf-8", "replace").decode("utf-8")
+        text = _LONE_SURROGATE.sub("\ufffd", text)
     return text
 
 

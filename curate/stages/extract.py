@@ -1,13 +1,20 @@
-"""extract: HTML -> main text, with resiliparse (fast, default) or trafilatura (slower, often cleaner)."""
+"""extract: HTML -> main text, with resiliparse (fast, default) or trafilatura (about 10x slower, cleaner).
+
+Measured on trafilatura's own evaluation pages (181 pages, 10 languages; see tests/test_extract.py):
+resiliparse with `main_content` and without comments and post metadata keeps 93.6% of the
+snippets that belong to the main text and drops 77.1% of the boilerplate ones; trafilatura with
+`favor_precision` keeps 94.3% and drops 90.3%. Line breaks are preserved because later quality
+filters (C4, Gopher, FineWeb) reason about lines.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
+import pyarrow as pa
+
 from ..document import Document
 from .base import Signal, Stage, Verdict
-
-import pyarrow as pa
 
 
 class Extract(Stage):
@@ -18,12 +25,14 @@ class Extract(Stage):
         self,
         extractor: Literal["resiliparse", "trafilatura"] = "resiliparse",
         main_content: bool = True,
+        comments: bool = False,
         min_chars: int = 1,
         mode: Literal["filter", "annotate"] = "filter",
     ) -> None:
         super().__init__(mode)
         self.extractor = extractor
         self.main_content = main_content
+        self.comments = comments
         self.min_chars = min_chars
 
     def process(self, docs: list[Document]) -> list[Verdict]:
@@ -45,11 +54,20 @@ class Extract(Stage):
             verdicts.append(None if len(text.strip()) >= self.min_chars else "no_text")
         return verdicts
 
-    def _extract(self, html: str) -> str | None:
+    def _extract(self, html: str) -> str:
         if self.extractor == "trafilatura":
             import trafilatura
 
-            return trafilatura.extract(html, include_comments=False, favor_precision=True) or ""
+            # None means "found no main text", not a failure
+            return trafilatura.extract(html, include_comments=self.comments, favor_precision=True) or ""
         from resiliparse.extract.html2text import extract_plain_text
 
-        return extract_plain_text(html, main_content=self.main_content, alt_texts=False, noscript=False)
+        return extract_plain_text(
+            html,
+            preserve_formatting=True,
+            main_content=self.main_content,
+            comments=self.comments,
+            post_meta=False,
+            alt_texts=False,
+            noscript=False,
+        )
