@@ -56,6 +56,47 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--align-to-documents", action="store_true", help="start training windows at document starts")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=cmd_train)
+
+    tokenizer = sub.add_parser("tokenizer", help="train a BPE tokenizer", description="Tokenizer tools.")
+    tokenizer_sub = tokenizer.add_subparsers(dest="tokenizer_command", required=True, parser_class=_Parser)
+    tok_train = tokenizer_sub.add_parser(
+        "train", help="train a byte-level BPE vocabulary (rustbpe) into a .tiktoken file",
+        description="Train a BPE vocabulary with GPT-4's split pattern and <|endoftext|> as its last id.",
+    )
+    tok_train.add_argument("--input", nargs="+", required=True, metavar="PATH",
+                           help="a run folder (its data/), Parquet files or folders, or .txt files")
+    tok_train.add_argument("--vocab-size", type=int, default=8192, help="ids including <|endoftext|> (default: 8192)")
+    tok_train.add_argument("--output", required=True, metavar="FILE.tiktoken")
+    tok_train.set_defaults(handler=cmd_tokenizer_train)
+
+    classifier = sub.add_parser("classifier", help="train a fastText text classifier", description="Classifier tools.")
+    classifier_sub = classifier.add_subparsers(dest="classifier_command", required=True, parser_class=_Parser)
+    clf_train = classifier_sub.add_parser(
+        "train", help="train a fastText classifier for the toxicity stage (scorer: fasttext)",
+        description="Train a fastText classifier (labels toxic / non_toxic) on a seeded train/dev split and "
+        "report precision, recall, F1 and ROC-AUC on the held-out part.",
+    )
+    clf_train.add_argument("--input", required=True, metavar="FILE", help="labelled data: .csv or .jsonl (optionally .gz)")
+    clf_train.add_argument("--text-column", default="text", help="column holding the text (default: text)")
+    clf_train.add_argument("--label-column", default="label", help="column holding the label (default: label)")
+    clf_train.add_argument("--positive", nargs="+", default=["1", "true", "toxic"], metavar="VALUE",
+                           help="label values that mean toxic; the rest are clean (Davidson: --positive 0 1)")
+    clf_train.add_argument("--output", required=True, metavar="MODEL.bin")
+    clf_train.add_argument("--dev-fraction", type=float, default=0.2, help="held-out share (default: 0.2)")
+    clf_train.add_argument("--threshold", type=float, default=0.5, help="cut for precision/recall (default: 0.5)")
+    clf_train.add_argument("--epochs", type=int, default=2, help="passes over the data (default: 2; more overfit tweets)")
+    clf_train.add_argument("--seed", type=int, default=0)
+    clf_train.set_defaults(handler=cmd_classifier_train)
+
+    shards = sub.add_parser("shards", help="token shard tools", description="Token shard tools.")
+    shards_sub = shards.add_subparsers(dest="shards_command", required=True, parser_class=_Parser)
+    inspect = shards_sub.add_parser(
+        "inspect", help="validate token shards and show a few documents",
+        description="Check every shard's header, size, ids and document index against tokens/manifest.json.",
+    )
+    inspect.add_argument("directory", metavar="DIR", help="a run folder or its tokens/ folder")
+    inspect.add_argument("--docs", type=int, default=3, help="documents to decode and show (default: 3)")
+    inspect.set_defaults(handler=cmd_shards_inspect)
     return parser
 
 
@@ -114,6 +155,56 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"val_loss {result['val_loss']:.4f} val_bpb {result['val_bpb']:.4f} "
           f"{result['tokens_per_s']:,.0f} tokens/s ({result['steps']} steps, {result['tokens']:,} tokens)")
     print(f"result: {Path(args.out) / 'result.json'}")
+    return 0
+
+
+def cmd_tokenizer_train(args: argparse.Namespace) -> int:
+    import time
+
+    from .tokens.bpe import train_to_file
+
+    if not args.output.endswith(".tiktoken"):
+        raise CurateError(f"--output must end in .tiktoken (that is how encodings are told from names), got {args.output}")
+    started = time.perf_counter()
+    trained = train_to_file(args.input, args.vocab_size, Path(args.output))
+    print(f"trained {trained.vocab_size:,} ids (with <|endoftext|>) on {trained.texts:,} texts "
+          f"({trained.bytes / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s: {trained.path}")
+    return 0
+
+
+def cmd_classifier_train(args: argparse.Namespace) -> int:
+    import time
+
+    from .classifier import TrainOptions, read_labelled, train_and_evaluate
+
+    if args.epochs < 1:
+        raise CurateError(f"--epochs must be at least 1, got {args.epochs}")
+    texts, labels = read_labelled(args.input, args.text_column, args.label_column, args.positive)
+    started = time.perf_counter()
+    options = TrainOptions(epochs=args.epochs, seed=args.seed)
+    model, train_count, metrics = train_and_evaluate(texts, labels, options, args.dev_fraction, args.threshold)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    model.save_model(str(output))
+    print(f"trained on {train_count:,} of {len(texts):,} records ({sum(labels):,} toxic) in {time.perf_counter() - started:.1f}s")
+    print(f"dev: {metrics.describe()}")
+    print(f"model: {output} (toxicity stage: scorer: fasttext, model: {output})")
+    return 0
+
+
+def cmd_shards_inspect(args: argparse.Namespace) -> int:
+    from .tokens.inspect import inspect_tokens
+
+    result = inspect_tokens(args.directory, samples=args.docs)
+    m = result.manifest
+    print(f"encoding {m['encoding']}, vocabulary {m['vocab_size']:,}, {m['dtype']} tokens, end-of-text {m['eot_token']}")
+    for split, (count, tokens, docs) in result.splits.items():
+        print(f"{split}: {count} shards, {tokens:,} tokens, {docs:,} documents")
+    print("all shards valid (header, size, ids, document index, manifest counts)")
+    for i, text in enumerate(result.samples):
+        print(f"--- document {i}: {text!r}")
+    if result.decode_problem:
+        print(f"(documents not decoded: {result.decode_problem})")
     return 0
 
 

@@ -11,7 +11,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,6 +24,9 @@ from .io.writers import AtomicParquetWriter, write_json_atomic, write_parquet_at
 from .stages import GlobalStage, Stage, stage_class
 from .stages.base import verdict_key
 from .stats import RunStats, StageStats
+
+if TYPE_CHECKING:
+    from .stages.tokenize import Tokenize
 
 BATCH_BYTES = 64 * 2**20  # a batch is also cut at this many bytes, so huge documents stay bounded
 
@@ -88,6 +91,7 @@ class Pipeline:
         self.config = config
         self.stages: list[Stage] = [stage_class(name)(**options) for name, options in config.stages]
         self.phases = _cut_into_phases(self.stages)
+        self.tokenizer = _token_stage(self.phases)
         signals: dict[str, pa.DataType] = {}
         for stage in self.stages:
             signals.update({k: s.dtype for k, s in stage.output_signals().items()})
@@ -118,6 +122,7 @@ class Pipeline:
             docs = self._read_intermediate(layout.intermediate(phase_index - 1, shard))
             phase.stages[0].load_decisions(pq.read_table(layout.decisions(phase_index)))
         removed_out = AtomicParquetWriter(layout.removed / f"part-{shard.name}-p{phase_index}.parquet", self.removed_schema)
+        tokens_out = self.tokenizer.shard_writer(layout.tokens, shard.name) if last and self.tokenizer else None
         if last:
             kept_out = AtomicParquetWriter(layout.data / f"part-{shard.name}.parquet", self.schema)
         else:
@@ -141,8 +146,13 @@ class Pipeline:
             kept_out.write(batch)
             if last:
                 stats.docs_written += len(batch)
+            if tokens_out is not None:
+                for doc in batch:
+                    tokens_out.add(doc.signals["split"], doc.tokens)
         removed_out.close()
         kept_out.close()
+        if tokens_out is not None:
+            tokens_out.close()
         if phase.next_global is not None:
             if key_tables:
                 write_parquet_atomic(keys_out, pa.concat_tables(key_tables))
@@ -168,6 +178,11 @@ class Pipeline:
         shutil.rmtree(scratch, ignore_errors=True)
         write_json_atomic(layout.resolve_marker(phase_index), stats.to_dict())
         return stats
+
+    def finalize(self, layout: OutputLayout) -> None:
+        """After every task: what spans the whole run (the token manifest)."""
+        if self.tokenizer is not None:
+            self.tokenizer.write_manifest(layout.tokens)
 
     def _read(self, shard: InputShard, stats: RunStats) -> Iterator[Document]:
         for item in read_shard(shard, self.config.input):
@@ -196,6 +211,17 @@ def _cut_into_phases(stages: list[Stage]) -> list[Phase]:
         following = stages[end] if end < len(stages) else None
         phases.append(Phase(n, stages[start:end], following))  # type: ignore[arg-type]
     return phases
+
+
+def _token_stage(phases: list[Phase]) -> Tokenize | None:
+    """The tokenize stage, if any; its tokens go to shards in the last phase, so it must be there."""
+    for phase in phases:
+        for stage in phase.stages:
+            if stage.name == "tokenize":
+                if phase is not phases[-1]:
+                    raise CurateError("tokenize must come after the last deduplication stage (its tokens are written at the end)")
+                return stage  # type: ignore[return-value]
+    return None
 
 
 def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:

@@ -22,6 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import tiktoken
 
@@ -179,7 +180,7 @@ def install_cache() -> list[str]:
     return problems
 
 
-def _install_one(base: str, source, problems: list[str]) -> None:
+def _install_one(base: str, source: Callable[[], bytes | None], problems: list[str]) -> None:
     target = cached_path(base)
     if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == BPE_FILES[base].sha256:
         print(f"{base}: {target} (already there)")
