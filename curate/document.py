@@ -38,7 +38,8 @@ class Document:
     @property
     def nbytes(self) -> int:
         """UTF-8 size of what the document currently carries (markup before extraction)."""
-        return len((self.text if self.html is None else self.html).encode("utf-8", "surrogatepass"))
+        content = self.text if self.html is None else self.html
+        return len(content) if content.isascii() else len(content.encode("utf-8", "surrogatepass"))
 
 
 def schema_for(
