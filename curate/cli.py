@@ -97,6 +97,20 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("directory", metavar="DIR", help="a run folder or its tokens/ folder")
     inspect.add_argument("--docs", type=int, default=3, help="documents to decode and show (default: 3)")
     inspect.set_defaults(handler=cmd_shards_inspect)
+
+    ablate = sub.add_parser(
+        "ablate", help="compare pipeline variants by the loss of a small GPT trained on each",
+        description="Run pipeline variants (raw, curated, one stage left out, ...), train the same small GPT on each "
+        "at an equal token budget and several seeds with one shared tokenizer, and score every run on one held-out "
+        "text. Writes DIR/ablation.json and DIR/report.html; running it again resumes.",
+    )
+    ablate.add_argument("ablation", metavar="ABLATION.yaml", help="ablation YAML (see pipelines/ablation.yaml)")
+    ablate.add_argument("--output", metavar="DIR", help="output folder (overrides the YAML)")
+    ablate.add_argument("--workers", type=int, help="pipeline worker processes (default: the YAML's, else 1)")
+    ablate.add_argument("--device", choices=["auto", "cpu", "cuda"], help="training device (default: the YAML's, else auto)")
+    ablate.add_argument("--overwrite", action="store_true", help="replace an earlier ablation in --output")
+    ablate.add_argument("--quiet", action="store_true", help="no progress bars")
+    ablate.set_defaults(handler=cmd_ablate)
     return parser
 
 
@@ -205,6 +219,19 @@ def cmd_shards_inspect(args: argparse.Namespace) -> int:
         print(f"--- document {i}: {text!r}")
     if result.decode_problem:
         print(f"(documents not decoded: {result.decode_problem})")
+    return 0
+
+
+def cmd_ablate(args: argparse.Namespace) -> int:
+    from .ablate import load_ablation, run_ablation
+
+    config = load_ablation(args.ablation)
+    output = args.output or config.output
+    if not output:
+        raise CurateError("no output folder: give --output or `output:` in the ablation YAML")
+    if args.workers is not None and args.workers < 1:
+        raise CurateError(f"--workers must be at least 1, got {args.workers}")
+    run_ablation(config, output, workers=args.workers, device=args.device, overwrite=args.overwrite, quiet=args.quiet)
     return 0
 
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from .data import TrainError, WindowSampler, eval_batches, load_encoding, read_split, token_byte_lengths
+from .data import TrainError, WindowSampler, eval_batches, read_split, token_byte_lengths
 from .model import GPT, PRESETS, GPTConfig
 
 DEFAULT_LR = {"tiny": 2e-3, "small": 6e-4, "medium": 3e-4}
@@ -46,7 +46,7 @@ class TrainConfig:
     warmup: float = 0.05  # share of the steps spent warming up linearly
     weight_decay: float = 0.1
     grad_clip: float = 1.0
-    align_to_documents: bool = False  # start training windows at end-of-text separators
+    align_to_documents: bool = False  # start training windows at document starts (from the .idx sidecars)
     evals: int = 10  # validations spread evenly over the run, the last one at the final step
     eval_tokens: int = 65_536  # validation target tokens per evaluation
     log_every: int = 10  # steps between train-loss lines in log.jsonl
@@ -128,7 +128,6 @@ def train(config: TrainConfig) -> dict:
     val_split = read_split(config.val or config.shards, "val")
     if val_split.encoding != train_split.encoding:
         raise TrainError(f"validation encoding {val_split.encoding!r} differs from training {train_split.encoding!r}")
-    encoding = load_encoding(train_split.encoding)
     model_config = GPTConfig.from_preset(config.preset, train_split.vocab_size, **config.model)
     context, per_step = model_config.context, config.batch_size * model_config.context * config.grad_accum
     steps = config.tokens // per_step
@@ -138,9 +137,10 @@ def train(config: TrainConfig) -> dict:
     torch.manual_seed(config.seed)
     model = GPT(model_config).to(device)
     optimizer = _optimizer(model, config, device)
-    align_to = encoding.eot_token if config.align_to_documents else None
-    sampler = WindowSampler(train_split.shards, context, config.batch_size, config.seed, align_to)
-    val_batches = list(eval_batches(val_split.shards, context, config.batch_size, config.eval_tokens))
+    sampler = WindowSampler(train_split.shards, context, config.batch_size, config.seed,
+                            vocab_size=train_split.vocab_size, align_to_documents=config.align_to_documents)
+    val_batches = list(eval_batches(val_split.shards, context, config.batch_size, config.eval_tokens,
+                                    vocab_size=val_split.vocab_size))
     if not val_batches:
         raise TrainError(f"validation shards hold fewer than {context + 1} tokens: {val_split.shards[0]} ...")
     token_bytes = token_byte_lengths(train_split.encoding)
@@ -151,7 +151,7 @@ def train(config: TrainConfig) -> dict:
         state = _start_or_resume(out, config, model, optimizer, sampler, state)
     eval_steps = {max(1, round(steps * i / config.evals)) for i in range(1, config.evals + 1)} | {steps}
     last_step = min(steps, config.stop_after or steps)
-    peak_lr = config.lr or DEFAULT_LR.get(config.preset, 6e-4)
+    peak_lr = config.lr or DEFAULT_LR[config.preset]
 
     segment_started = time.perf_counter()
     interval_losses = [torch.tensor(loss, device=device) for loss in state["interval_losses"]]
@@ -159,19 +159,7 @@ def train(config: TrainConfig) -> dict:
         task = bar.add_task("train", total=steps, completed=state["step"], rate="", loss="")
         for step in range(state["step"] + 1, last_step + 1):
             lr = learning_rate(step, steps, config, peak_lr)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            step_loss = torch.zeros((), device=device)
-            for _ in range(config.grad_accum):
-                batch = torch.from_numpy(sampler.next_batch()).to(device, non_blocking=True)
-                with _autocast(device):
-                    logits = step_model(batch[:, :-1])
-                loss = F.cross_entropy(logits.float().flatten(0, 1), batch[:, 1:].flatten())
-                (loss / config.grad_accum).backward()
-                step_loss += loss.detach() / config.grad_accum
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            step_loss = _optimizer_step(step_model, model, optimizer, sampler, lr, config, device)
             interval_losses.append(step_loss)
             state["step"] = step
 
@@ -209,6 +197,32 @@ def train(config: TrainConfig) -> dict:
     if out:
         _write_json(out / "result.json", result)
     return result
+
+
+def _optimizer_step(
+    step_model: torch.nn.Module,
+    model: GPT,
+    optimizer: torch.optim.Optimizer,
+    sampler: WindowSampler,
+    lr: float,
+    config: TrainConfig,
+    device: str,
+) -> torch.Tensor:
+    """One optimizer step over `grad_accum` micro-batches; returns their mean loss (on the device, unsynced)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    step_loss = torch.zeros((), device=device)
+    for _ in range(config.grad_accum):
+        batch = torch.from_numpy(sampler.next_batch()).to(device, non_blocking=True)
+        with _autocast(device):
+            logits = step_model(batch[:, :-1])
+        loss = F.cross_entropy(logits.float().flatten(0, 1), batch[:, 1:].flatten())
+        (loss / config.grad_accum).backward()
+        step_loss += loss.detach() / config.grad_accum
+    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return step_loss
 
 
 def _validate(config: TrainConfig) -> None:
