@@ -1,0 +1,291 @@
+"""toxicity: scores each document in [0, 1] with one or more scorers and removes those above `threshold`.
+
+Scorers (`scorer:` one name or a list):
+- `wordlist`: C4-style lists of obscene words and slurs (curate/lists/toxicity/<lang>.txt: en, de, fr,
+  es, ru, it, pt, nl, pl), matched case-insensitively on word boundaries, `*` marking a prefix. Each
+  term has a weight (1 unless the list says less, for words that are also ordinary words: `ass`,
+  `cock`, Italian `troia`). score = 1 - 2^-(weighted hits per 100 words): one full-weight hit in 100
+  words scores 0.5, so a swear word in a tweet counts much more than the same word in a long article.
+  A document's `language` signal picks its list; without one, all lists apply; a language without a
+  list is not scored by this scorer.
+- `fasttext`: any fastText classifier (`model:`), such as one made by `curate classifier train` or
+  Dolma's Jigsaw models; the score is P(`positive_label`), per document or, with `level: sentence`,
+  the highest over its sentences. `model_languages` limits it to the languages it was trained on.
+- `profanity_check`: alt-profanity-check's linear SVM (English only: documents in other languages
+  are not scored by it).
+With several scorers, `combine: mean` (default) or `max` merges the scores of the scorers that apply
+to a document; each scorer's own score is also recorded as `toxicity_<scorer>`. A document no
+scorer applies to gets no score and is kept. The removal reason names the highest-scoring scorer:
+`toxicity_score_above_threshold:<scorer>`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import numpy as np
+import pyarrow as pa
+
+from .. import classifier
+from ..document import Document
+from ..errors import ConfigError
+from ..text import words
+from .base import Signal, Stage, Verdict
+
+ScorerName = Literal["wordlist", "fasttext", "profanity_check"]
+SCORERS: tuple[str, ...] = get_args(ScorerName)
+DEFAULT_SCORERS = ("wordlist", "profanity_check")
+SCORE_BINS = (0.0, 1.0, 20)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+class Toxicity(Stage):
+    name = "toxicity"
+    signals = {"toxicity_score": Signal(pa.float32(), bins=SCORE_BINS)}
+
+    def __init__(
+        self,
+        scorer: ScorerName | list[ScorerName] | None = None,
+        threshold: float = 0.5,
+        combine: Literal["max", "mean"] = "mean",
+        model: str | None = None,
+        positive_label: str = classifier.POSITIVE_LABEL,
+        level: Literal["document", "sentence"] = "document",
+        tokenize: bool = True,
+        model_languages: list[str] | None = None,
+        wordlist_languages: list[str] | None = None,
+        wordlist_dir: str | None = None,
+        mode: Literal["filter", "annotate"] = "filter",
+    ) -> None:
+        """`scorer` defaults to wordlist + profanity_check (mean), the best measured without a model
+        file. `tokenize` lowercases and splits punctuation before fastText, as `curate classifier train`
+        does; set it to false for models trained on raw text (Dolma's). `wordlist_languages` picks
+        the lists to load (default: every shipped list); `wordlist_dir` replaces the shipped folder."""
+        super().__init__(mode)
+        self.scorers = list(DEFAULT_SCORERS) if scorer is None else [scorer] if isinstance(scorer, str) else list(scorer)
+        if not self.scorers or len(set(self.scorers)) != len(self.scorers) or not set(self.scorers) <= set(SCORERS):
+            raise ConfigError(f"toxicity.scorer: expected one or more distinct scorers of {', '.join(SCORERS)}")
+        if not 0.0 <= threshold <= 1.0:
+            raise ConfigError(f"toxicity.threshold: expected a number between 0 and 1, got {threshold}")
+        if "fasttext" in self.scorers and not model:
+            raise ConfigError("toxicity.model: scorer 'fasttext' needs `model:` (a fastText .bin or .ftz file)")
+        if model and "fasttext" not in self.scorers:
+            raise ConfigError("toxicity.model: only used by scorer 'fasttext'; add it to `scorer:`")
+        self.threshold = threshold
+        self.combine = combine
+        self.model_path = model
+        self.positive_label = positive_label
+        self.level = level
+        self.tokenize = tokenize
+        self.model_languages = set(model_languages) if model_languages else None
+        self.wordlist_languages = wordlist_languages
+        self.wordlist_dir = wordlist_dir
+        self.model: Any = None
+        self.wordlists: WordLists | None = None
+        self.ready = False
+        if len(self.scorers) > 1:
+            self.signals = {
+                **Toxicity.signals,
+                **{f"toxicity_{name}": Signal(pa.float32(), bins=SCORE_BINS) for name in self.scorers},
+            }
+
+    def setup(self) -> None:
+        if "wordlist" in self.scorers:
+            self.wordlists = WordLists.load(self.wordlist_dir, self.wordlist_languages)
+        if "fasttext" in self.scorers:
+            self.model = classifier.load_model(self.model_path, self.positive_label)
+        if "profanity_check" in self.scorers:
+            import profanity_check  # noqa: F401 - fail in setup, not on the first batch
+        self.ready = True
+
+    def thresholds(self) -> dict[str, float]:
+        return {"toxicity_score": self.threshold}
+
+    def process(self, docs: list[Document]) -> list[Verdict]:
+        if not self.ready:
+            self.setup()
+        languages = [_language(doc) for doc in docs]
+        # One row per scorer, NaN where the scorer does not apply to the document.
+        scores = np.vstack([self._score(name, docs, languages) for name in self.scorers])
+        applied = ~np.isnan(scores)
+        scored = applied.any(axis=0).tolist()
+        loudest = np.where(applied, scores, -1.0).argmax(axis=0).tolist()
+        if self.combine == "max":
+            combined = np.where(applied, scores, -1.0).max(axis=0)
+        else:
+            combined = np.where(applied, scores, 0.0).sum(axis=0) / np.maximum(applied.sum(axis=0), 1)
+        per_scorer = {f"toxicity_{name}": row.tolist() for name, row in zip(self.scorers, scores)} if len(self.scorers) > 1 else {}
+        verdicts: list[Verdict] = []
+        for i, (doc, score) in enumerate(zip(docs, combined.tolist())):
+            if not scored[i]:
+                verdicts.append(None)
+                continue
+            doc.signals["toxicity_score"] = score
+            for column, values in per_scorer.items():
+                if values[i] == values[i]:  # not NaN: the scorer applied
+                    doc.signals[column] = values[i]
+            above = score >= self.threshold
+            verdicts.append(f"toxicity_score_above_threshold:{self.scorers[loudest[i]]}" if above else None)
+        return verdicts
+
+    def _score(self, name: str, docs: list[Document], languages: list[str | None]) -> np.ndarray:
+        scores = np.full(len(docs), np.nan, dtype=np.float64)
+        if name == "wordlist":
+            assert self.wordlists is not None
+            for i, (doc, language) in enumerate(zip(docs, languages)):
+                score = self.wordlists.score(doc.text, language)
+                if score is not None:
+                    scores[i] = score
+            return scores
+        if name == "fasttext":
+            chosen = [i for i, language in enumerate(languages) if self.model_languages is None or language in self.model_languages]
+            scores[chosen] = self._fasttext([docs[i].text for i in chosen])
+            return scores
+        chosen = [i for i, language in enumerate(languages) if language in (None, "en")]
+        if chosen:
+            from profanity_check import predict_prob
+
+            scores[chosen] = predict_prob([docs[i].text for i in chosen])
+        return scores
+
+    def _fasttext(self, texts: list[str]) -> np.ndarray:
+        """P(positive) per text from one batched predict call; at sentence level, the maximum over sentences."""
+        if self.level == "document":
+            prepared = [classifier.prepare_text(text, self.tokenize) for text in texts]
+            return classifier.positive_probability(self.model, prepared, self.positive_label)
+        sentences: list[str] = []
+        counts: list[int] = []
+        for text in texts:
+            parts = [classifier.prepare_text(s, self.tokenize) for s in _SENTENCE_END.split(text)]
+            parts = [p for p in parts if p] or [""]
+            sentences.extend(parts)
+            counts.append(len(parts))
+        probabilities = classifier.positive_probability(self.model, sentences, self.positive_label)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        return np.maximum.reduceat(probabilities, starts) if len(texts) else probabilities
+
+
+def _language(doc: Document) -> str | None:
+    language = doc.signals.get("language")
+    return language if isinstance(language, str) and language != "und" else None
+
+
+@dataclass
+class TermTable:
+    """One language's terms: exact words, word prefixes and multi-word phrases, each with a weight."""
+
+    exact: dict[str, float] = field(default_factory=dict)
+    prefixes: dict[str, float] = field(default_factory=dict)
+    phrases: dict[str, list[tuple[tuple[str, ...], bool, float]]] = field(default_factory=dict)  # first word -> (rest, last is prefix, weight)
+    _prefix_lengths: list[int] = field(default_factory=list)
+    _word_weights: dict[str, float] = field(default_factory=dict)  # cache: word -> weight, 0 for clean words
+
+    def add(self, term: str, weight: float) -> None:
+        is_prefix = term.endswith("*")
+        tokens = tuple(words(term.rstrip("*")))
+        if not tokens:
+            return
+        if len(tokens) > 1:
+            self.phrases.setdefault(tokens[0], []).append((tokens[1:], is_prefix, weight))
+        else:
+            table = self.prefixes if is_prefix else self.exact
+            table[tokens[0]] = max(weight, table.get(tokens[0], 0.0))
+        self._prefix_lengths = sorted({len(p) for p in self.prefixes})
+        self._word_weights.clear()
+
+    def merge(self, other: TermTable) -> None:
+        for word, weight in other.exact.items():
+            self.add(word, weight)
+        for prefix, weight in other.prefixes.items():
+            self.add(prefix + "*", weight)
+        for first, entries in other.phrases.items():
+            known = self.phrases.setdefault(first, [])
+            known.extend(entry for entry in entries if entry not in known)
+
+    def word_weight(self, word: str) -> float:
+        weight = self._word_weights.get(word)
+        if weight is None:
+            weight = self.exact.get(word, 0.0)
+            for length in self._prefix_lengths:
+                if length > len(word):
+                    break
+                weight = max(weight, self.prefixes.get(word[:length], 0.0))
+            if len(self._word_weights) < 1_000_000:  # bounded: web text has a long tail of words
+                self._word_weights[word] = weight
+        return weight
+
+    def weighted_hits(self, tokens: list[str]) -> float:
+        hits = sum(self.word_weight(word) * count for word, count in Counter(tokens).items())
+        if self.phrases and not self.phrases.keys().isdisjoint(tokens):
+            for i, word in enumerate(tokens):
+                for rest, is_prefix, weight in self.phrases.get(word, ()):
+                    following = tokens[i + 1 : i + 1 + len(rest)]
+                    if len(following) == len(rest) and _phrase_matches(following, rest, is_prefix):
+                        hits += weight
+        return hits
+
+
+def _phrase_matches(following: list[str], rest: tuple[str, ...], last_is_prefix: bool) -> bool:
+    if last_is_prefix:
+        return list(rest[:-1]) == following[:-1] and following[-1].startswith(rest[-1])
+    return list(rest) == following
+
+
+class WordLists:
+    """Per-language term tables plus their union, for documents whose language is unknown."""
+
+    def __init__(self, tables: dict[str, TermTable]) -> None:
+        self.tables = tables
+        self.union = TermTable()
+        for table in tables.values():
+            self.union.merge(table)
+
+    @classmethod
+    def load(cls, folder: str | None = None, languages: list[str] | None = None) -> WordLists:
+        root = Path(folder) if folder else Path(str(resources.files("curate.lists") / "toxicity"))
+        if not root.is_dir():
+            raise ConfigError(f"toxicity.wordlist_dir: not a folder: {root}")
+        available = {path.stem: path for path in sorted(root.glob("*.txt"))}
+        wanted = languages or sorted(available)
+        missing = [language for language in wanted if language not in available]
+        if missing:
+            raise ConfigError(f"toxicity.wordlist_languages: no list for {', '.join(missing)} in {root}; lists: {', '.join(available)}")
+        return cls({language: read_list(available[language]) for language in wanted})
+
+    def score(self, text: str, language: str | None) -> float | None:
+        """1 - 2^-(weighted hits per 100 words), or None when the language has no list."""
+        table = self.union if language is None else self.tables.get(language)
+        if table is None:
+            return None
+        if not text.isascii():
+            text = unicodedata.normalize("NFC", text)
+        tokens = words(text.lower())
+        if not tokens:
+            return 0.0
+        density = 100.0 * table.weighted_hits(tokens) / len(tokens)
+        return 1.0 - math.pow(2.0, -density)
+
+
+def read_list(path: Path) -> TermTable:
+    """A list file: one term per line (`word`, `two words`, `prefix*`), an optional weight after it,
+    `#` comments."""
+    table = TermTable()
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        term, weight = line, 1.0
+        head, _, tail = line.rpartition(" ")
+        if head and re.fullmatch(r"\d*\.?\d+", tail):
+            term, weight = head.strip(), float(tail)
+        if not 0.0 < weight <= 1.0:
+            raise ConfigError(f"{path}:{number}: weight must be in (0, 1], got {weight}")
+        table.add(unicodedata.normalize("NFC", term.lower()), weight)
+    return table

@@ -1,0 +1,129 @@
+"""curate.classifier and `curate classifier train`: reading labelled data, metrics, training, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from curate import classifier
+from curate.cli import main
+from curate.errors import CurateError
+
+TOXIC = ["you stupid bitch", "fuck off loser", "shut up you idiot", "what a dumb slut", "go to hell asshole"]
+CLEAN = ["have a nice day", "the train leaves at noon", "thanks for the recipe", "lovely weather today", "see you at lunch"]
+
+
+def test_roc_auc_matches_sklearn_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.random(500) < 0.3
+    scores = np.round(rng.random(500) + truth * 0.4, 1)  # rounding makes many ties
+    assert classifier.roc_auc(scores, truth) == pytest.approx(roc_auc_score(truth, scores), abs=1e-12)
+    assert np.isnan(classifier.roc_auc(scores, np.ones(500, dtype=bool)))
+
+
+def test_evaluate_counts() -> None:
+    m = classifier.evaluate(np.array([0.9, 0.8, 0.2, 0.7, 0.1]), [True, False, True, False, False], threshold=0.5)
+    assert (m.precision, m.recall) == (pytest.approx(1 / 3), 0.5)
+    assert m.f1 == pytest.approx(2 * (1 / 3) * 0.5 / (1 / 3 + 0.5))
+    assert m.count == 5 and m.positives == 2
+
+
+def test_prepare_text_makes_one_clean_line() -> None:
+    assert classifier.prepare_text("Shut UP,\nbitch!!") == "shut up , bitch ! !"
+    assert classifier.prepare_text("Raw\ttext\n", tokenize=False) == "Raw text"
+    assert classifier.prepare_text("bad \ud800 surrogate") == "bad ? surrogate"
+
+
+def test_split_is_seeded_and_disjoint() -> None:
+    train, dev = classifier.split_indices(100, 0.2, seed=3)
+    assert len(dev) == 20 and not set(train) & set(dev) and sorted(train + dev) == list(range(100))
+    assert classifier.split_indices(100, 0.2, seed=3) == (train, dev)
+    assert classifier.split_indices(100, 0.2, seed=4) != (train, dev)
+    with pytest.raises(CurateError, match="between 0 and 1"):
+        classifier.split_indices(100, 1.0, seed=0)
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "label"])
+        writer.writerows((i, text, label) for i, (text, label) in enumerate(rows))
+    return path
+
+
+def test_read_labelled_csv_and_jsonl(tmp_path: Path) -> None:
+    csv_path = write_csv(tmp_path / "d.csv", [("bad words", "0"), ("nice words", "2"), ("", "1"), ("rude", "1")])
+    texts, labels = classifier.read_labelled(csv_path, "text", "label", ["0", "1"])
+    assert texts == ["bad words", "nice words", "rude"] and labels == [True, False, True]  # the empty text is skipped
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text("\n".join(json.dumps({"t": t, "y": y}) for t, y in [("a", True), ("b", False)]) + "\n", encoding="utf-8")
+    assert classifier.read_labelled(jsonl, "t", "y", ["True"]) == (["a", "b"], [True, False])
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        ("id,text\n1,hello\n", "d.csv", "no column 'label'"),
+        ("id,text,label\n1,a,1\n2,b,1\n", "d.csv", "every record is positive"),
+        ('{"text": "a", "label": 1}\nnot json\n', "d.jsonl", "line 2 is not JSON"),
+        ("text\tlabel\n", "d.tsv", "expected a .csv or .jsonl"),
+    ],
+)
+def test_read_labelled_errors(tmp_path: Path, content: str, name: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CurateError, match=message):
+        classifier.read_labelled(path, "text", "label", ["1"])
+
+
+def test_trained_model_separates_the_classes_and_reloads(tmp_path: Path) -> None:
+    texts, labels = TOXIC * 20 + CLEAN * 5, [True] * 100 + [False] * 25  # unbalanced, as Davidson is
+    model = classifier.train(texts, labels, classifier.TrainOptions(epochs=20, dim=8))
+    path = tmp_path / "m.bin"
+    model.save_model(str(path))
+    loaded = classifier.load_model(path)
+    scores = classifier.positive_probability(loaded, [classifier.prepare_text(t) for t in TOXIC + CLEAN])
+    assert scores.dtype == np.float32 and scores[:5].min() > scores[5:].max()
+    assert classifier.positive_probability(loaded, []).shape == (0,)
+    with pytest.raises(CurateError, match="no label 'nsfw'"):
+        classifier.load_model(path, "nsfw")
+    (tmp_path / "junk.bin").write_bytes(b"not a model")
+    with pytest.raises(CurateError, match="not a fastText model"):
+        classifier.load_model(tmp_path / "junk.bin")
+
+
+def test_cli_trains_reports_and_saves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_csv(tmp_path / "d.csv", [(t, "1") for t in TOXIC * 10] + [(t, "2") for t in CLEAN * 10])
+    model = tmp_path / "out" / "model.bin"
+    rc = main(["classifier", "train", "--input", str(data), "--positive", "1", "--output", str(model), "--epochs", "20", "--seed", "1"])
+    out = capsys.readouterr().out
+    assert rc == 0 and model.is_file()
+    assert "trained on 80 of 100 records (50 toxic)" in out and "roc_auc=" in out and "precision=" in out
+    assert classifier.load_model(model).get_labels() is not None
+
+
+def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_csv(tmp_path / "d.csv", [("a", "1"), ("b", "0")])
+    rc = main(["classifier", "train", "--input", str(data), "--text-column", "tweet", "--output", str(tmp_path / "m.bin")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "no column 'tweet'" in err
+    rc = main(["classifier", "train", "--input", str(tmp_path / "missing.csv"), "--output", str(tmp_path / "m.bin")])
+    assert rc == 2 and "input not found" in capsys.readouterr().err
+
+
+def test_cli_on_davidson(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The full command on the real data, with one epoch to stay quick."""
+    model = tmp_path / "davidson.bin"
+    argv = ["classifier", "train", "--input", str(shared_data / "hate-speech-davidson" / "labeled_data.csv"),
+            "--text-column", "tweet", "--label-column", "class", "--positive", "0", "1", "--output", str(model), "--epochs", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "of 24,783 records (20,620 toxic)" in out
+    auc = float(out.split("roc_auc=")[1].split()[0])
+    assert auc >= 0.975  # measured: 0.984 after one epoch, 0.985 after two (the default)

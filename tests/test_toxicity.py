@@ -1,0 +1,305 @@
+"""The toxicity stage: word-list matching on crafted text, and measured figures on real data.
+
+Measured on the Davidson tweets (seeded 80/20 split, dev part), on clean English prose cut into
+50-300-word paragraphs (Gutenberg books, WikiText-2, tinyshakespeare) and on clean lingua sentences
+(de, fr, es, ru) grouped into paragraphs. The floors and ceilings sit a little outside what was
+measured (see the README's toxicity section) so that they catch regressions, not noise.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from curate import classifier
+from curate.config import validate_options
+from curate.document import Document
+from curate.errors import ConfigError
+from curate.stages.base import verdict_key
+from curate.stages.toxicity import Toxicity, WordLists, read_list
+from curate.stats import StageStats
+
+FOREIGN = ("de", "fr", "es", "ru")
+
+
+def docs_of(texts: list[str], language: str | None = None) -> list[Document]:
+    return [Document(id=str(i), text=t, signals={"language": language} if language else {}) for i, t in enumerate(texts)]
+
+
+def annotate(texts: list[str], language: str | None = None, **options) -> dict[str, np.ndarray]:
+    """Run the stage in annotate mode; every signal as an array, NaN where a document has none."""
+    stage = Toxicity(mode="annotate", **options)
+    stage.setup()
+    docs = docs_of(texts, language)
+    stage.process(docs)
+    return {name: np.array([d.signals.get(name, np.nan) for d in docs], dtype=np.float64) for name in stage.signals}
+
+
+@pytest.fixture(scope="module")
+def wordlists() -> WordLists:
+    return WordLists.load()
+
+
+# ---- word lists on crafted text -------------------------------------------------------------
+
+
+def test_wordlist_matches_whole_words_and_prefixes_case_insensitively(wordlists: WordLists) -> None:
+    assert wordlists.score("You are a FUCKING idiot", "en") > 0.99
+    assert wordlists.score("what a motherfucker", "en") > 0.99
+    # Word boundaries: a term inside a longer word is no hit (the Scunthorpe problem).
+    for clean in ("Scunthorpe United won", "the class will assess the passage", "a fickle, shitake-free cocktail"):
+        assert wordlists.score(clean, "en") == 0.0, clean
+
+
+def test_wordlist_phrases_and_weights(wordlists: WordLists) -> None:
+    assert wordlists.score("go and kill yourself now", "en") > 0.99
+    assert wordlists.score("kill the process yourself", "en") == 0.0
+    # Light words (also ordinary words) weigh less than strong ones at the same density.
+    strong = wordlists.score("cunt " + "word " * 99, "en")
+    light = wordlists.score("cock " + "word " * 99, "en")
+    assert strong == pytest.approx(0.5, abs=1e-9)  # one full-weight hit per 100 words scores 0.5
+    assert 0.0 < light < 0.2
+
+
+def test_wordlist_score_falls_with_length(wordlists: WordLists) -> None:
+    short = wordlists.score("shut up bitch", "en")
+    long = wordlists.score("shut up bitch " + "and then the meeting went on as planned " * 30, "en")
+    assert short > 0.99 > 0.5 > long > 0.0
+
+
+def test_wordlist_uses_the_document_language(wordlists: WordLists) -> None:
+    assert wordlists.score("Das ist doch Scheiße, du Arschloch", "de") > 0.99
+    assert wordlists.score("Иди нахуй, сука", "ru") > 0.99
+    assert wordlists.score("Ta gueule, connard", "fr") > 0.99
+    assert wordlists.score("Eres un pendejo, hijo de puta", "es") > 0.99
+    # Dutch `hoe` (how) is an English slur; Dutch text is matched with the Dutch list only.
+    assert wordlists.score("hoe gaat het met je", "nl") == 0.0
+    assert wordlists.score("hoe gaat het met je", None) > 0.5  # unknown language: every list applies
+    # French `con` alone is Spanish "with": the French list has it only in phrases.
+    assert wordlists.score("café con leche", "es") == 0.0
+    assert wordlists.score("café con leche", None) == 0.0
+    assert wordlists.score("text in a language without a list", "sv") is None
+
+
+def test_list_file_format(tmp_path: Path) -> None:
+    path = tmp_path / "xx.txt"
+    path.write_text("# comment\nbadword\nlight 0.25\nbad prefix*\nstem*  # trailing comment\n", encoding="utf-8")
+    table = read_list(path)
+    assert table.exact == {"badword": 1.0, "light": 0.25}
+    assert table.prefixes == {"stem": 1.0}
+    assert table.weighted_hits("a bad prefixes stemming light x".split()) == pytest.approx(2.25)
+    path.write_text("word 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="weight"):
+        read_list(path)
+
+
+# ---- the stage --------------------------------------------------------------------------------
+
+
+def test_stage_filters_and_names_the_scorer() -> None:
+    stage = Toxicity(scorer="wordlist")
+    stats = StageStats(name="toxicity")
+    kept, removed = stage(docs_of(["have a lovely day", "fuck off you bitch", "Hallo zusammen"]), stats)
+    assert [d.text for d in kept] == ["have a lovely day", "Hallo zusammen"]
+    assert removed[0][1] == "toxicity_score_above_threshold:wordlist"
+    assert stats.removed[verdict_key("toxicity", removed[0][1])] == 1
+    assert kept[0].signals["toxicity_score"] == 0.0
+    assert sum(stats.histograms["toxicity_score"].counts) == 3
+
+
+def test_stage_combines_scorers_and_records_each() -> None:
+    texts = ["fuck you, you stupid bitch", "the weather is fine today", "Du bist ein Arschloch"]
+    docs = docs_of(texts)
+    docs[2].signals["language"] = "de"
+    stage = Toxicity()  # default: wordlist + profanity_check, mean
+    verdicts = stage.process(docs)
+    assert verdicts[0] is not None and verdicts[1] is None and verdicts[2] is not None
+    first = docs[0].signals
+    assert first["toxicity_score"] == pytest.approx((first["toxicity_wordlist"] + first["toxicity_profanity_check"]) / 2)
+    # profanity_check is English only: the German document is scored by the word list alone.
+    assert "toxicity_profanity_check" not in docs[2].signals
+    assert docs[2].signals["toxicity_score"] == docs[2].signals["toxicity_wordlist"]
+    assert set(stage.output_signals()) == {"toxicity_score", "toxicity_wordlist", "toxicity_profanity_check"}
+
+
+def test_documents_no_scorer_applies_to_are_kept_unscored() -> None:
+    docs = docs_of(["Det här är en svensk text", ""], language="sv")
+    assert Toxicity(scorer="wordlist").process(docs) == [None, None]
+    assert "toxicity_score" not in docs[0].signals
+    empty = docs_of([""], language="en")
+    assert Toxicity(scorer="wordlist").process(empty) == [None] and empty[0].signals["toxicity_score"] == 0.0
+
+
+def test_annotate_mode_keeps_and_says_why() -> None:
+    stage = Toxicity(scorer="wordlist", mode="annotate")
+    kept, removed = stage(docs_of(["fuck this shit"]), StageStats(name="toxicity"))
+    assert not removed and kept[0].signals["toxicity_reason"] == "toxicity_score_above_threshold:wordlist"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"scorer": "perspective"}, "toxicity.scorer"),
+        ({"scorer": "fasttext"}, "needs `model:`"),
+        ({"scorer": ["wordlist", "wordlist"]}, "distinct"),
+        ({"scorer": []}, "distinct"),
+        ({"threshold": 1.5}, "between 0 and 1"),
+        ({"model": "x.bin"}, "only used by scorer 'fasttext'"),
+        ({"wordlist_languages": ["xx"]}, "no list for xx"),
+        ({"level": "paragraph"}, "level"),
+    ],
+)
+def test_bad_options_name_the_key(options: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        validate_options("toxicity", options, where="toxicity")
+        Toxicity(**options).setup()
+
+
+def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="not found"):
+        Toxicity(scorer="fasttext", model=str(tmp_path / "missing.bin")).setup()
+
+
+# ---- measured on real data --------------------------------------------------------------------
+
+
+def paragraphs(text: str, low: int = 50, high: int = 300) -> list[str]:
+    """Blank-line blocks merged until they hold `low` words, cut into pieces of at most `high`."""
+    out: list[str] = []
+    pending: list[str] = []
+    for block in re.split(r"\n\s*\n", text):
+        pending += block.split()
+        if len(pending) >= low:
+            out += [" ".join(pending[i : i + high]) for i in range(0, len(pending), high) if len(pending[i : i + high]) >= low]
+            pending = []
+    return out
+
+
+@pytest.fixture(scope="module")
+def clean_english(shared_data: Path) -> dict[str, list[str]]:
+    books = {p.stem: p.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n") for p in sorted((shared_data / "gutenberg-nltk").glob("*.txt"))}
+    for split in ("valid", "test"):
+        raw = (shared_data / "wikitext2-valid-test" / f"{split}.txt").read_text(encoding="utf-8")
+        books[f"wikitext-{split}"] = "\n\n".join(line for line in raw.split("\n") if not line.strip().startswith("="))
+    books["tinyshakespeare"] = (shared_data / "tinyshakespeare" / "input.txt").read_text(encoding="utf-8")
+    return {name: paragraphs(text) for name, text in books.items()}
+
+
+@pytest.fixture(scope="module")
+def clean_foreign(shared_data: Path) -> dict[str, list[str]]:
+    folder = shared_data / "lingua-langid-testdata" / "language-testdata" / "sentences"
+    return {lang: paragraphs((folder / f"{lang}.txt").read_text(encoding="utf-8").replace("\n", "\n\n")) for lang in FOREIGN}
+
+
+@pytest.fixture(scope="module")
+def davidson(shared_data: Path) -> tuple[list[str], list[bool], list[int], list[int]]:
+    texts, labels = classifier.read_labelled(shared_data / "hate-speech-davidson" / "labeled_data.csv", "tweet", "class", ["0", "1"])
+    train, dev = classifier.split_indices(len(texts), dev_fraction=0.2, seed=0)
+    return texts, labels, train, dev
+
+
+@pytest.fixture(scope="module")
+def default_scores(davidson, clean_english, clean_foreign) -> dict[str, dict[str, np.ndarray]]:
+    """The default stage (wordlist + profanity_check, mean) over every evaluation set, once."""
+    texts, _, _, dev = davidson
+    prose = [p for book in clean_english.values() for p in book]
+    scores = {"davidson": annotate([texts[i] for i in dev]), "prose": annotate(prose)}
+    for lang, paras in clean_foreign.items():
+        scores[f"{lang}:tagged"] = annotate(paras, language=lang)
+        scores[f"{lang}:untagged"] = annotate(paras)
+    return scores
+
+
+def dev_metrics(davidson, scores: np.ndarray, threshold: float = 0.5) -> classifier.Metrics:
+    _, labels, _, dev = davidson
+    return classifier.evaluate(np.nan_to_num(scores), [labels[i] for i in dev], threshold)
+
+
+def flagged_share(scores: np.ndarray, threshold: float = 0.5) -> float:
+    return float((np.nan_to_num(scores) >= threshold).mean())
+
+
+def test_clean_data_is_what_the_figures_assume(clean_english, clean_foreign, davidson) -> None:
+    assert sum(len(p) for p in clean_english.values()) > 14_000
+    assert all(len(paras) > 150 for paras in clean_foreign.values())
+    texts, labels, train, dev = davidson
+    assert len(texts) == 24_783 and sum(labels) == 20_620 and len(dev) == 4957
+
+
+def test_wordlist_on_davidson_and_clean_prose(davidson, default_scores) -> None:
+    # measured: precision 0.985, recall 0.967, ROC-AUC 0.968; clean prose flagged 0.12%
+    m = dev_metrics(davidson, default_scores["davidson"]["toxicity_wordlist"])
+    assert m.precision >= 0.97 and m.recall >= 0.95 and m.roc_auc >= 0.95
+    assert flagged_share(default_scores["prose"]["toxicity_wordlist"]) < 0.005
+
+
+def test_profanity_check_on_davidson_and_clean_prose(davidson, default_scores) -> None:
+    # measured: precision 0.987, recall 0.972, ROC-AUC 0.991 (its training data includes Davidson's
+    # tweets, so this flatters it); clean prose flagged 4.0% at 0.5: alone it needs a higher threshold
+    m = dev_metrics(davidson, default_scores["davidson"]["toxicity_profanity_check"])
+    assert m.precision >= 0.97 and m.recall >= 0.95 and m.roc_auc >= 0.98
+    assert 0.02 < flagged_share(default_scores["prose"]["toxicity_profanity_check"]) < 0.06
+    assert flagged_share(default_scores["prose"]["toxicity_profanity_check"], 0.8) < 0.02
+
+
+def test_default_combination_on_davidson_and_clean_prose(davidson, default_scores, clean_english) -> None:
+    # measured: precision 0.988, recall 0.968, ROC-AUC 0.991; clean prose flagged 0.24%, worst book 1.0%
+    m = dev_metrics(davidson, default_scores["davidson"]["toxicity_score"])
+    assert m.precision >= 0.98 and m.recall >= 0.95 and m.roc_auc >= 0.985
+    prose = default_scores["prose"]["toxicity_score"]
+    assert flagged_share(prose) < 0.01  # the brief's bar is 2%
+    start = 0
+    for name, book in clean_english.items():
+        assert flagged_share(prose[start : start + len(book)]) < 0.03, name
+        start += len(book)
+
+
+@pytest.mark.parametrize("lang", FOREIGN)
+def test_default_combination_on_clean_foreign_text(lang: str, default_scores) -> None:
+    # measured with the language known: de 0.4%, fr 0%, es 0%, ru 1.1%; unknown (every list, and
+    # profanity_check): de 0.4%, fr 0%, es 0%, ru 0%
+    assert flagged_share(default_scores[f"{lang}:tagged"]["toxicity_score"]) < 0.02
+    assert flagged_share(default_scores[f"{lang}:untagged"]["toxicity_score"]) < 0.02
+
+
+# ---- a fastText classifier trained here, loaded by the stage ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_model(davidson, tmp_path_factory) -> Path:
+    """Trained on 6,000 training tweets for 3 epochs (seconds); the full set and 5 epochs do a little better."""
+    texts, labels, train, _ = davidson
+    subset = train[:6000]
+    model = classifier.train([texts[i] for i in subset], [labels[i] for i in subset], classifier.TrainOptions(epochs=3, dim=16))
+    path = tmp_path_factory.mktemp("model") / "davidson.bin"
+    model.save_model(str(path))
+    return path
+
+
+def test_trained_fasttext_model_in_the_stage(davidson, small_model, clean_english, default_scores) -> None:
+    texts, _, _, dev = davidson
+    prose = [p for book in clean_english.values() for p in book]
+    on_dev = annotate([texts[i] for i in dev], scorer="fasttext", model=str(small_model))["toxicity_score"]
+    on_prose = annotate(prose, scorer="fasttext", model=str(small_model))["toxicity_score"]
+    # measured (6k tweets, 3 epochs): precision 0.983, recall 0.946, ROC-AUC 0.980; prose flagged 0.5%
+    m = dev_metrics(davidson, on_dev)
+    assert m.precision >= 0.97 and m.recall >= 0.92 and m.roc_auc >= 0.97
+    assert flagged_share(on_prose) < 0.02
+    # All three scorers, mean: the best ROC-AUC measured (0.992 with the full-data model).
+    together = np.nanmean(np.vstack([on_dev, default_scores["davidson"]["toxicity_wordlist"], default_scores["davidson"]["toxicity_profanity_check"]]), axis=0)
+    assert dev_metrics(davidson, together).roc_auc >= 0.985
+
+
+def test_fasttext_sentence_level_scores_the_worst_sentence(small_model) -> None:
+    text = "The committee met on Tuesday to review the budget.\nShut up you stupid bitch!"
+    document = annotate([text], scorer="fasttext", model=str(small_model))["toxicity_score"][0]
+    sentence = annotate([text], scorer="fasttext", model=str(small_model), level="sentence")["toxicity_score"][0]
+    assert sentence > 0.9 and sentence >= document
+
+
+def test_fasttext_label_must_exist(small_model) -> None:
+    with pytest.raises(Exception, match="no label 'nsfw'"):
+        Toxicity(scorer="fasttext", model=str(small_model), positive_label="nsfw").setup()
