@@ -22,17 +22,21 @@ def load_stats(run_dir: str | Path) -> dict[str, Any]:
 def print_stats(stats: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
     table = Table(title="curate: documents through each stage", title_justify="left")
-    for col in ("stage", "docs in", "docs out", "kept", "MB in", "MB out", "docs/s", "removed by reason"):
-        table.add_column(col, justify="left" if col in ("stage", "removed by reason") else "right")
+    table.add_column("stage", no_wrap=True)
+    for col in ("docs in", "docs out", "kept", "MB in", "MB out", "docs/s"):
+        table.add_column(col, justify="right", no_wrap=True)
     for s in stats["stages"]:
         share = f"{s['docs_out'] / s['docs_in']:.1%}" if s["docs_in"] else "-"
-        reasons = ", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in sorted(s["removed"].items(), key=lambda kv: -kv[1]))
         rate = f"{s['docs_per_s']:,.0f}" if s.get("docs_per_s") else "-"
         table.add_row(
             s["name"], f"{s['docs_in']:,}", f"{s['docs_out']:,}", share,
-            f"{s['bytes_in'] / 1e6:.2f}", f"{s['bytes_out'] / 1e6:.2f}", rate, reasons or "-",
+            f"{s['bytes_in'] / 1e6:.2f}", f"{s['bytes_out'] / 1e6:.2f}", rate,
         )
     console.print(table)
+    for s in stats["stages"]:
+        if s["removed"]:
+            reasons = ", ".join(f"{k.split(':', 1)[1]} {v:,}" for k, v in sorted(s["removed"].items(), key=lambda kv: -kv[1]))
+            console.print(f"  {s['name']} removed: {reasons}", highlight=False)
     skipped = stats.get("skipped") or {}
     skipped_text = ", ".join(f"{k} {v}" for k, v in skipped.items()) or "none"
     console.print(f"read {stats['docs_read']:,} documents (records skipped: {skipped_text}); wrote {stats['docs_written']:,}")
