@@ -41,3 +41,36 @@ def simplify(text: str) -> str:
 def lines(text: str) -> list[str]:
     """Non-empty lines, stripped."""
     return [line.strip() for line in text.split("\n") if line.strip()]
+
+
+# Sentence-final marks across scripts (Latin, CJK full-width, Devanagari danda, Arabic, Ethiopic),
+# and closing quotes, which often end a quoted sentence.
+TERMINAL_PUNCTUATION = (".", "!", "?", '"', "'", "”", "’", "»", "。", "！", "？", "」", "』", "।", "؟", "۔", "።")
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’»)\]]*(?=\s|$)|[。！？।؟۔።]+")
+MOSTLY_NO_SPACE = 0.5  # a text with at least this share of CJK/Thai... characters is not "written with spaces"
+
+
+def no_space_chars(text: str) -> int:
+    """How many characters belong to scripts written without spaces (each is one of `words()`)."""
+    return 0 if text.isascii() else len(_NO_SPACE_CHAR.findall(text))
+
+
+def written_with_spaces(text: str) -> bool:
+    """Whether word-based rules made for languages like English can judge this text at all."""
+    return text.isascii() or no_space_share(text) < MOSTLY_NO_SPACE
+
+
+def rule_applies(languages: list[str] | None, language: str | None, text: str) -> bool:
+    """Whether a rule meant for `languages` judges a document.
+
+    `languages` None means every language written with spaces. A document with a `language` label
+    is judged by the label when a list is given; one without a label is judged by its script.
+    """
+    if languages is not None and language is not None:
+        return language in languages
+    return written_with_spaces(text)
+
+
+def count_sentences(text: str) -> int:
+    """Sentence ends: . ! ? (with closing quotes) before a space or the end, and full-width 。！？."""
+    return len(_SENTENCE_END.findall(text))

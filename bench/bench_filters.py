@@ -1,0 +1,259 @@
+"""Quality filtering end to end: curate against datatrove on the same web text, 2 worker processes each.
+
+Both sides read the same JSONL files (Common Crawl text from cc-text-jsonl-dolma, repeated to
+about 20,000 documents in 8 files, so both can spread them over 2 workers), fix text with ftfy,
+identify the language with lid.176 (English above 0.65 kept), apply the Gopher quality and
+repetition rules with their published thresholds, and write Parquet. Throughput is input documents
+and input megabytes over wall time, start-up included. curate's per-stage numbers come from its
+stats.json (CPU seconds summed over workers).
+
+datatrove lives in its own venv (bench/.work/datatrove-venv, made here on first use: it pulls
+`fasttext-numpy2-wheel`, which would replace curate's fastText binding) and runs as a subprocess
+script written here. Its English word tokenizer is spaCy's (its default); it is run a second time
+with a plain whitespace tokenizer, the fastest setting it allows. Its LanguageFilter would download
+lid.176.bin: the script points it at the lid.176.ftz curate uses, offline.
+
+`CURATE_BENCH_DOCS` changes the corpus size. If toxicity is available, curate also runs once with
+it appended, for its per-stage numbers (datatrove has no toxicity stage to compare with).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORK = REPO / "bench" / ".work" / "filters"
+DATATROVE_VENV = REPO / "bench" / ".work" / "datatrove-venv"
+DATATROVE_PACKAGES = ["datatrove[processing,io]==0.10.1", "spacy==3.8.18", "requests", "aiohttp"]
+SHARED_DATA = Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))
+WORKERS = 2
+FILES = 8
+TIMEOUT_S = 1800
+STAGES = [
+    {"normalize": {}},
+    {"language": {"keep": ["en"], "threshold": 0.65}},
+    {"gopher_quality": {}},
+    {"gopher_repetition": {}},
+]
+
+
+def main() -> None:
+    n_docs = int(os.environ.get("CURATE_BENCH_DOCS", 20_000))
+    corpus = WORK / f"corpus-{n_docs}"
+    n_bytes = build_corpus(corpus, n_docs)
+    print(f"corpus: {n_docs} docs, {n_bytes / 1e6:.1f} MB of text in {FILES} JSONL files, {WORKERS} workers each side")
+    print("pipeline: normalize (ftfy) -> language (lid.176, en >= 0.65) -> gopher_quality -> gopher_repetition")
+
+    curate_seconds, curate_stats = run_curate(STAGES, corpus, WORK / "out-curate")
+    curate_steps = [(s["name"], s["docs_in"], s["seconds"]) for s in curate_stats["stages"]]
+    runs = [Run("curate", curate_seconds, curate_stats["docs_written"], curate_steps)]
+    try:
+        python = datatrove_python()
+        for tokenizer in ("spacy", "whitespace"):
+            runs.append(run_datatrove(python, corpus, WORK / f"out-datatrove-{tokenizer}", tokenizer))
+    except DatatroveUnavailable as exc:
+        print(f"datatrove could not run: {exc}")
+
+    print(f"\n{'end to end':20} {'wall s':>8} {'docs/s':>8} {'MB/s':>6} {'kept':>6}  curate is")
+    for run in runs:
+        speedup = "" if run is runs[0] else f"{run.seconds / curate_seconds:.2f}x faster"
+        print(
+            f"{run.label:20} {run.seconds:8.1f} {n_docs / run.seconds:8.0f} {n_bytes / 1e6 / run.seconds:6.2f} "
+            f"{run.kept:6d}  {speedup}"
+        )
+    print("\nper stage: documents in / CPU seconds summed over workers (curate's stats.json, datatrove's stats.json)")
+    print(f"{'stage':18} " + " ".join(f"{run.label:>20}" for run in runs) + "  curate vs each")
+    for i, (name, _, _) in enumerate(curate_steps):
+        rates = [docs / seconds if seconds else float("nan") for _, docs, seconds in (run.steps[i] for run in runs)]
+        ratios = " ".join(f"{rates[0] / rate:5.1f}x" for rate in rates[1:])
+        print(f"{name:18} " + " ".join(f"{rate:20.0f}" for rate in rates) + f"  {ratios}")
+    print_stage_table(curate_stats)
+
+    if (REPO / "curate" / "stages" / "toxicity.py").exists():
+        print("\ncurate with toxicity appended (no datatrove counterpart):")
+        seconds, stats = run_curate([*STAGES, {"toxicity": {}}], corpus, WORK / "out-curate-toxicity")
+        print(f"wall {seconds:.1f} s, {n_docs / seconds:.0f} docs/s end to end")
+        print_stage_table(stats)
+
+
+def build_corpus(folder: Path, n_docs: int) -> int:
+    """The dolma Common Crawl text, repeated with fresh ids, in FILES JSONL files; returns text bytes."""
+    done = folder / "done.json"
+    if done.exists():
+        return json.loads(done.read_text())["bytes"]
+    source = SHARED_DATA / "cc-text-jsonl-dolma"
+    if not source.is_dir():
+        raise FileNotFoundError(f"shared data not found at {source}")
+    texts: list[str] = []
+    for path in sorted(source.glob("*.jsonl*")):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as f:
+            texts += [json.loads(line)["text"] for line in f if line.strip()]
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [open(folder / f"part-{i}.jsonl", "w", encoding="utf-8") for i in range(FILES)]
+    n_bytes = 0
+    for i in range(n_docs):
+        text = texts[i % len(texts)]
+        n_bytes += len(text.encode("utf-8"))
+        files[i % FILES].write(json.dumps({"id": f"doc-{i}", "text": text}, ensure_ascii=False) + "\n")
+    for f in files:
+        f.close()
+    done.write_text(json.dumps({"bytes": n_bytes}))
+    return n_bytes
+
+
+@dataclass
+class Run:
+    label: str
+    seconds: float  # wall time of the whole run, start-up included
+    kept: int
+    steps: list[tuple[str, int, float]]  # per stage: name, documents in, CPU seconds
+
+
+def run_curate(stages: list[dict], corpus: Path, output: Path) -> tuple[float, dict]:
+    pipeline = WORK / "curate-pipeline.yaml"
+    pipeline.write_text(yaml.safe_dump({"input": {"format": "jsonl", "paths": [str(corpus)]}, "stages": stages}))
+    command = [sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(output)]
+    command += ["--workers", str(WORKERS), "--overwrite", "--quiet"]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    return seconds, json.loads((output / "stats.json").read_text())
+
+
+def print_stage_table(stats: dict) -> None:
+    print(f"\n{'curate stage':20} {'docs in':>8} {'docs out':>8} {'cpu s':>7} {'docs/s':>8} {'MB/s':>6}")
+    for stage in stats["stages"]:
+        seconds = stage.get("seconds") or float("nan")
+        print(
+            f"{stage['name']:20} {stage['docs_in']:8d} {stage['docs_out']:8d} {seconds:7.2f} "
+            f"{stage['docs_in'] / seconds:8.0f} {stage['bytes_in'] / 1e6 / seconds:6.2f}"
+        )
+
+
+class DatatroveUnavailable(Exception):
+    pass
+
+
+def datatrove_python() -> Path:
+    """The datatrove venv's python, made on first use; pip needs the package index, nothing else does."""
+    python = DATATROVE_VENV / "bin" / "python"
+    if not python.exists():
+        print("making the datatrove venv (once) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(DATATROVE_VENV)], check=True)
+    probe = subprocess.run([str(python), "-c", "import datatrove, spacy, aiohttp, requests"], capture_output=True)
+    if probe.returncode != 0:
+        install = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *DATATROVE_PACKAGES],
+            capture_output=True,
+            text=True,
+        )
+        if install.returncode != 0:
+            raise DatatroveUnavailable(f"pip install failed: {install.stderr.strip().splitlines()[-1:]}")
+    return python
+
+
+def run_datatrove(python: Path, corpus: Path, output: Path, tokenizer: str) -> Run:
+    from curate.models import lid_model_path
+
+    script = WORK / "datatrove_run.py"
+    script.write_text(DATATROVE_SCRIPT)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(WORK / "hf-home")}
+    args = [str(corpus), str(output), str(lid_model_path()), str(WORKERS), str(FILES), tokenizer]
+    started = time.perf_counter()
+    try:
+        result = subprocess.run(
+            [str(python), str(script), *args], capture_output=True, text=True, env=env, cwd=WORK, timeout=TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        raise DatatroveUnavailable(f"its run took over {TIMEOUT_S} s") from None
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise DatatroveUnavailable(f"its run failed: {result.stderr.strip()[-800:]}")
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return Run(f"datatrove/{tokenizer}", seconds, report["kept"], [tuple(step) for step in report["steps"][1:-1]])
+
+
+DATATROVE_SCRIPT = textwrap.dedent(
+    '''
+    """Written by bench/bench_filters.py: the datatrove side of the comparison."""
+    import json
+    import shutil
+    import sys
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilter, LanguageFilter
+    from datatrove.pipeline.formatters import FTFYFormatter
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.writers import ParquetWriter
+    from datatrove.utils.lid import FT176LID
+    from datatrove.utils.word_tokenizers import WordTokenizer
+
+    corpus, output, lid_path, workers, tasks, tokenizer = sys.argv[1:7]
+
+
+    class LocalFT176(FT176LID):
+        """lid.176 from a local file: datatrove copies MODEL_URL into its asset cache instead of downloading."""
+
+        MODEL_URL = lid_path
+
+
+    class LocalLanguageFilter(LanguageFilter):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.model = LocalFT176(self.languages)
+
+
+    class WhitespaceTokenizer(WordTokenizer):
+        def word_tokenize(self, text):
+            return text.split()
+
+        def sent_tokenize(self, text):
+            return [line for line in text.splitlines() if line.strip()]
+
+        def span_tokenize(self, text):
+            raise NotImplementedError
+
+
+    def main():
+        words = "en" if tokenizer == "spacy" else WhitespaceTokenizer()
+        shutil.rmtree(output, ignore_errors=True)
+        pipeline = [
+            JsonlReader(corpus, glob_pattern="*.jsonl"),
+            FTFYFormatter(),
+            LocalLanguageFilter(languages=["en"], language_threshold=0.65),
+            GopherQualityFilter(language=words),
+            GopherRepetitionFilter(language=words),
+            ParquetWriter(str(Path(output) / "data")),
+        ]
+        logs = str(Path(output) / "logs")
+        executor = LocalPipelineExecutor(
+            pipeline, tasks=int(tasks), workers=int(workers), logging_dir=logs, skip_completed=False
+        )
+        executor.run()
+        kept = sum(pq.ParquetFile(p).metadata.num_rows for p in (Path(output) / "data").glob("*.parquet"))
+        steps = json.loads((Path(logs) / "stats.json").read_text())
+        steps = [[s["name"], s["time_stats"]["n"], s["time_stats"]["total"]] for s in steps]
+        print(json.dumps({"kept": kept, "steps": steps}))
+
+
+    if __name__ == "__main__":  # its workers start by importing this file
+        main()
+    '''
+)
+
+
+if __name__ == "__main__":
+    main()
