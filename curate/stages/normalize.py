@@ -1,4 +1,9 @@
-"""normalize: fix mojibake (ftfy), Unicode NFC, control characters and whitespace."""
+"""normalize: repair mojibake (ftfy, plus lossy repair), Unicode NFC, control characters and whitespace.
+
+ftfy runs with the settings that only undo damage: curly quotes, full-width forms and literal HTML
+entities are correct text in many languages and stay as they are. Text that needs nothing skips
+ftfy: ASCII, and text ftfy's own badness check passes with nothing else for ftfy to do.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +12,96 @@ import unicodedata
 from typing import Literal
 
 import ftfy
+import pyarrow as pa
+from ftfy.badness import is_bad
+from ftfy.chardata import CONTROL_CHARS, LIGATURES
 
 from ..document import Document
-from .base import Stage, Verdict
+from ..mojibake import ReadingScorer, may_hold_mojibake, repair_lossy
+from .base import Signal, Stage, Verdict
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SPACES = re.compile(r"[ \t\u00a0]+")
+FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, unescape_html=False, explain=False)
+# What ftfy would change in tidied text that does not look like mojibake: C1 controls, surrogates,
+# ligatures and its list of invisible control characters.
+_FTFY_TARGETS = re.compile(
+    "[\x80-\x9f\ud800-\udfff"
+    + "".join(re.escape(chr(c)) for c in sorted(set(CONTROL_CHARS) | set(LIGATURES)) if c > 0x9F)
+    + "]"
+)
+_MAX_ROUNDS = 3  # tidying can bring mojibake together that a control character kept apart
+_LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")  # C1 controls are left to ftfy
+_C1_CONTROL = re.compile("[\x80-\x9f]")
+_SPACES = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f]+")
+_LINE_EDGES = re.compile(" ?\n ?")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 class Normalize(Stage):
     name = "normalize"
+    signals = {"mojibake_fixed": Signal(pa.bool_())}
 
-    def __init__(self, fix_mojibake: bool = True, mode: Literal["filter", "annotate"] = "filter") -> None:
+    def __init__(
+        self,
+        fix_mojibake: bool = True,
+        repair_lossy: bool = True,
+        lid_model: str | None = None,
+        mode: Literal["filter", "annotate"] = "filter",
+    ) -> None:
+        """`repair_lossy` restores bytes dropped by a Windows-1252 decode (needs `fix_mojibake`);
+        `lid_model` is the fastText lid.176 file it uses to judge candidates (default: the shipped one)."""
         super().__init__(mode)
         self.fix_mojibake = fix_mojibake
+        self.repair_lossy = repair_lossy and fix_mojibake
+        self.lid_model = lid_model
+        self.scorer: ReadingScorer | None = None
+
+    def setup(self) -> None:
+        if self.repair_lossy:
+            self._scorer()
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         verdicts: list[Verdict] = []
         for doc in docs:
-            doc.text = self.normalize(doc.text)
-            verdicts.append(None if doc.text.strip() else "empty")
+            doc.text, fixed = self.normalize(doc.text)
+            doc.signals["mojibake_fixed"] = fixed
+            verdicts.append(None if doc.text else "empty")
         return verdicts
 
-    def normalize(self, text: str) -> str:
-        if text.isascii():
-            text = _CONTROL.sub("", text)
-        else:
-            if self.fix_mojibake:
-                text = ftfy.fix_text(text)
-            text = unicodedata.normalize("NFC", _CONTROL.sub("", text))
-        text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n"))
-        return _BLANK_LINES.sub("\n\n", text).strip()
+    def normalize(self, text: str) -> tuple[str, bool]:
+        """The normalized text, and whether its encoding was repaired."""
+        tidied = _tidy(text)
+        if tidied.isascii():
+            return tidied, False
+        if not self.fix_mojibake:
+            return unicodedata.normalize("NFC", _C1_CONTROL.sub("", tidied)), False
+        tidied = unicodedata.normalize("NFC", tidied)
+        # Collapsing spaces can hide mojibake (0xA0 is a UTF-8 continuation byte) or bring it together.
+        if not (_FTFY_TARGETS.search(tidied) or is_bad(tidied) or ("\xa0" in text and is_bad(text))):
+            return tidied, False
+        unrepaired = tidied
+        for _ in range(_MAX_ROUNDS):
+            repaired = self._repair(text)
+            if repaired == text:
+                break
+            text = repaired
+        return text, text != unrepaired
+
+    def _repair(self, text: str) -> str:
+        """One round: ftfy, and where it leaves mojibake (bytes may be missing), lossy repair first."""
+        repaired = ftfy.fix_text(text, FTFY_CONFIG)
+        if self.repair_lossy and (is_bad(repaired) or may_hold_mojibake(repaired)):
+            repaired = ftfy.fix_text(repair_lossy(text, self._scorer()), FTFY_CONFIG)
+        return unicodedata.normalize("NFC", _tidy(_C1_CONTROL.sub("", repaired)))
+
+    def _scorer(self) -> ReadingScorer:
+        if self.scorer is None:
+            self.scorer = ReadingScorer(self.lid_model)
+        return self.scorer
+
+
+def _tidy(text: str) -> str:
+    """Line breaks as `\n`, no C0 control characters, runs of spaces as one, lines stripped, at most
+    one blank line in a row."""
+    text = _SPACES.sub(" ", _CONTROL.sub("", _LINE_BREAKS.sub("\n", text)))
+    return _BLANK_LINES.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip()
