@@ -7,11 +7,12 @@ and the Ray executor run the same tasks through `run_task` and `resolve`.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, TextIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -50,6 +51,7 @@ class OutputLayout:
         self.stats = self.root / "stats.json"
         self.report = self.root / "report.html"
         self.run_file = self.work / "run.json"
+        self._lock_file: TextIO | None = None
 
     def phase_dir(self, phase: int) -> Path:
         return self.work / f"phase{phase}"
@@ -70,20 +72,44 @@ class OutputLayout:
         return self.phase_dir(phase) / "resolve.json"
 
     def prepare(self, config: PipelineConfig, overwrite: bool) -> None:
-        """Claim the output folder: fresh, or a resumable earlier run of the same config."""
+        """Claim the output folder: fresh, or a resumable earlier run of the same config.
+
+        The claim is an exclusive lock held until the process ends (the kernel drops it even on
+        SIGKILL), so two runs never write one folder. A local lock: it does not span Ray nodes.
+        """
         if self.root.exists() and any(self.root.iterdir()):
             if not self.run_file.exists():
                 raise CurateError(f"{self.root} exists and is not a curate output; refusing to write into it")
+            self._lock()
             previous = json.loads(self.run_file.read_text())
             if overwrite:
+                self._unlock()
                 shutil.rmtree(self.root)
             elif previous.get("fingerprint") != config.fingerprint():
                 raise CurateError(
                     f"{self.root} holds a run of a different config; use --overwrite to replace it, or another --output"
                 )
         self.work.mkdir(parents=True, exist_ok=True)
+        self._lock()
         if not self.run_file.exists():
             write_json_atomic(self.run_file, {"fingerprint": config.fingerprint(), "config": config.to_dict()})
+
+
+    def _lock(self) -> None:
+        if self._lock_file is not None:
+            return
+        lock = open(self.work / "lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise CurateError(f"{self.root} is being written by another curate run") from None
+        self._lock_file = lock
+
+    def _unlock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
 
 
 class Pipeline:

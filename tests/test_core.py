@@ -210,3 +210,13 @@ def test_large_jsonl_split_into_byte_ranges_reads_every_line_once(tmp_path, shar
     assert outcome.tasks_run > 5
     assert kept_ids(tmp_path / "split") == kept_ids(tmp_path / "whole")
     assert stage_counts(tmp_path / "split") == stage_counts(tmp_path / "whole")
+
+
+def test_two_runs_never_write_one_output_folder(tmp_path, corpus):
+    from curate.pipeline import OutputLayout
+
+    config = parse_config(config_for(corpus))
+    first = OutputLayout(tmp_path / "out")
+    first.prepare(config, overwrite=False)
+    with pytest.raises(CurateError, match="another curate run"):
+        OutputLayout(tmp_path / "out").prepare(config, overwrite=False)

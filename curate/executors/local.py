@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import multiprocessing
+import signal
+import sys
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Iterator
 
 from ..config import PipelineConfig
+from ..errors import CurateError
 from ..io.inputs import InputShard
 from ..pipeline import OutputLayout, Pipeline
 from ..stats import RunStats
@@ -36,7 +40,12 @@ class LocalRunner:
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
             for future in done:
-                yield future.result()  # re-raises a worker's error here
+                try:
+                    yield future.result()  # re-raises a worker's error here
+                except BrokenProcessPool:
+                    raise CurateError(
+                        "a worker process died (killed, or out of memory); run the same command again to resume"
+                    ) from None
 
     def resolve(self, phase: int, shards: list[InputShard]) -> None:
         self.pipeline.resolve(phase, shards, self.layout)
@@ -48,7 +57,17 @@ class LocalRunner:
 
 def _init_worker(config: PipelineConfig) -> None:
     global _worker_pipeline
+    _die_with_parent()
     _worker_pipeline = Pipeline(config)
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker dies with the run's process, even on SIGKILL; an orphan would go on writing
+    into the output folder while the user reruns the command."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def _run_in_worker(phase: int, shard: InputShard, root: str) -> RunStats:
