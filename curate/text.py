@@ -16,7 +16,7 @@ NO_SPACE_SCRIPTS = (
 )
 _WORDS = re.compile(rf"[{NO_SPACE_SCRIPTS}]|[^\W{NO_SPACE_SCRIPTS}]+")
 _NO_SPACE_CHAR = re.compile(rf"[{NO_SPACE_SCRIPTS}]")
-_PUNCT_TABLE = {i: " " for i in range(0x110000) if unicodedata.category(chr(i)).startswith(("P", "S"))}
+PUNCT_TABLE = {i: " " for i in range(0x110000) if unicodedata.category(chr(i)).startswith(("P", "S"))}
 _DIGITS = re.compile(r"\d")
 _SPACE = re.compile(r"\s+")
 
@@ -34,7 +34,7 @@ def no_space_share(text: str) -> float:
 
 def simplify(text: str) -> str:
     """Lowercase, punctuation and symbols removed, digits folded to 0, whitespace collapsed."""
-    text = text.lower().translate(_PUNCT_TABLE)
+    text = text.lower().translate(PUNCT_TABLE)
     return _SPACE.sub(" ", _DIGITS.sub("0", text)).strip()
 
 

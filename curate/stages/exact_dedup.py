@@ -1,0 +1,110 @@
+"""exact_dedup: documents with the same (normalized) text, and optionally the same URL, across all shards.
+
+Per shard (`keys`): the xxh3-128 hash of each text after the chosen normalization, and of its URL
+when `match_url` is on. Once (`resolve`): documents sharing a hash are joined (through either hash,
+so a chain of same-text and same-URL pairs is one cluster); each cluster keeps its earliest document
+in input order (first shard, first position) and removes the others as
+`exact_duplicate_of:<survivor id>`. Only 128-bit hashes and ids reach `resolve`, never text.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable, Iterator, Literal
+
+import numpy as np
+import pyarrow as pa
+import xxhash
+
+from ..document import Document
+from ..errors import ConfigError
+from ..minhash import ClusterDecisions, SortedRuns, cluster_decisions, join
+from ..stats import Histogram, StageStats
+from ..text import simplify
+from .base import GlobalStage, Verdict
+
+Normalization = Literal["none", "whitespace", "simplify"]
+CLUSTER_SIZE_BINS = (2.0, 1e6, 30)
+_SPACE = re.compile(r"\s+")
+_URL_SALT = b"url\0"  # keeps URL hashes apart from text hashes in the shared key space
+
+
+class ExactDedup(GlobalStage):
+    name = "exact_dedup"
+
+    def __init__(
+        self,
+        normalize: Normalization = "whitespace",
+        match_url: bool = False,
+        memory_mb: int = 1024,
+        mode: Literal["filter", "annotate"] = "filter",
+    ) -> None:
+        """`normalize`: "none" compares texts byte for byte, "whitespace" collapses runs of
+        whitespace and strips the ends, "simplify" also ignores case, punctuation and digits."""
+        super().__init__(mode)
+        if normalize not in ("none", "whitespace", "simplify"):
+            raise ConfigError(f"exact_dedup.normalize: expected 'none', 'whitespace' or 'simplify', got {normalize!r}")
+        if memory_mb < 1:
+            raise ConfigError("exact_dedup.memory_mb: must be >= 1")
+        self.normalize, self.match_url, self.memory_bytes = normalize, match_url, memory_mb * 2**20
+        self.decisions = ClusterDecisions()
+
+    def _normalized(self, text: str) -> str:
+        if self.normalize == "whitespace":
+            return _SPACE.sub(" ", text).strip()
+        if self.normalize == "simplify":
+            return simplify(text)
+        return text
+
+    def keys(self, docs: list[Document]) -> pa.Table:
+        text_hashes = [_hash128(self._normalized(d.text).encode("utf-8", "surrogatepass")) for d in docs]
+        columns = {"id": pa.array([d.id for d in docs], pa.string()), **_split(text_hashes, "text")}
+        if self.match_url:
+            url_hashes = [_hash128(_URL_SALT + d.url.encode("utf-8", "surrogatepass")) if d.url else None for d in docs]
+            columns |= _split(url_hashes, "url")
+        return pa.table(columns)
+
+    def resolve(self, key_tables: Callable[[], Iterator[pa.Table]], scratch: Path, stats: StageStats) -> pa.Table:
+        runs = SortedRuns(scratch, self.memory_bytes)
+        documents = 0
+        for table in key_tables():
+            indexes = np.arange(documents, documents + len(table))
+            runs.add(_column(table, "text_hi"), indexes, _column(table, "text_lo"))
+            if self.match_url:
+                has_url = np.asarray(table.column("url_hi").is_valid())
+                runs.add(_column(table, "url_hi")[has_url], indexes[has_url], _column(table, "url_lo")[has_url])
+            documents += len(table)
+        decisions, sizes = cluster_decisions(join(runs.edges(), documents), key_tables)
+        stats.counters.update({"clusters": len(sizes), "documents_in_clusters": int(sizes.sum()), "spilled_runs": len(runs.runs)})
+        histogram = Histogram.empty(*CLUSTER_SIZE_BINS, log=True)
+        histogram.add(sizes.tolist())
+        stats.histograms["cluster_size"] = histogram
+        return decisions
+
+    def load_decisions(self, decisions: pa.Table) -> None:
+        self.decisions = ClusterDecisions(decisions)
+
+    def process(self, docs: list[Document]) -> list[Verdict]:
+        verdicts: list[Verdict] = []
+        for doc in docs:
+            decision = self.decisions.get(doc.id)
+            survivor = decision[0] if decision else None
+            verdicts.append(None if survivor is None else f"exact_duplicate_of:{survivor}")
+        return verdicts
+
+
+def _hash128(data: bytes) -> int:
+    return xxhash.xxh3_128_intdigest(data)
+
+
+def _split(hashes: list[int | None], prefix: str) -> dict[str, pa.Array]:
+    """128-bit hashes as two uint64 columns (`<prefix>_hi`, `<prefix>_lo`); None stays null."""
+    return {
+        f"{prefix}_hi": pa.array([None if h is None else h >> 64 for h in hashes], pa.uint64()),
+        f"{prefix}_lo": pa.array([None if h is None else h & 0xFFFFFFFFFFFFFFFF for h in hashes], pa.uint64()),
+    }
+
+
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(table.column(name).fill_null(0).combine_chunks())

@@ -1,0 +1,146 @@
+"""minhash_dedup: near-duplicates across all shards, by MinHash signatures, LSH bands and union-find.
+
+Per shard (`keys`): each document's signature over word 5-grams of its simplified text (character
+n-grams in scripts written without spaces; see `curate.minhash`), cut into LSH band keys. Once
+(`resolve`): documents sharing a band key are candidates; candidate pairs are verified by the
+Jaccard similarity their signatures estimate (option `verify`), joined by union-find, and every
+cluster keeps its earliest document in input order (first shard, first position). The others are
+removed as `duplicate_of:<survivor id>`; every member of a cluster gets `minhash_cluster` (the
+cluster's number, the same for the survivor and its duplicates); documents in no cluster get null.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from ..document import Document
+from ..errors import ConfigError
+from ..minhash import (
+    ClusterDecisions,
+    MinHasher,
+    SortedRuns,
+    band_keys,
+    cluster_decisions,
+    estimated_jaccard,
+    fixed_size_list,
+    gather,
+    join,
+    list_values,
+    lsh_params,
+    unique_edges,
+)
+from ..stats import Histogram, StageStats
+from .base import GlobalStage, Signal, Verdict
+
+CLUSTER_SIZE_BINS = (2.0, 1e6, 30)  # log-spaced histogram of cluster sizes in the stage's stats
+
+
+class MinhashDedup(GlobalStage):
+    name = "minhash_dedup"
+    signals = {"minhash_cluster": Signal(pa.int64())}
+
+    def __init__(
+        self,
+        threshold: float = 0.8,
+        num_perm: int = 128,
+        ngram: int = 5,
+        seed: int = 1,
+        bands: int | None = None,
+        rows: int | None = None,
+        verify: bool = True,
+        memory_mb: int = 1024,
+        mode: Literal["filter", "annotate"] = "filter",
+    ) -> None:
+        super().__init__(mode)
+        if not 0.0 < threshold <= 1.0:
+            raise ConfigError(f"minhash_dedup.threshold: expected a number in (0, 1], got {threshold!r}")
+        if num_perm < 2 or ngram < 1 or memory_mb < 1:
+            raise ConfigError("minhash_dedup: num_perm must be >= 2, ngram >= 1 and memory_mb >= 1")
+        if (bands is None) != (rows is None):
+            raise ConfigError("minhash_dedup: give both bands and rows, or neither (then they follow threshold)")
+        self.bands, self.rows = (bands, rows) if bands is not None and rows is not None else lsh_params(threshold, num_perm)
+        if self.bands * self.rows > num_perm or self.bands < 1 or self.rows < 1:
+            raise ConfigError(f"minhash_dedup: bands x rows ({self.bands} x {self.rows}) must fit in num_perm {num_perm}")
+        self.threshold, self.verify, self.memory_bytes = threshold, verify, memory_mb * 2**20
+        self.hasher = MinHasher(num_perm=num_perm, seed=seed, ngram=ngram)
+        self.decisions = ClusterDecisions()
+
+    def thresholds(self) -> dict[str, float]:
+        return {"minhash_jaccard": self.threshold}
+
+    def keys(self, docs: list[Document]) -> pa.Table:
+        """Band keys (and, to verify candidates, the signature) of every document with a shingle."""
+        signatures, counts = self.hasher.signatures([d.text for d in docs])
+        has_shingles = counts > 0
+        signatures = signatures[has_shingles]
+        columns = {
+            "id": pa.array([d.id for d, keep in zip(docs, has_shingles) if keep], pa.string()),
+            "bands": fixed_size_list(band_keys(signatures, self.bands, self.rows)),
+        }
+        if self.verify:
+            columns["signature"] = fixed_size_list(signatures)
+        return pa.table(columns)
+
+    def resolve(self, key_tables: Callable[[], Iterator[pa.Table]], scratch: Path, stats: StageStats) -> pa.Table:
+        """Band keys -> candidate pairs -> (verified) edges -> clusters -> decisions; never text."""
+        runs = SortedRuns(scratch, self.memory_bytes)
+        documents = 0
+        for table in key_tables():
+            bands = list_values(table.column("bands"))
+            runs.add(bands.ravel(), np.repeat(np.arange(documents, documents + len(table)), bands.shape[1]))
+            documents += len(table)
+        if self.verify:
+            first, second = unique_edges(runs.edges())
+            stats.counters["candidate_pairs"] += len(first)
+            similar = self._similar(key_tables, first, second)
+            first, second = first[similar], second[similar]
+            stats.counters["verified_pairs"] += len(first)
+            roots = join([(first, second)], documents)
+        else:
+            roots = join(runs.edges(), documents)
+        decisions, sizes = cluster_decisions(roots, key_tables)
+        stats.counters.update(
+            {
+                "documents_with_shingles": documents,
+                "band_records": runs.records,
+                "spilled_runs": len(runs.runs),
+                "clusters": len(sizes),
+                "documents_in_clusters": int(sizes.sum()),
+            }
+        )
+        histogram = Histogram.empty(*CLUSTER_SIZE_BINS, log=True)
+        histogram.add(sizes.tolist())
+        stats.histograms["cluster_size"] = histogram
+        return decisions
+
+    def _similar(self, key_tables: Callable[[], Iterator[pa.Table]], first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """Which candidate pairs' signatures estimate a Jaccard similarity >= threshold; signatures
+        are fetched in as many passes as the memory budget needs."""
+        similar = np.zeros(len(first), dtype=bool)
+        per_pass = max(1, self.memory_bytes // (2 * 4 * self.hasher.num_perm))  # two signatures per pair
+        for lo in range(0, len(first), per_pass):
+            a, b = first[lo : lo + per_pass], second[lo : lo + per_pass]
+            needed = np.unique(np.concatenate((a, b)))
+            signatures = np.concatenate([list_values(piece) for piece in gather(key_tables, needed, "signature")])
+            pair_signatures = signatures[np.searchsorted(needed, a)], signatures[np.searchsorted(needed, b)]
+            similar[lo : lo + per_pass] = estimated_jaccard(*pair_signatures) >= self.threshold
+        return similar
+
+    def load_decisions(self, decisions: pa.Table) -> None:
+        self.decisions = ClusterDecisions(decisions)
+
+    def process(self, docs: list[Document]) -> list[Verdict]:
+        verdicts: list[Verdict] = []
+        for doc in docs:
+            decision = self.decisions.get(doc.id)
+            if decision is None:
+                verdicts.append(None)
+                continue
+            survivor, cluster = decision
+            doc.signals["minhash_cluster"] = cluster
+            verdicts.append(None if survivor is None else f"duplicate_of:{survivor}")
+        return verdicts
