@@ -94,6 +94,9 @@ class OutputLayout:
         if not self.run_file.exists():
             write_json_atomic(self.run_file, {"fingerprint": config.fingerprint(), "config": config.to_dict()})
 
+    def release(self) -> None:
+        """Give up the claim taken by `prepare` (the end of the process does too)."""
+        self._unlock()
 
     def _lock(self) -> None:
         if self._lock_file is not None:

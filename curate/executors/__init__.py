@@ -7,12 +7,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import Protocol
 
 from ..config import PipelineConfig
 from ..errors import CurateError
-from ..io.inputs import list_shards
+from ..io.inputs import InputShard, list_shards
 from ..io.writers import write_json_atomic
 from ..pipeline import OutputLayout, Pipeline, merge_task_stats
 from ..stats import RunStats
@@ -51,6 +50,45 @@ def execute(
     pipeline = Pipeline(config)
     shards = list_shards(config.input)
     layout.prepare(config, overwrite)
+    try:
+        ran, resumed = _run_phases(config, pipeline, shards, layout, workers, executor, progress, ray_address)
+        pipeline.finalize(layout)
+        stats = merge_task_stats(pipeline.stage_names, layout, len(pipeline.phases))
+        summary = stats.to_dict() | {
+            "run": {
+                "config": config.to_dict(),
+                "config_file": config.source_file,
+                "inputs": [s.path for s in shards],
+                "executor": executor,
+                "workers": workers,
+                "seconds": round(time.perf_counter() - started, 3),
+                "tasks_run": ran,
+                "tasks_resumed": resumed,
+                "python": sys.version.split()[0],
+                "platform": platform.platform(),
+            },
+            "thresholds": {s.name: s.thresholds() for s in pipeline.stages if s.thresholds()},
+        }
+        write_json_atomic(layout.stats, summary)
+        from ..report.html import write_report
+
+        write_report(layout.root)
+    finally:
+        layout.release()
+    return Outcome(layout, stats, time.perf_counter() - started, ran, resumed)
+
+
+def _run_phases(
+    config: PipelineConfig,
+    pipeline: Pipeline,
+    shards: list[InputShard],
+    layout: OutputLayout,
+    workers: int,
+    executor: str,
+    progress: Progress | None,
+    ray_address: str | None,
+) -> tuple[int, int]:
+    """Every phase's unfinished tasks, resolving global stages in between; returns (run, resumed)."""
     if executor == "ray":
         from .ray import RayRunner
 
@@ -72,29 +110,7 @@ def execute(
             ran += len(todo)
     finally:
         runner.close()
-    pipeline.finalize(layout)
-    stats = merge_task_stats(pipeline.stage_names, layout, len(pipeline.phases))
-    summary = stats.to_dict() | {
-        "run": {
-            "config": config.to_dict(),
-            "config_file": config.source_file,
-            "inputs": [s.path for s in shards],
-            "executor": executor,
-            "workers": workers,
-            "seconds": round(time.perf_counter() - started, 3),
-            "tasks_run": ran,
-            "tasks_resumed": resumed,
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-        },
-        "thresholds": {s.name: s.thresholds() for s in pipeline.stages if s.thresholds()},
-    }
-    write_json_atomic(layout.stats, summary)
-    from ..report.html import write_report
-
-    write_report(layout.root)
-    return Outcome(layout, stats, time.perf_counter() - started, ran, resumed)
-
+    return ran, resumed
 
 def _refuse_output_inside_input(output: Path, inputs: list[str]) -> None:
     out = output.resolve()
