@@ -247,6 +247,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: still one line, the traceback on request
+        if os.environ.get("CURATE_DEBUG"):
+            raise
+        first_line = next(iter(str(exc).splitlines()), "")
+        sys.stderr.write(f"curate: internal error: {type(exc).__name__}: {first_line} (CURATE_DEBUG=1 shows the traceback)\n")
+        return 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Protocol
 from ..config import PipelineConfig
 from ..errors import CurateError
 from ..io.inputs import InputShard, list_shards
+from ..io.remote import is_url
 from ..io.writers import write_json_atomic
 from ..pipeline import OutputLayout, Pipeline, merge_task_stats
 from ..stats import RunStats
@@ -44,6 +45,8 @@ def execute(
     """Run every phase's tasks (skipping those an earlier run finished), then write stats and report."""
     if executor not in ("local", "ray"):
         raise CurateError(f"unknown executor {executor!r}; use local or ray")
+    if is_url(output):
+        raise CurateError(f"the output must be a local or shared-filesystem folder, not a URL: {output}")
     layout = OutputLayout(output)
     _refuse_output_inside_input(layout.root, config.input.paths)
     started = time.perf_counter()
@@ -115,6 +118,8 @@ def _run_phases(
 def _refuse_output_inside_input(output: Path, inputs: list[str]) -> None:
     out = output.resolve()
     for raw in inputs:
+        if is_url(raw):
+            continue
         src = Path(raw).resolve()
         if src.is_dir() and (out == src or src in out.parents):
             raise CurateError(f"output {output} is inside input folder {raw}; choose an output elsewhere")

@@ -1,17 +1,23 @@
 """The Ray executor: the very tasks of the local executor, as Ray tasks on a cluster.
 
-Every node must see the output folder at the same path (a shared filesystem). Ray retries tasks
-whose worker died; an exception is retried `max_retries` times, then the run fails with its message.
+Every node must see the output folder and local input files at the same path (a shared
+filesystem; inputs may also be URLs, see `io.remote`). Workers start in another folder, so local
+paths travel absolute. Ray retries a task whose worker died or that raised, `MAX_RETRIES` times;
+then the run fails with the task's error on one line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import socket
+from pathlib import Path
 from typing import Any, Iterator
 
 from ..config import PipelineConfig
 from ..errors import CurateError
 from ..io.inputs import InputShard
+from ..io.remote import is_url
 from ..pipeline import OutputLayout, Pipeline
 from ..stats import RunStats
 
@@ -44,32 +50,59 @@ class RayRunner:
         address = address or os.environ.get("RAY_ADDRESS")
         self._started_here = not ray.is_initialized()
         if self._started_here:
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+            try:
+                if address:
+                    _check_reachable(address)  # Ray itself retries an unreachable address for minutes
+                    ray.init(address=address, log_to_driver=False)
+                else:
+                    # "local": a fresh Ray of `workers` CPUs, never a cluster `ray start` left running here
+                    ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+                where = f"the Ray cluster at {address}" if address else "a local Ray"
+                first_line = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+                raise CurateError(f"cannot start or join {where}: {type(exc).__name__}: {first_line}") from None
         options = {"max_retries": MAX_RETRIES, "retry_exceptions": True}
         self.run_task = ray.remote(**options)(_run_task)
         self.resolve_task = ray.remote(**options)(_resolve)
 
     def map(self, phase: int, shards: list[InputShard]) -> Iterator[RunStats]:
-        pending = [self.run_task.remote(self.config, phase, shard, self.root) for shard in shards]
-        while pending:
-            done, pending = self.ray.wait(pending, num_returns=1)
-            yield RunStats.from_dict(self._get(done[0]))
+        pending = [self.run_task.remote(self.config, phase, _absolute(shard), self.root) for shard in shards]
+        try:
+            while pending:
+                done, pending = self.ray.wait(pending, num_returns=1)
+                yield RunStats.from_dict(self._get(done[0]))
+        finally:
+            for ref in pending:  # a failed run stops its other tasks, also on a cluster that outlives it
+                self.ray.cancel(ref)
 
     def resolve(self, phase: int, shards: list[InputShard]) -> None:
-        self._get(self.resolve_task.remote(self.config, phase, shards, self.root))
+        self._get(self.resolve_task.remote(self.config, phase, [_absolute(s) for s in shards], self.root))
 
     def close(self) -> None:
         if self._started_here:
             self.ray.shutdown()
 
     def _get(self, ref: Any) -> Any:
+        """A task's result; its error, after the retries, as one line (a worker's or node's death too)."""
         try:
             return self.ray.get(ref)
-        except self.ray.exceptions.RayTaskError as exc:
+        except self.ray.exceptions.RayError as exc:
             cause = exc.cause if getattr(exc, "cause", None) is not None else exc
             if isinstance(cause, CurateError):
                 raise cause from None
-            raise CurateError(f"a Ray task failed after {MAX_RETRIES} retries: {type(cause).__name__}: {cause}") from None
+            first_line = next((line.strip() for line in str(cause).splitlines() if line.strip()), "")
+            raise CurateError(f"a Ray task failed after {MAX_RETRIES} retries: {type(cause).__name__}: {first_line}") from None
+
+
+def _absolute(shard: InputShard) -> InputShard:
+    return shard if is_url(shard.path) else dataclasses.replace(shard, path=str(Path(shard.path).resolve()))
+
+
+def _check_reachable(address: str, seconds: float = 10) -> None:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return  # "auto", or a ray:// client address: left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise CurateError(f"cannot reach the Ray cluster at {address}: {exc}; is `ray start --head` running there?") from None

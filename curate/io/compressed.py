@@ -12,15 +12,19 @@ from typing import BinaryIO
 
 import zstandard
 
+from .remote import is_url, open_url
+
 CHUNK_BYTES = 1 << 20
 
 
 def open_binary(path: str) -> BinaryIO:
+    """`path` is a local path or a URL (see `remote`)."""
     if path.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return open_url(path, compression="gzip") if is_url(path) else gzip.open(path, "rb")
+    raw = open_url(path) if is_url(path) else open(path, "rb")
     if path.endswith(".zst"):
-        return io.BufferedReader(_ZstdFrames(open(path, "rb")), CHUNK_BYTES)
-    return open(path, "rb")
+        return io.BufferedReader(_ZstdFrames(raw), CHUNK_BYTES)
+    return raw
 
 
 class _ZstdFrames(io.RawIOBase):

@@ -10,6 +10,7 @@ from typing import Iterator
 from ..config import InputConfig
 from ..document import Document
 from ..errors import CurateError
+from .remote import is_url, list_files
 
 SUFFIX_FORMATS = {
     ".warc": "warc", ".warc.gz": "warc", ".wet": "warc", ".wet.gz": "warc", ".arc.gz": "warc",
@@ -48,7 +49,11 @@ def detect_format(path: Path) -> str | None:
     if path.is_dir():
         markers = ("dataset_info.json", "state.json", "dataset_dict.json")
         return "hf" if any((path / m).exists() for m in markers) else None
-    name = path.name.lower()
+    return format_of_name(path.name)
+
+
+def format_of_name(name: str) -> str | None:
+    name = name.lower()
     for suffix in sorted(SUFFIX_FORMATS, key=len, reverse=True):
         if name.endswith(suffix):
             return SUFFIX_FORMATS[suffix]
@@ -59,27 +64,36 @@ def list_shards(config: InputConfig) -> list[InputShard]:
     """All input shards in a fixed order, so shard numbers and ids are the same on every run."""
     if not config.paths:
         raise CurateError("no input: give input.paths in the pipeline or --input on the command line")
-    found: list[tuple[Path, str, str]] = []
+    found: list[tuple[str, str, str, int]] = []  # path or URL, format, path relative to its input root, size
     for raw in config.paths:
+        if is_url(raw):
+            found += _remote_files(raw, config.format)
+            continue
         root = Path(raw)
         if not root.exists():
             raise CurateError(f"input not found: {raw}")
         for path in _walk(root, config.format):
             fmt = config.format if config.format != "auto" else detect_format(path)
             rel = path.name if path == root else str(path.relative_to(root))
-            found.append((path, fmt, rel))
+            found.append((str(path), fmt, rel, path.stat().st_size if path.is_file() else 0))
     if not found:
         raise CurateError(f"no input files of a known format under: {', '.join(config.paths)}")
     shards: list[InputShard] = []
-    for path, fmt, rel in sorted(found, key=lambda f: str(f[0])):
-        size = path.stat().st_size if path.is_file() else 0
-        if fmt == "jsonl" and path.name.endswith(SPLITTABLE) and size > config.shard_bytes:
+    for path, fmt, rel, size in sorted(found, key=lambda f: f[0]):
+        if fmt == "jsonl" and path.endswith(SPLITTABLE) and size > config.shard_bytes:
             for start in range(0, size, config.shard_bytes):
                 end = min(start + config.shard_bytes, size)
-                shards.append(InputShard(len(shards), str(path), fmt, start, end, rel))
+                shards.append(InputShard(len(shards), path, fmt, start, end, rel))
         else:
-            shards.append(InputShard(len(shards), str(path), fmt, source=rel))
+            shards.append(InputShard(len(shards), path, fmt, source=rel))
     return shards
+
+
+def _remote_files(url: str, fmt: str) -> list[tuple[str, str, str, int]]:
+    if fmt == "hf":
+        raise CurateError(f"{url}: format hf reads a local folder saved by `datasets`; give its files (jsonl, parquet) instead")
+    files = [(f.url, fmt if fmt != "auto" else format_of_name(f.relative), f.relative, f.size) for f in list_files(url)]
+    return [f for f in files if f[1] is not None]
 
 
 def _walk(root: Path, fmt: str) -> Iterator[Path]:

@@ -13,11 +13,12 @@ from ..config import InputConfig
 from ..document import Document, stable_id
 from .inputs import InputShard, Skipped
 from .jsonl import clean_text
+from .remote import is_url, open_url
 
 
 def read_parquet(shard: InputShard, config: InputConfig) -> Iterator[Document | Skipped]:
     try:
-        file = pq.ParquetFile(shard.path)
+        file = pq.ParquetFile(open_url(shard.path) if is_url(shard.path) else shard.path)
     except (pa.ArrowException, OSError):
         yield Skipped("parquet:unreadable_file")
         return

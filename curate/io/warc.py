@@ -15,7 +15,6 @@ body decoded but kept `Content-Encoding: gzip` or `Transfer-Encoding: chunked`).
 from __future__ import annotations
 
 import io
-import os
 import re
 import zlib
 from datetime import datetime
@@ -28,6 +27,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 from ..document import Document, stable_id
 from .charset import decode_html
 from .inputs import InputShard, Skipped
+from .remote import is_url, open_url
 
 MAX_PAYLOAD_BYTES = 8 * 2**20  # larger bodies are media or junk; skipped unread, so memory stays bounded
 SCAN_BYTES = 1 << 20  # window for finding the next intact gzip member after damage
@@ -46,7 +46,7 @@ _EMBEDDED_RECORD = re.compile(rb"\r?\nWARC/\d\.\d+\r?\n(?:[^\r\n]+\r?\n)*?WARC-T
 def read_warc(shard: InputShard) -> Iterator[Document | Skipped]:
     """Records in file order. In a gzip file (one member per record, as Common Crawl writes them),
     reading resumes at the next intact member after damage, so one bad member costs one record."""
-    with open(shard.path, "rb") as stream:
+    with open_url(shard.path) if is_url(shard.path) else open(shard.path, "rb") as stream:
         gzipped = stream.read(2) == b"\x1f\x8b"
         offset, records = 0, 0
         while True:
@@ -67,7 +67,8 @@ def read_warc(shard: InputShard) -> Iterator[Document | Skipped]:
                 break
             yield Skipped("warc:corrupt_gzip_member")  # bytes fastwarc could not read, before an intact record
             offset = resume
-    if records == 0 and os.path.getsize(shard.path) > 0:
+        empty = stream.seek(0, io.SEEK_END) == 0
+    if records == 0 and not empty:
         yield Skipped("warc:not_a_warc_file")
 
 
@@ -136,13 +137,13 @@ def _read_record(record: WarcRecord, position: int, shard: InputShard) -> Iterat
         yield Skipped("warc:payload_too_large")
         return
     payload = record.reader.read()
-    if len(payload) < record.content_length:
-        yield Skipped("warc:truncated_record")
-        return
     swallowed = _EMBEDDED_RECORD.findall(payload) if b"\nWARC/" in payload else []
-    if swallowed:
+    if swallowed:  # also when the lie runs past the end of the file, which makes the payload look cut short
         for _ in range(1 + len(swallowed)):  # this record and the content records its length ran over
             yield Skipped("warc:content_length_mismatch")
+        return
+    if len(payload) < record.content_length:
+        yield Skipped("warc:truncated_record")
         return
     yield _to_document(record, payload, http, url, position, shard)
 

@@ -1,0 +1,72 @@
+"""Inputs named by URL (s3://, gs://, hf://, ...), listed and opened through fsspec.
+
+Local paths never come here: they keep the plain `os.walk` / `open` fast path. Only inputs can be
+URLs; the output folder is a local path (on a cluster, a filesystem every node mounts at the same
+place). Credentials and endpoints come from each filesystem's own settings (for S3: the usual AWS
+variables, `AWS_ENDPOINT_URL` for an S3-compatible server), on every node that reads.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from ..errors import CurateError
+
+READ_BYTES = 1 << 20
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    url: str
+    relative: str  # the path under the listed prefix: what ids are derived from, as for local files
+    size: int
+
+
+def is_url(path: str) -> bool:
+    return bool(_URL.match(path))
+
+
+def list_files(url: str) -> list[RemoteFile]:
+    """Every file at or under `url`, by name; hidden (`.`) and bookkeeping (`_`) names left out."""
+    fs, root = _filesystem(url)
+    try:
+        if fs.isfile(root):
+            return [RemoteFile(url, root.rsplit("/", 1)[-1], int(fs.size(root)))]
+        found: dict[str, dict[str, Any]] = fs.find(root, detail=True)
+    except (OSError, ValueError) as exc:
+        raise CurateError(f"cannot list input {url}: {type(exc).__name__}: {exc}") from None
+    prefix = root.rstrip("/") + "/"
+    files = []
+    for path, info in sorted(found.items()):
+        relative = path[len(prefix):] if path.startswith(prefix) else path.rsplit("/", 1)[-1]
+        if info.get("type") == "directory" or any(part.startswith((".", "_")) for part in relative.split("/")):
+            continue
+        files.append(RemoteFile(fs.unstrip_protocol(path), relative, int(info.get("size") or 0)))
+    if not files:
+        raise CurateError(f"input not found: {url}")
+    return files
+
+
+def open_url(url: str, compression: str | None = None) -> BinaryIO:
+    """A seekable, line-iterable binary file; closing it closes whatever fsspec opened underneath."""
+    import fsspec
+
+    try:
+        opened = fsspec.open(url, "rb", compression=compression).open()
+    except ImportError as exc:
+        raise CurateError(f"cannot read {url}: {exc}") from None
+    # fsspec's own files lack `readline(limit)`; a standard buffer on top reads them as local files read.
+    return opened if compression else io.BufferedReader(opened, READ_BYTES)
+
+
+def _filesystem(url: str) -> tuple[Any, str]:
+    import fsspec
+
+    try:
+        return fsspec.core.url_to_fs(url)
+    except (ImportError, ValueError) as exc:  # no implementation installed for the protocol (gcsfs, ...)
+        raise CurateError(f"cannot read {url}: {exc}") from None

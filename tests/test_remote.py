@@ -1,0 +1,117 @@
+"""Inputs named by s3:// URLs (a local S3-compatible server): same listing, same documents, same output as local files."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from curate.config import parse_config
+from curate.errors import CurateError
+from curate.executors import execute
+from curate.io.inputs import list_shards
+
+s3fs = pytest.importorskip("s3fs")
+moto_server = pytest.importorskip("moto.server")
+
+BUCKET = "curate-inputs"
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[None]:
+    """moto's S3 server on 127.0.0.1, with the AWS variables that point s3fs (and Ray workers started after) at it."""
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    s3fs.S3FileSystem.clear_instance_cache()  # cached filesystems still point at an earlier server
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        try:
+            yield
+        finally:
+            server.stop()
+
+
+def input_folder(root: Path, shared_data: Path) -> Path:
+    """Real shared files (a WARC, a JSONL.gz, a plain JSONL) beside crafted .zst and Parquet copies, in subfolders."""
+    folder = root / "inputs"
+    (folder / "text").mkdir(parents=True)
+    (folder / "web").mkdir()
+    (folder / "web" / "sample-0000.warc.gz").symlink_to(shared_data / "web-warc-dolma" / "sample-0000.warc.gz")
+    dolma = shared_data / "cc-text-jsonl-dolma"
+    (folder / "text" / "cc.jsonl.gz").symlink_to(dolma / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz")
+    (folder / "text" / "head.jsonl").symlink_to(dolma / "cc_en_head-0091.jsonl")
+    (folder / "text" / "head.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress((dolma / "cc_en_head-0174.jsonl").read_bytes()))
+    rows = [json.loads(line) for line in gzip.open(dolma / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz", "rt")][:50]
+    pq.write_table(pa.table({"id": [f"pq-{i}" for i in range(len(rows))], "text": [r["text"] for r in rows]}), folder / "text" / "rows.parquet")
+    (folder / "text" / ".hidden.jsonl").write_text('{"text": "never read"}\n')
+    return folder
+
+
+def upload(folder: Path, prefix: str) -> str:
+    import fsspec
+
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    if not fs.exists(BUCKET):
+        fs.mkdir(BUCKET)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        fs.put_file(str(path), f"{BUCKET}/{prefix}/{path.relative_to(folder)}")
+    return f"s3://{BUCKET}/{prefix}"
+
+
+def outcome(out: Path) -> tuple:
+    stats = json.loads((out / "stats.json").read_text())
+    tables = [pq.read_table(f) for f in sorted((out / "data").glob("*.parquet"))]
+    kept = [(t["id"].to_pylist(), t["source"].to_pylist(), t["text"].to_pylist()) for t in tables]
+    counts = [(s["name"], s["docs_in"], s["docs_out"], s["bytes_out"], s["removed"]) for s in stats["stages"]]
+    return kept, counts, stats["docs_read"], stats["docs_written"], stats.get("skipped")
+
+
+def pipeline(paths: list[str]):
+    # shard_bytes splits the plain JSONL into byte ranges, so ranged reads (seek + readline) run on S3 too
+    return parse_config({"input": {"paths": paths, "shard_bytes": 40_000}, "stages": ["extract", "normalize"]})
+
+
+def test_s3_inputs_give_the_output_of_local_files(tmp_path, shared_data):
+    folder = input_folder(tmp_path, shared_data)
+    with s3_server():
+        url = upload(folder, "crawl")
+        remote = list_shards(pipeline([url]).input)
+        execute(pipeline([url]), str(tmp_path / "s3"))
+    local = list_shards(pipeline([str(folder)]).input)
+    execute(pipeline([str(folder)]), str(tmp_path / "local"))
+    assert [(s.source, s.format, s.start, s.end) for s in remote] == [(s.source, s.format, s.start, s.end) for s in local]
+    assert [s.source for s in remote] == ["text/cc.jsonl.gz", "text/head.jsonl", "text/head.jsonl", "text/head.jsonl",
+                                          "text/head.jsonl.zst", "text/rows.parquet", "web/sample-0000.warc.gz"]
+    assert all(s.path.startswith(f"s3://{BUCKET}/crawl/") for s in remote)
+    expected = outcome(tmp_path / "local")
+    assert expected[2] == 697 + 10 + 10 + 50 + 22  # every document of every format was read
+    assert outcome(tmp_path / "s3") == expected
+    run = json.loads((tmp_path / "s3" / "stats.json").read_text())["run"]
+    assert run["inputs"][0] == f"s3://{BUCKET}/crawl/text/cc.jsonl.gz"
+
+
+def test_a_single_object_url_and_bad_urls(tmp_path, shared_data):
+    folder = input_folder(tmp_path, shared_data)
+    with s3_server():
+        url = upload(folder, "one")
+        [shard] = list_shards(pipeline([f"{url}/web/sample-0000.warc.gz"]).input)
+        assert (shard.source, shard.format) == ("sample-0000.warc.gz", "warc")
+        with pytest.raises(CurateError, match="input not found: s3://curate-inputs/nothing-here"):
+            list_shards(pipeline([f"s3://{BUCKET}/nothing-here"]).input)
+    with pytest.raises(CurateError, match="cannot read nosuchfs://x"):
+        list_shards(pipeline(["nosuchfs://x/y.jsonl"]).input)
