@@ -54,14 +54,17 @@ def two_nodes():
 
 
 def outcome(out: Path) -> tuple:
+    """Kept ids per shard, stats counts, and the bytes of every token shard and index."""
     stats = json.loads((out / "stats.json").read_text())
     ids = [pq.read_table(f)["id"].to_pylist() for f in sorted((out / "data").glob("*.parquet"))]
     counts = [(s["name"], s["docs_in"], s["docs_out"], s["bytes_out"], s["removed"]) for s in stats["stages"]]
-    return ids, counts, stats["docs_read"], stats["docs_written"]
+    tokens = {p.name: p.read_bytes() for p in sorted((out / "tokens").glob("*.*")) if p.suffix in (".bin", ".idx")}
+    return ids, counts, stats["docs_read"], stats["docs_written"], tokens
 
 
 def pipeline(paths: list):
-    return parse_config({"input": {"paths": [str(p) for p in paths]}, "stages": ["normalize", "exact_dedup"]})
+    stages = ["normalize", "exact_dedup", "minhash_dedup", {"tokenize": {"encoding": "cl100k_base", "val_fraction": 0.1}}]
+    return parse_config({"input": {"paths": [str(p) for p in paths]}, "stages": stages})
 
 
 def test_ray_matches_local_executor(tmp_path, inputs):
@@ -73,6 +76,7 @@ def test_ray_matches_local_executor(tmp_path, inputs):
     expected = outcome(tmp_path / "local1")
     assert expected[3] > 0
     assert dict((c[0], c[4]) for c in expected[1])["exact_dedup"]  # the planted cross-file copies were removed
+    assert any(name.startswith("train-") for name in expected[4])
     assert outcome(tmp_path / "ray") == expected
 
 
