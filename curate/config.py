@@ -79,9 +79,9 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> PipelineConfig:
     return PipelineConfig(
         input=_parse_input(raw.get("input") or {}),
         stages=_parse_stages(raw["stages"]),
-        output=_check("output", raw.get("output"), str | None),
-        workers=_check("workers", raw.get("workers", 1), int),
-        batch_size=_check("batch_size", raw.get("batch_size", 1000), int),
+        output=check_value("output", raw.get("output"), str | None),
+        workers=check_value("workers", raw.get("workers", 1), int),
+        batch_size=check_value("batch_size", raw.get("batch_size", 1000), int),
     )
 
 
@@ -91,11 +91,11 @@ def _parse_input(raw: Any) -> InputConfig:
     _reject_unknown(raw, INPUT_KEYS, "input")
     paths = raw.get("paths", [])
     paths = [paths] if isinstance(paths, str) else paths
-    _check("input.paths", paths, list[str])
+    check_value("input.paths", paths, list[str])
     fmt = raw.get("format", "auto")
     if fmt not in INPUT_FORMATS:
         raise ConfigError(f"input.format: expected one of {', '.join(INPUT_FORMATS)}, got {fmt!r}")
-    kwargs = {k: _check(f"input.{k}", v, int if k == "shard_bytes" else str) for k, v in raw.items() if k not in ("paths", "format")}
+    kwargs = {k: check_value(f"input.{k}", v, int if k == "shard_bytes" else str) for k, v in raw.items() if k not in ("paths", "format")}
     return InputConfig(paths=list(paths), format=fmt, **kwargs)
 
 
@@ -127,7 +127,7 @@ def validate_options(name: str, options: dict[str, Any], where: str) -> None:
         if key not in allowed:
             raise ConfigError(f"{where}: unknown option {key!r}; options are: {', '.join(allowed)}")
         if key in hints:
-            _check(f"{where}.{key}", value, hints[key])
+            check_value(f"{where}.{key}", value, hints[key])
 
 
 def _reject_unknown(raw: dict, allowed: set[str], where: str) -> None:
@@ -136,7 +136,7 @@ def _reject_unknown(raw: dict, allowed: set[str], where: str) -> None:
             raise ConfigError(f"{where}: unknown key {key!r}; expected: {', '.join(sorted(allowed))}")
 
 
-def _check(where: str, value: Any, hint: Any) -> Any:
+def check_value(where: str, value: Any, hint: Any) -> Any:
     if not _matches(value, hint):
         raise ConfigError(f"{where}: expected {_describe(hint)}, got {value!r}")
     return value
