@@ -125,9 +125,11 @@ class MinHasher:
         joined = "\n".join(lowered) + "\n"  # a newline ends each text: no token crosses it
         codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         classes = _char_classes()[codes]
-        codes = np.where(classes == _DIGIT, np.uint32(0x30), codes).astype(np.uint64)
+        values = codes.astype(np.uint64)
+        values[classes == _DIGIT] = 0x30  # digits fold to "0"
+        values[classes == _SEPARATOR] = 0  # separators add nothing to a token's hash
         starts = _token_starts(classes)
-        token_hashes = _fmix64(_token_hashes(codes, classes != _SEPARATOR, starts))
+        token_hashes = _fmix64(_token_hashes(values, starts))
         lengths = np.fromiter((len(t) + 1 for t in lowered), dtype=np.int64, count=len(lowered))
         token_text = np.searchsorted(np.cumsum(lengths), np.flatnonzero(starts), side="right")
         token_counts = np.bincount(token_text, minlength=len(texts))
@@ -175,28 +177,48 @@ def _token_starts(classes: np.ndarray) -> np.ndarray:
     return start
 
 
-def _token_hashes(codes: np.ndarray, keep: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """sum(code[k] * BASE^k) mod 2^64 over each token's characters."""
-    kept = np.flatnonzero(keep)
-    if not len(kept):
+def _token_hashes(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """sum(value[k] * BASE^k) mod 2^64 over each token's characters, by prefix sums.
+
+    Separators have value 0, so a token's span may run on to the next token's start. With P the
+    running sum of value[j] * BASE^j over a chunk, a token spanning [f, e) hashes to
+    (P[e] - P[f]) * BASE^-f: BASE is odd, so it has an inverse mod 2^64. Chunks end at token
+    starts and hold about `CHARS_PER_CHUNK` characters, so the power tables stay small.
+    """
+    first = np.flatnonzero(starts)
+    if not len(first):
         return np.zeros(0, dtype=np.uint64)
-    token_of_kept = np.cumsum(starts)[kept] - 1
-    token_first = np.flatnonzero(starts[kept])
-    offsets = np.arange(len(kept)) - token_first[token_of_kept]
-    terms = codes[kept] * _powers(int(offsets.max()) + 1)[offsets]
-    return np.add.reduceat(terms, token_first)
+    end = np.append(first[1:], len(values))
+    hashes = np.empty(len(first), dtype=np.uint64)
+    lo = 0
+    while lo < len(first):
+        hi = max(int(np.searchsorted(first, first[lo] + CHARS_PER_CHUNK, side="right")) - 1, lo + 1)
+        origin, stop = first[lo], end[hi - 1]
+        powers, inverses = _powers(int(stop - origin))
+        prefix = np.zeros(stop - origin + 1, dtype=np.uint64)
+        np.cumsum(values[origin:stop] * powers[: stop - origin], out=prefix[1:])
+        starts_here, ends_here = first[lo:hi] - origin, end[lo:hi] - origin
+        hashes[lo:hi] = (prefix[ends_here] - prefix[starts_here]) * inverses[starts_here]
+        lo = hi
+    return hashes
 
 
+CHARS_PER_CHUNK = 1 << 22
 _POWERS = np.ones(1, dtype=np.uint64)
+_INVERSE_POWERS = np.ones(1, dtype=np.uint64)
+_INVERSE_BASE = pow(_CHAR_BASE, -1, 1 << 64)
 
 
-def _powers(n: int) -> np.ndarray:
-    """BASE^i mod 2^64 for i < n, grown as longer tokens come and kept for the process."""
-    global _POWERS
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """BASE^i and BASE^-i mod 2^64 for i < n, grown as needed and kept for the process."""
+    global _POWERS, _INVERSE_POWERS
     if len(_POWERS) < n:
         size = max(n, 2 * len(_POWERS), 256)
-        _POWERS = np.concatenate(([np.uint64(1)], np.cumprod(np.full(size - 1, _CHAR_BASE, dtype=np.uint64), dtype=np.uint64)))
-    return _POWERS
+        steps = np.full(size - 1, _CHAR_BASE, dtype=np.uint64)
+        _POWERS = np.concatenate(([np.uint64(1)], np.cumprod(steps, dtype=np.uint64)))
+        steps[:] = _INVERSE_BASE
+        _INVERSE_POWERS = np.concatenate(([np.uint64(1)], np.cumprod(steps, dtype=np.uint64)))
+    return _POWERS, _INVERSE_POWERS
 
 
 @cache
