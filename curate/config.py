@@ -65,12 +65,12 @@ def load_config(path: str | Path) -> PipelineConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    config = parse_config(raw, base_dir=path.parent)
+    config = parse_config(raw)
     config.source_file = str(path)
     return config
 
 
-def parse_config(raw: Any, base_dir: Path | None = None) -> PipelineConfig:
+def parse_config(raw: Any) -> PipelineConfig:
     if not isinstance(raw, dict):
         raise ConfigError("pipeline: expected a mapping with 'input', 'output' and 'stages'")
     _reject_unknown(raw, TOP_LEVEL_KEYS, "pipeline")
