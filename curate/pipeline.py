@@ -23,7 +23,7 @@ from .errors import CurateError
 from .io.inputs import InputShard, Skipped, read_shard
 from .io.writers import AtomicParquetWriter, write_json_atomic, write_parquet_atomic
 from .stages import GlobalStage, Stage, stage_class
-from .stages.base import verdict_key
+from .stages.base import split_verdict
 from .stats import RunStats, StageStats
 
 if TYPE_CHECKING:
@@ -162,13 +162,10 @@ class Pipeline:
             for stage in phase.stages:
                 batch, removed = stage(batch, stats.stage(stage.name))
                 if removed:
+                    reasons, details = zip(*(split_verdict(stage.name, v) for _, v in removed))
                     removed_out.write(
                         [d for d, _ in removed],
-                        extra={
-                            "stage": [stage.name] * len(removed),
-                            "reason": [verdict_key(stage.name, v) for _, v in removed],
-                            "detail": [v.split(":", 1)[1] if ":" in v else None for _, v in removed],
-                        },
+                        extra={"stage": [stage.name] * len(removed), "reason": list(reasons), "detail": list(details)},
                     )
             if phase.next_global is not None and batch:
                 key_tables.append(phase.next_global.keys(batch))

@@ -18,7 +18,7 @@ from curate import classifier
 from curate.config import validate_options
 from curate.document import Document
 from curate.errors import ConfigError
-from curate.stages.base import verdict_key
+from curate.stages.base import split_verdict
 from curate.stages.toxicity import Toxicity, WordLists, read_list
 from curate.stats import StageStats
 
@@ -105,7 +105,7 @@ def test_stage_filters_and_names_the_scorer() -> None:
     kept, removed = stage(docs_of(["have a lovely day", "fuck off you bitch", "Hallo zusammen"]), stats)
     assert [d.text for d in kept] == ["have a lovely day", "Hallo zusammen"]
     assert removed[0][1] == "toxicity_score_above_threshold:wordlist"
-    assert stats.removed[verdict_key("toxicity", removed[0][1])] == 1
+    assert stats.removed[split_verdict("toxicity", removed[0][1])[0]] == 1
     assert kept[0].signals["toxicity_score"] == 0.0
     assert sum(stats.histograms["toxicity_score"].counts) == 3
 

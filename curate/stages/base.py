@@ -80,7 +80,7 @@ class Stage:
                 kept.append(doc)
             else:
                 removed.append((doc, verdict))
-                stats.removed[verdict_key(self.name, verdict)] += 1
+                stats.removed[split_verdict(self.name, verdict)[0]] += 1
         for key, signal in self.signals.items():
             if signal.bins is not None:
                 _histogram(stats, key, signal.bins, signal.log).add(d.signals.get(key) for d in docs)
@@ -104,10 +104,11 @@ def _histogram(stats: StageStats, key: str, bins: tuple[float, float, int], log:
     return stats.histograms[key]
 
 
-def verdict_key(stage: str, verdict: str) -> str:
-    """The stats key of a removal: `stage:reason`. A verdict is `reason` or `reason:detail` (for
-    example `duplicate_of:<id>`); the detail goes to the removed document's `detail` column."""
-    return f"{stage}:{verdict.split(':', 1)[0]}"
+def split_verdict(stage: str, verdict: str) -> tuple[str, str | None]:
+    """A removal as (stats key `stage:reason`, detail). A verdict is `reason` or `reason:detail`
+    (for example `duplicate_of:<id>`); the detail goes to the removed document's `detail` column."""
+    reason, _, detail = verdict.partition(":")
+    return f"{stage}:{reason}", detail or None
 
 
 class GlobalStage(Stage):
