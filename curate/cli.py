@@ -23,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a pipeline YAML over raw input", description="Run a curation pipeline.")
     run.add_argument("pipeline", help="pipeline YAML (see pipelines/)")
     run.add_argument("--input", nargs="+", metavar="PATH", help="input files or folders (override the YAML)")
-    run.add_argument("--output", metavar="DIR", help="output folder (overrides the YAML)")
+    run.add_argument("--output", metavar="DIR", help="output folder or URL, e.g. s3://bucket/run (overrides the YAML)")
+    run.add_argument("--work-dir", metavar="DIR", help="for a URL --output: where the run works before uploading "
+                     "(on a cluster, a folder every node sees; default: $CURATE_WORK_DIR, else ~/.cache/curate/runs)")
     run.add_argument("--workers", type=int, help="parallel worker processes (default: the YAML's, else 1)")
     run.add_argument("--executor", choices=["local", "ray"], default="local")
     run.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
@@ -130,11 +132,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if workers < 1:
         raise CurateError(f"--workers must be at least 1, got {workers}")
     with RichProgress(disabled=args.quiet) as progress:
-        outcome = execute(config, output, workers, args.executor, args.overwrite, progress, args.ray_address)
+        outcome = execute(config, output, workers, args.executor, args.overwrite, progress, args.ray_address, args.work_dir)
     print_stats(outcome.stats.to_dict())
     resumed = f", {outcome.tasks_resumed} resumed from an earlier run" if outcome.tasks_resumed else ""
     print(f"{outcome.tasks_run} tasks in {outcome.seconds:.1f}s{resumed}")
-    print(f"report: {outcome.layout.report}")
+    print(f"report: {outcome.report}")
     return 0 if not outcome.stats.conservation_problems() else 1
 
 

@@ -3,8 +3,11 @@
 Signatures equal `datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash, scheme="affine32")` fed
 with `shingles(text)` (datasketch 2.0's default scheme), so sketches load into `LeanMinHash` and
 `MinHashLSH`. Here they are computed for a whole batch at once: the texts are lowered, joined and
-turned into one array of code points; tokens, token hashes, shingle hashes and the permutations are
-numpy operations over that array, with no Python loop per token or per shingle.
+turned into one array of code points (C-speed str and numpy calls), then one numba-compiled pass
+walks it: tokens, their hashes, the shingle hashes and the min over all permutations, text after
+text, with no intermediate arrays. Compiled because the work is a sequential scan with a few
+operations per character and token, which numpy can only express as many full-size passes
+(about 5x slower). The kernel is cached under `curate/__pycache__`; `make setup` compiles it.
 
 Grouping (`SortedRuns`) collects (key, check, index) records under a memory budget, spills sorted
 runs to a scratch folder when the budget is reached, and merges them back block by block, so
@@ -18,16 +21,20 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
+from numba import njit
 
+from .stats import Histogram, StageStats
 from .text import PUNCT_TABLE, NO_SPACE_SCRIPTS, simplify
 
+if TYPE_CHECKING:
+    from .stages.base import KeyTables
+
 MASK64 = (1 << 64) - 1
-MAX_HASH32 = np.uint32(0xFFFFFFFF)
 _CHAR_BASE = 0x100000001B3  # odd: the polynomial base of token hashes (mod 2^64)
 _TOKEN_BASE = 0x9E3779B97F4A7C15  # odd: the Horner base that chains token hashes into a shingle hash
 _TOKEN = re.compile(rf"[{NO_SPACE_SCRIPTS}]|[^\s{NO_SPACE_SCRIPTS}]+")
@@ -85,6 +92,8 @@ class MinHasher:
     """Signatures of many texts at once, equal to datasketch's `affine32` MinHash of `shingles`."""
 
     def __init__(self, num_perm: int = 128, seed: int = 1, ngram: int = 5) -> None:
+        if ngram < 1:
+            raise ValueError(f"ngram must be >= 1, got {ngram}")  # the compiled kernel does not check bounds
         self.num_perm, self.seed, self.ngram = num_perm, seed, ngram
         # datasketch 2.0 MinHash._init_permutations for "affine32": a odd, b any, both uint32.
         generator = np.random.RandomState(seed)
@@ -102,57 +111,17 @@ class MinHasher:
     def signatures(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(signatures `[len(texts), num_perm]` uint32, shingle counts); a text without tokens
         gets the empty sketch (all 0xFFFFFFFF) and a count of 0."""
-        signatures = np.full((len(texts), self.num_perm), MAX_HASH32, dtype=np.uint32)
-        counts = np.zeros(len(texts), dtype=np.int64)
+        signatures = np.empty((len(texts), self.num_perm), dtype=np.uint32)
+        counts = np.empty(len(texts), dtype=np.int64)
         for lo, hi in _spans_by_size([len(t) for t in texts], CHARS_PER_BLOCK):
-            hashes, counts[lo:hi] = self.shingle_hashes(texts[lo:hi])
-            self._permute_min(_fmix32(hashes), counts[lo:hi], signatures[lo:hi])
+            lowered = [t.lower() for t in texts[lo:hi]]  # may change lengths, so text ends come from these
+            codes = np.frombuffer("".join(lowered).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            ends = np.cumsum([len(t) for t in lowered], dtype=np.int64)
+            _signature_kernel(codes, ends, _char_classes(), self.a, self.b, self.ngram, signatures[lo:hi], counts[lo:hi])
         return signatures, counts
 
-    def _permute_min(self, premixed: np.ndarray, counts: np.ndarray, out: np.ndarray) -> None:
-        """out[doc] = min over the doc's shingles of a * h + b (mod 2^32), a block of rows at a time."""
-        row_doc = np.repeat(np.arange(len(counts)), counts)
-        for lo in range(0, len(premixed), ROWS_PER_BLOCK):
-            hi = min(lo + ROWS_PER_BLOCK, len(premixed))
-            permuted = self.a[:, None] * premixed[None, lo:hi] + self.b[:, None]  # [perm, shingle]: rows stay contiguous
-            segment_starts = np.concatenate(([0], np.flatnonzero(np.diff(row_doc[lo:hi])) + 1))
-            docs = row_doc[lo + segment_starts]
-            out[docs] = np.minimum(out[docs], np.minimum.reduceat(permuted, segment_starts, axis=1).T)
 
-    def shingle_hashes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """All shingle hashes (uint32, text after text) and how many each text has."""
-        lowered = [t.lower() for t in texts]  # may change lengths, so positions come from these
-        joined = "\n".join(lowered) + "\n"  # a newline ends each text: no token crosses it
-        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        classes = _char_classes()[codes]
-        values = codes.astype(np.uint64)
-        values[classes == _DIGIT] = 0x30  # digits fold to "0"
-        values[classes == _SEPARATOR] = 0  # separators add nothing to a token's hash
-        starts = _token_starts(classes)
-        token_hashes = _fmix64(_token_hashes(values, starts))
-        lengths = np.fromiter((len(t) + 1 for t in lowered), dtype=np.int64, count=len(lowered))
-        token_text = np.searchsorted(np.cumsum(lengths), np.flatnonzero(starts), side="right")
-        token_counts = np.bincount(token_text, minlength=len(texts))
-        return self._chain(token_hashes, token_counts.astype(np.int64))
-
-    def _chain(self, token_hashes: np.ndarray, token_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Shingle hashes: Horner over `ngram` consecutive token hashes (fewer for a short text)."""
-        n = self.ngram
-        counts = np.where(token_counts > 0, np.maximum(token_counts - n + 1, 1), 0)
-        shingle_text = np.repeat(np.arange(len(counts)), counts)
-        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-        first = (np.cumsum(token_counts) - token_counts)[shingle_text] + within
-        length = np.minimum(token_counts, n)[shingle_text]
-        chained = np.zeros(len(first), dtype=np.uint64)
-        last = max(len(token_hashes) - 1, 0)
-        for offset in range(n):
-            step = chained * np.uint64(_TOKEN_BASE) + token_hashes[np.minimum(first + offset, last)]
-            chained = np.where(offset < length, step, chained)
-        return (_fmix64(chained) & np.uint64(0xFFFFFFFF)).astype(np.uint32), counts
-
-
-CHARS_PER_BLOCK = 1 << 22  # texts are hashed in groups of about this many characters
-ROWS_PER_BLOCK = 1 << 12  # shingles permuted at once: 2 MB of uint32 at 128 permutations, kept in cache
+CHARS_PER_BLOCK = 1 << 22  # texts are joined into code points about this many characters at a time
 
 
 def _spans_by_size(sizes: list[int], budget: int) -> Iterator[tuple[int, int]]:
@@ -165,60 +134,6 @@ def _spans_by_size(sizes: list[int], budget: int) -> Iterator[tuple[int, int]]:
         total += size
     if lo < len(sizes):
         yield lo, len(sizes)
-
-
-def _token_starts(classes: np.ndarray) -> np.ndarray:
-    """Where tokens start: a kept character after a separator, and every no-space-script character
-    together with the character after it."""
-    keep = classes != _SEPARATOR
-    single = classes == _SINGLE
-    start = keep.copy()
-    start[1:] &= ~keep[:-1] | single[1:] | single[:-1]
-    return start
-
-
-def _token_hashes(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """sum(value[k] * BASE^k) mod 2^64 over each token's characters, by prefix sums.
-
-    Separators have value 0, so a token's span may run on to the next token's start. With P the
-    running sum of value[j] * BASE^j over a chunk, a token spanning [f, e) hashes to
-    (P[e] - P[f]) * BASE^-f: BASE is odd, so it has an inverse mod 2^64. Chunks end at token
-    starts and hold about `CHARS_PER_CHUNK` characters, so the power tables stay small.
-    """
-    first = np.flatnonzero(starts)
-    if not len(first):
-        return np.zeros(0, dtype=np.uint64)
-    end = np.append(first[1:], len(values))
-    hashes = np.empty(len(first), dtype=np.uint64)
-    lo = 0
-    while lo < len(first):
-        hi = max(int(np.searchsorted(first, first[lo] + CHARS_PER_CHUNK, side="right")) - 1, lo + 1)
-        origin, stop = first[lo], end[hi - 1]
-        powers, inverses = _powers(int(stop - origin))
-        prefix = np.zeros(stop - origin + 1, dtype=np.uint64)
-        np.cumsum(values[origin:stop] * powers[: stop - origin], out=prefix[1:])
-        starts_here, ends_here = first[lo:hi] - origin, end[lo:hi] - origin
-        hashes[lo:hi] = (prefix[ends_here] - prefix[starts_here]) * inverses[starts_here]
-        lo = hi
-    return hashes
-
-
-CHARS_PER_CHUNK = 1 << 22
-_POWERS = np.ones(1, dtype=np.uint64)
-_INVERSE_POWERS = np.ones(1, dtype=np.uint64)
-_INVERSE_BASE = pow(_CHAR_BASE, -1, 1 << 64)
-
-
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """BASE^i and BASE^-i mod 2^64 for i < n, grown as needed and kept for the process."""
-    global _POWERS, _INVERSE_POWERS
-    if len(_POWERS) < n:
-        size = max(n, 2 * len(_POWERS), 256)
-        steps = np.full(size - 1, _CHAR_BASE, dtype=np.uint64)
-        _POWERS = np.concatenate(([np.uint64(1)], np.cumprod(steps, dtype=np.uint64)))
-        steps[:] = _INVERSE_BASE
-        _INVERSE_POWERS = np.concatenate(([np.uint64(1)], np.cumprod(steps, dtype=np.uint64)))
-    return _POWERS, _INVERSE_POWERS
 
 
 @cache
@@ -237,7 +152,73 @@ def _char_classes() -> np.ndarray:
     return classes
 
 
+@njit(cache=True)
+def _signature_kernel(codes, ends, classes, a, b, ngram, signatures, counts) -> None:
+    """One pass over the code points of texts ending at `ends`: `shingle_hash` of every shingle,
+    pre-mixed, then signatures[text, p] = min of a[p] * h + b[p] (mod 2^32) and counts[text].
+
+    A token ends before a separator or a single (no-space-script) character, and after a single
+    character. The hashes of the last `ngram` tokens are kept in a window that shifts by one per
+    token (no modulo in the hot loop); every token from the `ngram`-th on completes one shingle,
+    and a text of fewer tokens is one shingle of them all.
+    """
+    window = np.empty(ngram, dtype=np.uint64)  # the last `ngram` token hashes, the newest last
+    longest = 0
+    for t in range(len(ends)):
+        longest = max(longest, ends[t] - (ends[t - 1] if t else 0))
+    premixed = np.empty(longest + 1, dtype=np.uint32)  # a text has at most one shingle per character, or one
+    start = 0
+    for t in range(len(ends)):
+        end = ends[t]
+        tokens, shingles = 0, 0
+        value, power = np.uint64(0), np.uint64(1)
+        next_class = classes[codes[start]] if start < end else _SEPARATOR
+        for i in range(start, end):
+            char_class = next_class
+            next_class = classes[codes[i + 1]] if i + 1 < end else _SEPARATOR
+            if char_class == _SEPARATOR:
+                continue
+            code = np.uint64(0x30) if char_class == _DIGIT else np.uint64(codes[i])
+            value += code * power
+            power *= np.uint64(_CHAR_BASE)
+            if char_class == _SINGLE or next_class == _SEPARATOR or next_class == _SINGLE:
+                for k in range(ngram - 1):
+                    window[k] = window[k + 1]
+                window[ngram - 1] = _fmix64_compiled(value)
+                tokens += 1
+                value, power = np.uint64(0), np.uint64(1)
+                if tokens >= ngram:
+                    premixed[shingles] = _premixed_shingle(window, ngram)
+                    shingles += 1
+        if 0 < tokens < ngram:
+            premixed[0] = _premixed_shingle(window, tokens)
+            shingles = 1
+        counts[t] = shingles
+        for p in range(len(a)):  # a min-reduction over contiguous uint32: vectorized by LLVM
+            a_p, b_p, low = a[p], b[p], np.uint32(0xFFFFFFFF)
+            for s in range(shingles):
+                low = min(low, np.uint32(a_p * premixed[s] + b_p))  # the uint32 cast is the mod 2^32
+            signatures[t, p] = low
+        start = end
+
+
+@njit(cache=True, inline="always")
+def _premixed_shingle(window, length) -> np.uint32:
+    """`shingle_hash` of the last `length` token hashes in the window, with datasketch's
+    `affine32` pre-mix (the MurmurHash3 32-bit finalizer) applied."""
+    chained = np.uint64(0)
+    for k in range(len(window) - length, len(window)):
+        chained = chained * np.uint64(_TOKEN_BASE) + window[k]
+    h = _fmix64_compiled(chained) & np.uint64(0xFFFFFFFF)
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & np.uint64(0xFFFFFFFF)
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & np.uint64(0xFFFFFFFF)
+    return np.uint32(h ^ (h >> np.uint64(16)))
+
+
 def _fmix64(h: np.ndarray) -> np.ndarray:
+    """The MurmurHash3 64-bit finalizer, on uint64 arrays (and, compiled, on uint64 scalars)."""
     h = h ^ (h >> np.uint64(33))
     h = h * np.uint64(0xFF51AFD7ED558CCD)
     h = h ^ (h >> np.uint64(33))
@@ -245,13 +226,7 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(33))
 
 
-def _fmix32(h: np.ndarray) -> np.ndarray:
-    """datasketch's pre-mix for `affine32` (the MurmurHash3 32-bit finalizer)."""
-    h = h ^ (h >> np.uint32(16))
-    h = h * np.uint32(0x85EBCA6B)
-    h = h ^ (h >> np.uint32(13))
-    h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
+_fmix64_compiled = njit(cache=True, inline="always")(_fmix64)
 
 
 # --- LSH ------------------------------------------------------------------------------------------
@@ -429,7 +404,10 @@ def unique_edges(edges: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[np.nda
 
 # --- from components to decisions -----------------------------------------------------------------
 
-DECISIONS_SCHEMA = pa.schema([("id", pa.string()), ("survivor", pa.string()), ("cluster", pa.int64())])
+DECISIONS_SCHEMA = pa.schema(
+    [("id", pa.string()), ("survivor", pa.string()), ("cluster", pa.int64()), ("shard", pa.string())]
+)
+CLUSTER_SIZE_BINS = (2.0, 1e6, 30)  # log-spaced histogram of cluster sizes in the stage's stats
 
 
 def list_values(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -443,10 +421,10 @@ def fixed_size_list(values: np.ndarray) -> pa.FixedSizeListArray:
     return pa.FixedSizeListArray.from_arrays(pa.array(values.ravel()), values.shape[1])
 
 
-def gather(key_tables: Callable[[], Iterator[pa.Table]], indexes: np.ndarray, column: str) -> list[pa.Array]:
+def gather(key_tables: KeyTables, indexes: np.ndarray, column: str) -> list[pa.Array]:
     """Rows `indexes` (sorted, global over all key tables in order) of one column, in one more pass."""
     pieces, offset = [], 0
-    for table in key_tables():
+    for table in key_tables([column]):
         lo, hi = np.searchsorted(indexes, [offset, offset + len(table)])
         if hi > lo:
             pieces.append(table.column(column).take(pa.array(indexes[lo:hi] - offset)).combine_chunks())
@@ -454,29 +432,49 @@ def gather(key_tables: Callable[[], Iterator[pa.Table]], indexes: np.ndarray, co
     return pieces
 
 
-def cluster_decisions(roots: np.ndarray, key_tables: Callable[[], Iterator[pa.Table]]) -> tuple[pa.Table, np.ndarray]:
-    """The decisions table (every document in a cluster of two or more: its id, its survivor's id or
-    null for the survivor itself, a dense cluster number) and the size of every cluster."""
+def decisions_for(roots: np.ndarray, key_tables: KeyTables, stats: StageStats) -> pa.Table:
+    """The decisions table: every document in a cluster of two or more, with its survivor's id (null
+    for the survivor itself), a dense cluster number and its shard, in input order. The clusters'
+    count and sizes go to `stats`."""
     sizes = np.bincount(roots, minlength=len(roots))
     members = np.flatnonzero(sizes[roots] > 1)
     member_roots = roots[members]
     cluster_roots = np.unique(member_roots)
-    ids = pa.concat_arrays(gather(key_tables, members, "id")) if len(members) else pa.array([], pa.string())
-    survivor_ids = ids.take(pa.array(np.searchsorted(members, member_roots)))
+    columns = {}
+    for name in ("id", "shard"):
+        pieces = gather(key_tables, members, name) if len(members) else []
+        columns[name] = pa.concat_arrays(pieces) if pieces else pa.array([], pa.string())
+    survivor_ids = columns["id"].take(pa.array(np.searchsorted(members, member_roots)))
     is_survivor = pa.array(members == member_roots)
     table = pa.table(
         {
-            "id": ids,
+            "id": columns["id"],
             "survivor": pa.compute.if_else(is_survivor, pa.scalar(None, pa.string()), survivor_ids),
             "cluster": pa.array(np.searchsorted(cluster_roots, member_roots), pa.int64()),
+            "shard": columns["shard"],
         },
         schema=DECISIONS_SCHEMA,
     )
-    return table, sizes[cluster_roots]
+    cluster_sizes = sizes[cluster_roots]
+    stats.counters.update({"clusters": len(cluster_sizes), "documents_in_clusters": int(cluster_sizes.sum())})
+    histogram = Histogram.empty(*CLUSTER_SIZE_BINS, log=True)
+    histogram.add(cluster_sizes.tolist())
+    stats.histograms["cluster_size"] = histogram
+    return table
+
+
+def edge_table(first: np.ndarray, second: np.ndarray) -> pa.Table:
+    """Index pairs as a table: what a resolve part hands to the decision."""
+    return pa.table({"first": pa.array(first, pa.int64()), "second": pa.array(second, pa.int64())})
+
+
+def table_edges(tables: Iterable[pa.Table]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    for table in tables:
+        yield table.column("first").to_numpy(), table.column("second").to_numpy()
 
 
 class ClusterDecisions:
-    """A worker's view of the decisions: id -> (survivor id or None, cluster number)."""
+    """A task's view of the decisions: id -> (survivor id or None, cluster number)."""
 
     def __init__(self, table: pa.Table | None = None) -> None:
         self.by_id: dict[str, tuple[str | None, int]] = {}

@@ -1,8 +1,9 @@
 """A pipeline: reader -> stages -> writers, cut into phases at global stages.
 
 Phase 0 starts at the reader; every later phase starts with a global stage, whose keys the phase
-before it wrote and whose decisions were resolved in between. A task is (phase, shard); the local
-and the Ray executor run the same tasks through `run_task` and `resolve`.
+before it wrote and whose decisions were resolved in between: first its independent parts
+(`find_pairs`, run in parallel), then one `resolve` over their pairs. A task is (phase, shard); the
+local and the Ray executor run the same tasks through `run_task`, `find_pairs` and `resolve`.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from .errors import CurateError
 from .io.inputs import InputShard, Skipped, read_shard
 from .io.writers import AtomicParquetWriter, write_json_atomic, write_parquet_atomic
 from .stages import GlobalStage, Stage, stage_class
-from .stages.base import split_verdict
+from .stages.base import KeyTables, split_verdict, with_shard
 from .stats import RunStats, StageStats
 
 if TYPE_CHECKING:
     from .stages.tokenize import Tokenize
 
 BATCH_BYTES = 64 * 2**20  # a batch is also cut at this many bytes, so huge documents stay bounded
+DECISION_ROWS_PER_GROUP = 1 << 16  # small row groups: a task reads only those holding its shard
 
 
 @dataclass
@@ -64,6 +66,12 @@ class OutputLayout:
 
     def keys(self, phase: int, shard: InputShard) -> Path:
         return self.phase_dir(phase) / f"keys-{shard.name}.parquet"
+
+    def pairs(self, phase: int, part: int) -> Path:
+        return self.phase_dir(phase) / f"pairs-{part:04d}.parquet"
+
+    def pairs_marker(self, phase: int, part: int) -> Path:
+        return self.phase_dir(phase) / f"pairs-{part:04d}.json"
 
     def decisions(self, phase: int) -> Path:
         return self.phase_dir(phase) / "decisions.parquet"
@@ -149,7 +157,8 @@ class Pipeline:
             docs: Iterable[Document] = self._read(shard, stats)
         else:
             docs = self._read_intermediate(layout.intermediate(phase_index - 1, shard))
-            phase.stages[0].load_decisions(pq.read_table(layout.decisions(phase_index)))
+            decisions = pq.read_table(layout.decisions(phase_index), filters=[("shard", "=", shard.name)])
+            phase.stages[0].load_decisions(decisions)
         removed_out = AtomicParquetWriter(layout.removed / f"part-{shard.name}-p{phase_index}.parquet", self.removed_schema)
         tokens_out = self.tokenizer.shard_writer(layout.tokens, shard.name) if last and self.tokenizer else None
         if last:
@@ -185,25 +194,47 @@ class Pipeline:
         write_json_atomic(layout.done_marker(phase_index, shard), stats.to_dict())
         return stats
 
-    def resolve(self, phase_index: int, shards: list[InputShard], layout: OutputLayout) -> StageStats:
-        """The barrier before `phase_index`: its global stage decides over every shard's keys."""
-        self.setup()
+    def global_stage(self, phase_index: int) -> GlobalStage:
+        """The global stage that opens phase `phase_index` (> 0)."""
         stage = self.phases[phase_index].stages[0]
         assert isinstance(stage, GlobalStage)
+        return stage
+
+    def find_pairs(self, phase_index: int, part: int, shards: list[InputShard], layout: OutputLayout) -> StageStats:
+        """One part of the barrier before `phase_index`: its pairs, then a marker with its stats."""
+        self.setup()
+        stage = self.global_stage(phase_index)
         stats = StageStats(stage.name)
-        paths = [p for p in (layout.keys(phase_index - 1, s) for s in shards) if p.exists()]
-
-        def key_tables() -> Iterator[pa.Table]:
-            for path in paths:
-                yield pq.read_table(path)
-
-        scratch = layout.phase_dir(phase_index) / "scratch"
+        scratch = layout.phase_dir(phase_index) / f"scratch-{part:04d}"
         scratch.mkdir(parents=True, exist_ok=True)
-        decisions = stage.resolve(key_tables, scratch, stats)
-        write_parquet_atomic(layout.decisions(phase_index), decisions)
+        pairs = stage.pairs(self._key_tables(phase_index, shards, layout), part, scratch, stats)
+        write_parquet_atomic(layout.pairs(phase_index, part), pairs)
         shutil.rmtree(scratch, ignore_errors=True)
+        write_json_atomic(layout.pairs_marker(phase_index, part), stats.to_dict())
+        return stats
+
+    def resolve(self, phase_index: int, shards: list[InputShard], layout: OutputLayout) -> StageStats:
+        """The barrier before `phase_index`, after every part: its global stage decides over all pairs."""
+        self.setup()
+        stage = self.global_stage(phase_index)
+        stats = StageStats(stage.name)
+        parts = range(stage.parts())
+        for part in parts:
+            stats.merge(StageStats.from_dict(json.loads(layout.pairs_marker(phase_index, part).read_text())))
+
+        def pair_tables() -> Iterator[pa.Table]:
+            for part in parts:
+                yield pq.read_table(layout.pairs(phase_index, part))
+
+        decisions = stage.decide(pair_tables, self._key_tables(phase_index, shards, layout), stats)
+        write_parquet_atomic(layout.decisions(phase_index), decisions, row_group_size=DECISION_ROWS_PER_GROUP)
         write_json_atomic(layout.resolve_marker(phase_index), stats.to_dict())
         return stats
+
+    @staticmethod
+    def _key_tables(phase_index: int, shards: list[InputShard], layout: OutputLayout) -> KeyTables:
+        """What the previous phase's tasks wrote for the global stage, shard by shard."""
+        return parquet_key_tables([(s.name, layout.keys(phase_index - 1, s)) for s in shards])
 
     def finalize(self, layout: OutputLayout) -> None:
         """After every task: what spans the whole run (the token manifest)."""
@@ -225,6 +256,19 @@ class Pipeline:
             return
         for batch in pq.ParquetFile(path).iter_batches(batch_size=1000):
             yield from from_table(pa.Table.from_batches([batch]))
+
+
+def parquet_key_tables(paths: list[tuple[str, Path]]) -> KeyTables:
+    """Key tables read from (shard name, Parquet file) pairs, only the columns asked for; a missing
+    file is a shard that kept nothing."""
+
+    def read(columns: list[str]) -> Iterator[pa.Table]:
+        for name, path in paths:
+            if path.exists():
+                table = pq.read_table(path, columns=[c for c in columns if c != "shard"])
+                yield with_shard(table, name).select(columns)
+
+    return read
 
 
 def _cut_into_phases(stages: list[Stage]) -> list[Phase]:

@@ -17,7 +17,10 @@ from curate.config import parse_config
 from curate.document import Document
 from curate.errors import ConfigError
 from curate.executors import execute
+from curate.io.inputs import list_shards
+from curate.pipeline import Pipeline
 from curate.minhash import MinHasher, SortedRuns, band_keys, join, lsh_params, shingle_hash, shingles, tokens
+from curate.stages.base import in_memory
 from curate.stages.exact_dedup import ExactDedup
 from curate.stages.minhash_dedup import MinhashDedup
 from curate.stats import StageStats
@@ -85,6 +88,34 @@ def test_signatures_are_datasketch_affine32_with_shingle_hash():
     np.testing.assert_array_equal(MinHasher().signatures([text])[0][0], sketch.hashvalues)
 
 
+def test_signatures_equal_datasketch_on_edge_cases(monkeypatch):
+    """The compiled kernel on what tokenizing gets wrong: lengths that `lower()` changes ahead of
+    other texts, no tokens, exactly `ngram` tokens, lone surrogates, non-ASCII digits, a 1 MB text."""
+    rng = random.Random(11)
+    words = ["alpha", "beta", "gamma", "delta", "épsilon", "ζήτα", "東", "ไทย", "42", "٣٤"]
+    texts = [
+        "İİİ İstanbul then words after it",
+        "!!! ... ??? — «» ・ 。",
+        "a b c d e",
+        "a b c d e f",
+        "lone \ud800 surrogate \udfff and a pair \ud83d\ude00 written apart",
+        "๑๒๓ thai digits ๓ and 2024-11-29 and ٣٤ arabic",
+        "ΣΑΣ İI ﬁﬂ ẞ",
+        "latin中文mixed東京abc,ไทยword 7東",
+        " ".join(rng.choice(words) for _ in range(170_000)),  # about 1 MB
+    ]
+    hasher = MinHasher()
+    signatures, counts = hasher.signatures(texts)
+    for text, signature, count in zip(texts, signatures, counts):
+        assert count == len(shingles(text))
+        np.testing.assert_array_equal(signature, hasher.datasketch(text).hashvalues)
+    assert counts[1] == 0 and (signatures[1] == 0xFFFFFFFF).all() and counts[2] == 1 and counts[3] == 2
+    monkeypatch.setattr("curate.minhash.CHARS_PER_BLOCK", 40)  # every text its own block
+    blocked, blocked_counts = hasher.signatures(texts[:-1])
+    np.testing.assert_array_equal(blocked, signatures[:-1])
+    np.testing.assert_array_equal(blocked_counts, counts[:-1])
+
+
 def test_band_keys_give_the_candidates_of_minhashlsh(cc_texts):
     rng = random.Random(3)
     originals = [t for t in cc_texts if len(t.split()) > 200][:40]
@@ -140,7 +171,7 @@ def _resolve(stage, docs_by_shard: list[list[Document]], scratch: Path):
     tables = [stage.keys(docs) for docs in docs_by_shard]
     stats = StageStats(stage.name)
     scratch.mkdir(exist_ok=True)
-    return stage.resolve(lambda: iter(tables), scratch, stats), stats
+    return stage.resolve(in_memory(tables), scratch, stats), stats
 
 
 def test_minhash_spill_path_gives_the_same_decisions(cc_texts, tmp_path):
@@ -265,6 +296,25 @@ def test_runs_agree_across_worker_counts_and_find_planted_duplicates(cc_texts, t
     minhash = next(s for s in stats["stages"] if s["name"] == "minhash_dedup")
     assert sum(minhash["histograms"]["cluster_size"]["counts"]) == minhash["counters"]["clusters"] > 0
     assert pa.types.is_int64(table.schema.field("minhash_cluster").type)
+    work = tmp_path / "out2" / ".curate"
+    assert len(list((work / "phase1").glob("pairs-*.json"))) == ExactDedup().parts() > 1  # the barriers ran as parts
+    assert len(list((work / "phase2").glob("pairs-*.json"))) == MinhashDedup().bands > 1
+    assert minhash["counters"]["band_records"] == MinhashDedup().bands * minhash["counters"]["documents_with_shingles"]
+
+
+def test_a_task_loads_only_its_shards_decisions(cc_texts, tmp_path):
+    _write_corpus(tmp_path / "in", cc_texts[:200])
+    config = parse_config({"input": {"paths": [str(tmp_path / "in")]}, "stages": ["normalize", "minhash_dedup"]})
+    layout = execute(config, str(tmp_path / "out")).layout
+    decisions = pq.read_table(layout.decisions(1))
+    shards = list_shards(config.input)
+    assert set(decisions.column("shard").to_pylist()) == {shard.name for shard in shards} and len(shards) == 4
+    pipeline = Pipeline(config)
+    for shard in shards:
+        pipeline.run_task(1, shard, layout)
+        loaded = pipeline.phases[1].stages[0].decisions.by_id
+        mine = decisions.filter(pa.compute.equal(decisions.column("shard"), shard.name))
+        assert sorted(loaded) == sorted(mine.column("id").to_pylist()) and loaded
 
 
 def _read_ids(folder: Path):

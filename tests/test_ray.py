@@ -16,6 +16,8 @@ from curate.config import parse_config
 from curate.errors import CurateError
 from curate.executors import execute
 from curate.executors.ray import MAX_RETRIES
+from curate.stages.exact_dedup import ExactDedup
+from curate.stages.minhash_dedup import MinhashDedup
 from curate.stats import RunStats
 
 ray = pytest.importorskip("ray")
@@ -78,6 +80,8 @@ def test_ray_matches_local_executor(tmp_path, inputs):
     assert dict((c[0], c[4]) for c in expected[1])["exact_dedup"]  # the planted cross-file copies were removed
     assert any(name.startswith("train-") for name in expected[4])
     assert outcome(tmp_path / "ray") == expected
+    for phase, parts in ((1, ExactDedup().parts()), (2, MinhashDedup().bands)):  # each barrier ran as parallel parts
+        assert len(list((tmp_path / "ray" / ".curate" / f"phase{phase}").glob("pairs-*.json"))) == parts > 1
 
 
 def test_an_unreachable_cluster_is_one_clear_error(tmp_path, inputs):
@@ -97,13 +101,18 @@ def test_ray_on_a_simulated_two_node_cluster(tmp_path, inputs, two_nodes):
     assert outcome(tmp_path / "ray2") == outcome(tmp_path / "local")
 
 
-def test_ray_workers_read_s3_inputs(tmp_path, shared_data, two_nodes):
-    from test_remote import input_folder, upload
+def test_ray_workers_read_s3_inputs_and_write_an_s3_output(tmp_path, shared_data, two_nodes):
+    from test_remote import BUCKET, input_folder, upload
+
+    import fsspec
 
     folder = input_folder(tmp_path, shared_data)
     url = upload(folder, "ray")
-    execute(pipeline([url]), str(tmp_path / "s3"), executor="ray")
+    output = f"s3://{BUCKET}/ray-output"
+    execute(pipeline([url]), output, executor="ray", work_dir=str(tmp_path / "work"))
     execute(pipeline([folder]), str(tmp_path / "local"), workers=1)
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    fs.get(f"{BUCKET}/ray-output", str(tmp_path / "s3"), recursive=True)
     assert outcome(tmp_path / "s3")[2] == 697 + 10 + 10 + 50 + 22
     assert outcome(tmp_path / "s3") == outcome(tmp_path / "local")
 

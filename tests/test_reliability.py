@@ -30,6 +30,7 @@ from curate.config import parse_config
 from curate.document import Document
 from curate.executors import execute
 from curate.minhash import MinHasher
+from curate.stages.base import in_memory
 from curate.stages.exact_dedup import ExactDedup
 from curate.stages.minhash_dedup import MinhashDedup
 from curate.stats import StageStats
@@ -140,7 +141,8 @@ def exists(*patterns: str, root: Path) -> Callable[[], bool]:
     "kill_point, patterns",
     [
         ("map phase, after the first task", [".curate/phase0/done-*.json"]),
-        ("exact_dedup barrier, resolving or just resolved", [".curate/phase1/scratch", ".curate/phase1/decisions.parquet"]),
+        ("exact_dedup barrier, between its parts", [".curate/phase1/pairs-0000.json"]),
+        ("exact_dedup barrier, resolving or just resolved", [".curate/phase1/pairs-0003.json", ".curate/phase1/decisions.parquet"]),
         ("last phase, token shards being written", ["tokens/*"]),
     ],
 )
@@ -351,7 +353,7 @@ def dedup_outcome(stage, shards: list[list[Document]], scratch: Path) -> dict[st
     """id -> the id it is a duplicate of (None: kept), through keys, resolve and process."""
     tables = [stage.keys(docs) for docs in shards]
     scratch.mkdir(parents=True, exist_ok=True)
-    stage.load_decisions(stage.resolve(lambda: iter(tables), scratch, StageStats(stage.name)))
+    stage.load_decisions(stage.resolve(in_memory(tables), scratch, StageStats(stage.name)))
     outcome = {}
     for docs in shards:
         for doc, verdict in zip(docs, stage.process(docs)):

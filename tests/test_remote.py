@@ -115,3 +115,30 @@ def test_a_single_object_url_and_bad_urls(tmp_path, shared_data):
             list_shards(pipeline([f"s3://{BUCKET}/nothing-here"]).input)
     with pytest.raises(CurateError, match="cannot read nosuchfs://x"):
         list_shards(pipeline(["nosuchfs://x/y.jsonl"]).input)
+
+
+def test_an_s3_output_receives_the_finished_run(tmp_path, shared_data):
+    import fsspec
+
+    config = pipeline([str(input_folder(tmp_path, shared_data))])
+    local = tmp_path / "local"
+    execute(config, str(local))
+    expected = sorted(p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file() and ".curate" not in p.parts)
+    url, prefix = f"s3://{BUCKET}/runs/one", f"{BUCKET}/runs/one/"
+    with s3_server():
+        fs = fsspec.filesystem("s3", skip_instance_cache=True)
+        first = execute(config, url, work_dir=str(tmp_path / "work"))
+        assert first.report == f"{url}/report.html" and first.tasks_run > 0
+        assert sorted(p[len(prefix):] for p in fs.find(prefix)) == expected
+        for name in expected:
+            if name.startswith("data/"):
+                assert fs.cat(prefix + name) == (local / name).read_bytes(), name
+        assert json.loads(fs.cat(prefix + "stats.json"))["docs_written"] == json.loads((local / "stats.json").read_text())["docs_written"]
+
+        again = execute(config, url, work_dir=str(tmp_path / "work"))  # resumes from its work folder, publishes again
+        assert again.tasks_run == 0 and again.tasks_resumed == first.tasks_run
+        with pytest.raises(CurateError, match=f"{url} already holds files; use --overwrite"):
+            execute(config, url, work_dir=str(tmp_path / "elsewhere"))
+        fs.pipe(prefix + "data/stray.parquet", b"not ours")
+        execute(config, url, work_dir=str(tmp_path / "elsewhere"), overwrite=True)
+        assert sorted(p[len(prefix):] for p in fs.find(prefix)) == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import platform
 import sys
 import time
@@ -12,7 +14,7 @@ from typing import Protocol
 from ..config import PipelineConfig
 from ..errors import CurateError
 from ..io.inputs import InputShard, list_shards
-from ..io.remote import is_url
+from ..io.remote import holds_files, is_url, publish
 from ..io.writers import write_json_atomic
 from ..pipeline import OutputLayout, Pipeline, merge_task_stats
 from ..stats import RunStats
@@ -31,6 +33,11 @@ class Outcome:
     seconds: float
     tasks_run: int
     tasks_resumed: int
+    output: str  # the folder or URL the results went to
+
+    @property
+    def report(self) -> str:
+        return f"{self.output.rstrip('/')}/report.html" if is_url(self.output) else str(self.layout.report)
 
 
 def execute(
@@ -41,17 +48,22 @@ def execute(
     overwrite: bool = False,
     progress: Progress | None = None,
     ray_address: str | None = None,
+    work_dir: str | None = None,
 ) -> Outcome:
-    """Run every phase's tasks (skipping those an earlier run finished), then write stats and report."""
+    """Run every phase's tasks (skipping those an earlier run finished), then write stats and report.
+
+    An `output` URL gets the finished run uploaded; the run works in `work_folder(output, work_dir)`,
+    where a rerun resumes."""
     if executor not in ("local", "ray"):
         raise CurateError(f"unknown executor {executor!r}; use local or ray")
-    if is_url(output):
-        raise CurateError(f"the output must be a local or shared-filesystem folder, not a URL: {output}")
-    layout = OutputLayout(output)
+    remote = output if is_url(output) else None
+    layout = OutputLayout(work_folder(output, work_dir) if remote else output)
     _refuse_output_inside_input(layout.root, config.input.paths)
     started = time.perf_counter()
     pipeline = Pipeline(config)
     shards = list_shards(config.input)
+    if remote and not overwrite and not layout.run_file.exists() and holds_files(remote):
+        raise CurateError(f"{remote} already holds files; use --overwrite to replace them, or another --output")
     layout.prepare(config, overwrite)
     try:
         ran, resumed = _run_phases(config, pipeline, shards, layout, workers, executor, progress, ray_address)
@@ -76,9 +88,11 @@ def execute(
         from ..report.html import write_report
 
         write_report(layout.root)
+        if remote:
+            publish(layout.root, remote, replace=overwrite)
     finally:
         layout.release()
-    return Outcome(layout, stats, time.perf_counter() - started, ran, resumed)
+    return Outcome(layout, stats, time.perf_counter() - started, ran, resumed, output)
 
 
 def _run_phases(
@@ -102,6 +116,10 @@ def _run_phases(
     try:
         for phase in pipeline.phases:
             if phase.index > 0 and not layout.resolve_marker(phase.index).exists():
+                parts = range(pipeline.global_stage(phase.index).parts())
+                todo_parts = [part for part in parts if not layout.pairs_marker(phase.index, part).exists()]
+                for _ in runner.find_pairs(phase.index, todo_parts, shards):
+                    pass
                 runner.resolve(phase.index, shards)
             todo = [s for s in shards if not layout.done_marker(phase.index, s).exists()]
             resumed += len(shards) - len(todo)
@@ -114,6 +132,13 @@ def _run_phases(
     finally:
         runner.close()
     return ran, resumed
+
+def work_folder(url: str, work_dir: str | None) -> Path:
+    """Where a run whose output is a URL works: `work_dir` (on a cluster, a folder every node sees),
+    else $CURATE_WORK_DIR, else ~/.cache/curate/runs; one subfolder per output URL."""
+    base = work_dir or os.environ.get("CURATE_WORK_DIR") or Path.home() / ".cache" / "curate" / "runs"
+    return Path(base) / hashlib.sha1(url.rstrip("/").encode()).hexdigest()[:16]
+
 
 def _refuse_output_inside_input(output: Path, inputs: list[str]) -> None:
     out = output.resolve()

@@ -5,15 +5,15 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..config import PipelineConfig
 from ..errors import CurateError
 from ..io.inputs import InputShard
 from ..pipeline import OutputLayout, Pipeline
-from ..stats import RunStats
+from ..stats import RunStats, StageStats
 
 _worker_pipeline: Pipeline | None = None
 
@@ -36,7 +36,20 @@ class LocalRunner:
             for shard in shards:
                 yield self.pipeline.run_task(phase, shard, self.layout)
             return
-        pending = {self.pool.submit(_run_in_worker, phase, shard, str(self.layout.root)) for shard in shards}
+        yield from self._gather({self.pool.submit(_run_in_worker, phase, shard, str(self.layout.root)) for shard in shards})
+
+    def find_pairs(self, phase: int, parts: list[int], shards: list[InputShard]) -> Iterator[StageStats]:
+        """The parts of the barrier before `phase`, in parallel; yields each part's stats."""
+        if self.pool is None:
+            for part in parts:
+                yield self.pipeline.find_pairs(phase, part, shards, self.layout)
+            return
+        root = str(self.layout.root)
+        yield from self._gather({self.pool.submit(_find_pairs_in_worker, phase, part, shards, root) for part in parts})
+
+    @staticmethod
+    def _gather(pending: set[Future]) -> Iterator[Any]:
+        """Each future's result as it finishes; the first error stops the rest."""
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
             for future in done:
@@ -73,3 +86,8 @@ def _die_with_parent() -> None:
 def _run_in_worker(phase: int, shard: InputShard, root: str) -> RunStats:
     assert _worker_pipeline is not None
     return _worker_pipeline.run_task(phase, shard, OutputLayout(root))
+
+
+def _find_pairs_in_worker(phase: int, part: int, shards: list[InputShard], root: str) -> StageStats:
+    assert _worker_pipeline is not None
+    return _worker_pipeline.find_pairs(phase, part, shards, OutputLayout(root))

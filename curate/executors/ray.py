@@ -19,7 +19,7 @@ from ..errors import CurateError
 from ..io.inputs import InputShard
 from ..io.remote import is_url
 from ..pipeline import OutputLayout, Pipeline
-from ..stats import RunStats
+from ..stats import RunStats, StageStats
 
 MAX_RETRIES = 2
 _pipelines: dict[str, Pipeline] = {}  # per Ray worker process, built once per config
@@ -34,6 +34,10 @@ def _pipeline(config: PipelineConfig) -> Pipeline:
 
 def _run_task(config: PipelineConfig, phase: int, shard: InputShard, root: str) -> dict[str, Any]:
     return _pipeline(config).run_task(phase, shard, OutputLayout(root)).to_dict()
+
+
+def _find_pairs(config: PipelineConfig, phase: int, part: int, shards: list[InputShard], root: str) -> dict[str, Any]:
+    return _pipeline(config).find_pairs(phase, part, shards, OutputLayout(root)).to_dict()
 
 
 def _resolve(config: PipelineConfig, phase: int, shards: list[InputShard], root: str) -> None:
@@ -63,14 +67,27 @@ class RayRunner:
                 raise CurateError(f"cannot start or join {where}: {type(exc).__name__}: {first_line}") from None
         options = {"max_retries": MAX_RETRIES, "retry_exceptions": True}
         self.run_task = ray.remote(**options)(_run_task)
+        self.find_pairs_task = ray.remote(**options)(_find_pairs)
         self.resolve_task = ray.remote(**options)(_resolve)
 
     def map(self, phase: int, shards: list[InputShard]) -> Iterator[RunStats]:
         pending = [self.run_task.remote(self.config, phase, _absolute(shard), self.root) for shard in shards]
+        for result in self._as_completed(pending):
+            yield RunStats.from_dict(result)
+
+    def find_pairs(self, phase: int, parts: list[int], shards: list[InputShard]) -> Iterator[StageStats]:
+        """The parts of the barrier before `phase`, one Ray task each; the key tables are read by
+        every part from the shared output folder."""
+        absolute = [_absolute(s) for s in shards]
+        pending = [self.find_pairs_task.remote(self.config, phase, part, absolute, self.root) for part in parts]
+        for result in self._as_completed(pending):
+            yield StageStats.from_dict(result)
+
+    def _as_completed(self, pending: list[Any]) -> Iterator[Any]:
         try:
             while pending:
                 done, pending = self.ray.wait(pending, num_returns=1)
-                yield RunStats.from_dict(self._get(done[0]))
+                yield self._get(done[0])
         finally:
             for ref in pending:  # a failed run stops its other tasks, also on a cluster that outlives it
                 self.ray.cancel(ref)

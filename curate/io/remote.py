@@ -1,8 +1,10 @@
-"""Inputs named by URL (s3://, gs://, hf://, ...), listed and opened through fsspec.
+"""Inputs and outputs named by URL (s3://, gs://, hf://, ...), through fsspec.
 
-Local paths never come here: they keep the plain `os.walk` / `open` fast path. Only inputs can be
-URLs; the output folder is a local path (on a cluster, a filesystem every node mounts at the same
-place). Credentials and endpoints come from each filesystem's own settings (for S3: the usual AWS
+Local paths never come here: they keep the plain `os.walk` / `open` fast path. Inputs are listed
+and read in place. An output URL receives a finished run: the run works in a local (on a cluster:
+shared) folder, then `publish` uploads what a run writes for its users (data/, removed/, tokens/,
+report.html) and `stats.json` last, so a complete `stats.json` means a complete output.
+Credentials and endpoints come from each filesystem's own settings (for S3: the usual AWS
 variables, `AWS_ENDPOINT_URL` for an S3-compatible server), on every node that reads.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import CurateError
@@ -63,10 +66,38 @@ def open_url(url: str, compression: str | None = None) -> BinaryIO:
     return opened if compression else io.BufferedReader(opened, READ_BYTES)
 
 
-def _filesystem(url: str) -> tuple[Any, str]:
+def holds_files(url: str) -> bool:
+    fs, root = _filesystem(url, "write")
+    return bool(fs.exists(root) and fs.find(root))
+
+
+def publish(folder: Path, url: str, replace: bool) -> None:
+    """Upload a finished run's user-facing files (never its `.curate/` work) to `url`, `stats.json`
+    last; remote files the run did not write are removed first, or everything there if `replace`."""
+    fs, root = _filesystem(url, "write")
+    root = root.rstrip("/")
+    files = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and not p.relative_to(folder).parts[0].startswith(".") and not p.name.endswith(".tmp")
+    )
+    files.sort(key=lambda name: name == "stats.json")
+    try:
+        if fs.exists(root):
+            stale = [path for path in fs.find(root) if replace or path[len(root) + 1 :] not in files]
+            if stale:
+                fs.rm(stale)
+        fs.makedirs(root, exist_ok=True)
+        for name in files:
+            fs.put_file(str(folder / name), f"{root}/{name}")
+    except OSError as exc:
+        raise CurateError(f"cannot write the output to {url}: {type(exc).__name__}: {exc}") from None
+
+
+def _filesystem(url: str, action: str = "read") -> tuple[Any, str]:
     import fsspec
 
     try:
         return fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as exc:  # no implementation installed for the protocol (gcsfs, ...)
-        raise CurateError(f"cannot read {url}: {exc}") from None
+        raise CurateError(f"cannot {action} {url}: {exc}") from None

@@ -50,9 +50,9 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def write_parquet_atomic(path: Path, table: pa.Table) -> None:
+def write_parquet_atomic(path: Path, table: pa.Table, row_group_size: int | None = None) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
     os.replace(tmp, path)

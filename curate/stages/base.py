@@ -111,15 +111,23 @@ def split_verdict(stage: str, verdict: str) -> tuple[str, str | None]:
     return f"{stage}:{reason}", detail or None
 
 
+KeyTables = Callable[[list[str]], Iterator[pa.Table]]
+"""`key_tables(columns)` yields those columns of every shard's key table, in shard order, as often as
+it is called; the column `shard` holds each row's shard name. A document's index is its row
+number over all tables in that order, so the first index of a cluster is its earliest document."""
+
+
 class GlobalStage(Stage):
     """A stage that must see every shard before it decides (deduplication): the executor's barrier.
 
     1. `keys` runs per shard on the documents reaching this stage and returns compact keys (never
        text); the executor persists them.
-    2. `resolve` runs once over all shards' keys (`key_tables()` yields them, in shard order, as
-       often as called) and returns the decisions table, using `scratch` for spills and recording
-       what it found (cluster sizes, timings) in `stats`.
-    3. `load_decisions` gives each worker the decisions; `process` then applies them per shard.
+    2. `pairs` runs once per part (`parts()` of them, independent, so executors run them in
+       parallel) and returns the index pairs of documents that part found to belong together,
+       using `scratch` for spills.
+    3. `decide` runs once over every part's pairs and returns the decisions table (`id`,
+       `survivor`, `cluster`, `shard`), recording what it found (cluster sizes) in `stats`.
+    4. `load_decisions` gives each task the decisions for its shard; `process` applies them.
     """
 
     is_global = True
@@ -127,8 +135,36 @@ class GlobalStage(Stage):
     def keys(self, docs: list[Document]) -> pa.Table:
         raise NotImplementedError
 
-    def resolve(self, key_tables: Callable[[], Iterator[pa.Table]], scratch: Path, stats: StageStats) -> pa.Table:
+    def parts(self) -> int:
+        return 1
+
+    def pairs(self, key_tables: KeyTables, part: int, scratch: Path, stats: StageStats) -> pa.Table:
+        raise NotImplementedError
+
+    def decide(self, pair_tables: Callable[[], Iterator[pa.Table]], key_tables: KeyTables, stats: StageStats) -> pa.Table:
         raise NotImplementedError
 
     def load_decisions(self, decisions: pa.Table) -> None:
         raise NotImplementedError
+
+    def resolve(self, key_tables: KeyTables, scratch: Path, stats: StageStats) -> pa.Table:
+        """Every part, then the decision, in this process: what the executors spread over tasks."""
+        pair_tables = []
+        for part in range(self.parts()):
+            (scratch / f"part-{part}").mkdir(parents=True, exist_ok=True)
+            pair_tables.append(self.pairs(key_tables, part, scratch / f"part-{part}", stats))
+        return self.decide(lambda: iter(pair_tables), key_tables, stats)
+
+
+def in_memory(tables: list[pa.Table]) -> KeyTables:
+    """Key tables held in memory (tests, benchmarks); shard names are their positions."""
+
+    def read(columns: list[str]) -> Iterator[pa.Table]:
+        for n, table in enumerate(tables):
+            yield with_shard(table, str(n)).select(columns)
+
+    return read
+
+
+def with_shard(table: pa.Table, shard: str) -> pa.Table:
+    return table.append_column("shard", pa.array([shard] * table.num_rows, pa.string()))

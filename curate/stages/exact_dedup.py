@@ -1,10 +1,11 @@
 """exact_dedup: documents with the same (normalized) text, and optionally the same URL, across all shards.
 
 Per shard (`keys`): the xxh3-128 hash of each text after the chosen normalization, and of its URL
-when `match_url` is on. Once (`resolve`): documents sharing a hash are joined (through either hash,
-so a chain of same-text and same-URL pairs is one cluster); each cluster keeps its earliest document
-in input order (first shard, first position) and removes the others as
-`exact_duplicate_of:<survivor id>`. Only 128-bit hashes and ids reach `resolve`, never text.
+when `match_url` is on. Per hash range (`pairs`, parts that executors run in parallel): documents
+sharing a hash are paired. Once (`decide`): the pairs are joined (through either hash, so a chain
+of same-text and same-URL pairs is one cluster); each cluster keeps its earliest document in input
+order (first shard, first position) and removes the others as `exact_duplicate_of:<survivor id>`.
+Only 128-bit hashes and ids leave a shard, never text.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import xxhash
 
 from ..document import Document
 from ..errors import ConfigError
-from ..minhash import ClusterDecisions, SortedRuns, cluster_decisions, join
-from ..stats import Histogram, StageStats
+from ..minhash import ClusterDecisions, SortedRuns, decisions_for, edge_table, join, table_edges, unique_edges
+from ..stats import StageStats
 from ..text import simplify
-from .base import GlobalStage, Verdict
+from .base import GlobalStage, KeyTables, Verdict
 
 Normalization = Literal["none", "whitespace", "simplify"]
-CLUSTER_SIZE_BINS = (2.0, 1e6, 30)
+HASH_RANGES = 4  # resolve parts: each groups the hashes that are equal to its number mod 4
 _SPACE = re.compile(r"\s+")
 _URL_SALT = b"url\0"  # keeps URL hashes apart from text hashes in the shared key space
 
@@ -65,22 +66,28 @@ class ExactDedup(GlobalStage):
             columns |= _split(url_hashes, "url")
         return pa.table(columns)
 
-    def resolve(self, key_tables: Callable[[], Iterator[pa.Table]], scratch: Path, stats: StageStats) -> pa.Table:
+    def parts(self) -> int:
+        return HASH_RANGES
+
+    def pairs(self, key_tables: KeyTables, part: int, scratch: Path, stats: StageStats) -> pa.Table:
+        """The documents whose hash falls in this part's range (hash mod parts), grouped by hash."""
         runs = SortedRuns(scratch, self.memory_bytes)
         documents = 0
-        for table in key_tables():
+        kinds = ["text", "url"] if self.match_url else ["text"]
+        for table in key_tables([f"{kind}_{half}" for kind in kinds for half in ("hi", "lo")]):
             indexes = np.arange(documents, documents + len(table))
-            runs.add(_column(table, "text_hi"), indexes, _column(table, "text_lo"))
-            if self.match_url:
-                has_url = np.asarray(table.column("url_hi").is_valid())
-                runs.add(_column(table, "url_hi")[has_url], indexes[has_url], _column(table, "url_lo")[has_url])
+            for kind in kinds:
+                high, low = _column(table, f"{kind}_hi"), _column(table, f"{kind}_lo")
+                mine = (high % HASH_RANGES == part) & np.asarray(table.column(f"{kind}_hi").is_valid())
+                runs.add(high[mine], indexes[mine], low[mine])
             documents += len(table)
-        decisions, sizes = cluster_decisions(join(runs.edges(), documents), key_tables)
-        stats.counters.update({"clusters": len(sizes), "documents_in_clusters": int(sizes.sum()), "spilled_runs": len(runs.runs)})
-        histogram = Histogram.empty(*CLUSTER_SIZE_BINS, log=True)
-        histogram.add(sizes.tolist())
-        stats.histograms["cluster_size"] = histogram
-        return decisions
+        stats.counters["spilled_runs"] += len(runs.runs)
+        return edge_table(*unique_edges(runs.edges()))
+
+    def decide(self, pair_tables: Callable[[], Iterator[pa.Table]], key_tables: KeyTables, stats: StageStats) -> pa.Table:
+        """Documents sharing a hash (through either hash) are one cluster."""
+        documents = sum(len(table) for table in key_tables(["id"]))
+        return decisions_for(join(table_edges(pair_tables()), documents), key_tables, stats)
 
     def load_decisions(self, decisions: pa.Table) -> None:
         self.decisions = ClusterDecisions(decisions)

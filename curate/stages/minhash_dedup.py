@@ -1,12 +1,13 @@
 """minhash_dedup: near-duplicates across all shards, by MinHash signatures, LSH bands and union-find.
 
 Per shard (`keys`): each document's signature over word 5-grams of its simplified text (character
-n-grams in scripts written without spaces; see `curate.minhash`), cut into LSH band keys. Once
-(`resolve`): documents sharing a band key are candidates; candidate pairs are verified by the
-Jaccard similarity their signatures estimate (option `verify`), joined by union-find, and every
-cluster keeps its earliest document in input order (first shard, first position). The others are
-removed as `duplicate_of:<survivor id>`; every member of a cluster gets `minhash_cluster` (the
-cluster's number, the same for the survivor and its duplicates); documents in no cluster get null.
+n-grams in scripts written without spaces; see `curate.minhash`), cut into LSH band keys. Per band
+(`pairs`, one part each, so executors run bands in parallel): documents sharing the band's key are
+candidates. Once (`decide`): candidate pairs are verified by the Jaccard similarity their
+signatures estimate (option `verify`), joined by union-find, and every cluster keeps its earliest
+document in input order (first shard, first position). The others are removed as
+`duplicate_of:<survivor id>`; every member of a cluster gets `minhash_cluster` (the cluster's
+number, the same for the survivor and its duplicates); documents in no cluster get null.
 """
 
 from __future__ import annotations
@@ -24,19 +25,19 @@ from ..minhash import (
     MinHasher,
     SortedRuns,
     band_keys,
-    cluster_decisions,
+    decisions_for,
+    edge_table,
     estimated_jaccard,
     fixed_size_list,
     gather,
     join,
     list_values,
     lsh_params,
+    table_edges,
     unique_edges,
 )
-from ..stats import Histogram, StageStats
-from .base import GlobalStage, Signal, Verdict
-
-CLUSTER_SIZE_BINS = (2.0, 1e6, 30)  # log-spaced histogram of cluster sizes in the stage's stats
+from ..stats import StageStats
+from .base import GlobalStage, KeyTables, Signal, Verdict
 
 
 class MinhashDedup(GlobalStage):
@@ -85,39 +86,36 @@ class MinhashDedup(GlobalStage):
             columns["signature"] = fixed_size_list(signatures)
         return pa.table(columns)
 
-    def resolve(self, key_tables: Callable[[], Iterator[pa.Table]], scratch: Path, stats: StageStats) -> pa.Table:
-        """Band keys -> candidate pairs -> (verified) edges -> clusters -> decisions; never text."""
+    def parts(self) -> int:
+        return self.bands
+
+    def pairs(self, key_tables: KeyTables, part: int, scratch: Path, stats: StageStats) -> pa.Table:
+        """One band: the pairs of documents sharing its key (every group's members joined to its
+        first document), each pair once."""
         runs = SortedRuns(scratch, self.memory_bytes)
         documents = 0
-        for table in key_tables():
-            bands = list_values(table.column("bands"))
-            runs.add(bands.ravel(), np.repeat(np.arange(documents, documents + len(table)), bands.shape[1]))
+        for table in key_tables(["bands"]):
+            runs.add(list_values(table.column("bands"))[:, part], np.arange(documents, documents + len(table)))
             documents += len(table)
+        stats.counters.update({"band_records": runs.records, "spilled_runs": len(runs.runs)})
+        return edge_table(*unique_edges(runs.edges()))
+
+    def decide(self, pair_tables: Callable[[], Iterator[pa.Table]], key_tables: KeyTables, stats: StageStats) -> pa.Table:
+        """Every band's pairs -> (verified) edges -> clusters by union-find -> decisions; never text."""
+        documents = sum(len(table) for table in key_tables(["id"]))
         if self.verify:
-            first, second = unique_edges(runs.edges())
+            first, second = unique_edges(table_edges(pair_tables()))
             stats.counters["candidate_pairs"] += len(first)
             similar = self._similar(key_tables, first, second)
             first, second = first[similar], second[similar]
             stats.counters["verified_pairs"] += len(first)
             roots = join([(first, second)], documents)
         else:
-            roots = join(runs.edges(), documents)
-        decisions, sizes = cluster_decisions(roots, key_tables)
-        stats.counters.update(
-            {
-                "documents_with_shingles": documents,
-                "band_records": runs.records,
-                "spilled_runs": len(runs.runs),
-                "clusters": len(sizes),
-                "documents_in_clusters": int(sizes.sum()),
-            }
-        )
-        histogram = Histogram.empty(*CLUSTER_SIZE_BINS, log=True)
-        histogram.add(sizes.tolist())
-        stats.histograms["cluster_size"] = histogram
-        return decisions
+            roots = join(table_edges(pair_tables()), documents)
+        stats.counters["documents_with_shingles"] += documents
+        return decisions_for(roots, key_tables, stats)
 
-    def _similar(self, key_tables: Callable[[], Iterator[pa.Table]], first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    def _similar(self, key_tables: KeyTables, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         """Which candidate pairs' signatures estimate a Jaccard similarity >= threshold; signatures
         are fetched in as many passes as the memory budget needs."""
         similar = np.zeros(len(first), dtype=bool)
