@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--context", type=int, help="context length (default: the preset's)")
     train.add_argument("--lr", type=float, help="peak learning rate (default: the preset's)")
     train.add_argument("--align-to-documents", action="store_true", help="start training windows at document starts")
+    train.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's, one per core; on a "
+                       "shared or small machine 1 is often fastest)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=cmd_train)
 
@@ -158,6 +160,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train.data import TrainError
     from .train.train import TrainConfig, train
 
+    if args.threads is not None:
+        if args.threads < 1:
+            raise CurateError(f"--threads must be at least 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
     config = TrainConfig(
         shards=args.shards, val=args.val, out=args.out, preset=args.preset, tokens=args.tokens, seed=args.seed,
         device=args.device, compile=args.compile, batch_size=args.batch_size, grad_accum=args.grad_accum,

@@ -201,8 +201,8 @@ class Pipeline:
         return stage
 
     def find_pairs(self, phase_index: int, part: int, shards: list[InputShard], layout: OutputLayout) -> StageStats:
-        """One part of the barrier before `phase_index`: its pairs, then a marker with its stats."""
-        self.setup()
+        """One part of the barrier before `phase_index`: its pairs, then a marker with its stats.
+        (No `setup`: a global stage loads nothing, and the map stages' models are not needed.)"""
         stage = self.global_stage(phase_index)
         stats = StageStats(stage.name)
         scratch = layout.phase_dir(phase_index) / f"scratch-{part:04d}"
@@ -215,7 +215,6 @@ class Pipeline:
 
     def resolve(self, phase_index: int, shards: list[InputShard], layout: OutputLayout) -> StageStats:
         """The barrier before `phase_index`, after every part: its global stage decides over all pairs."""
-        self.setup()
         stage = self.global_stage(phase_index)
         stats = StageStats(stage.name)
         parts = range(stage.parts())

@@ -177,10 +177,20 @@ def test_c4_drops_lines_and_keeps_paragraphs() -> None:
         ]
     )
     doc = Document(id="0", text=text)
-    assert C4Quality().process([doc]) == [None]
+    removed_page = Document(id="1", text=text + "\nLorem ipsum dolor sit amet, consectetur.")
+    stats = StageStats("c4_quality")
+    kept, removed = C4Quality()([doc, removed_page], stats)
+    assert kept == [doc] and removed == [(removed_page, "lorem_ipsum")]
     assert doc.text == "\n".join([SENTENCES[0], SENTENCES[1], "", *SENTENCES[2:6]])
     assert doc.signals["c4_lines_removed"] == 5
     assert doc.signals["c4_sentences"] == 6
+    assert dict(stats.counters) == {  # the removed page's lines are not counted as lines removed
+        "lines_removed:no_terminal_punctuation": 1,
+        "lines_removed:javascript": 1,
+        "lines_removed:policy": 1,
+        "lines_removed:too_few_words": 1,
+        "lines_removed:long_word": 1,
+    }
 
 
 def test_c4_annotate_leaves_the_text() -> None:

@@ -201,9 +201,14 @@ def test_resume_from_checkpoint_matches_an_uninterrupted_run(shakespeare: Path, 
 
 def test_cli_trains_and_reports_bad_input_in_one_line(shakespeare: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "cli"
-    code = cli_main(["train", "--shards", str(shakespeare), "--preset", "tiny", "--tokens", "300", "--seed", "1",
-                     "--out", str(out), "--device", "cpu", "--context", "32", "--batch-size", "4", "--quiet"])
-    assert code == 0
+    threads = torch.get_num_threads()
+    try:
+        code = cli_main(["train", "--shards", str(shakespeare), "--preset", "tiny", "--tokens", "300", "--seed", "1",
+                         "--out", str(out), "--device", "cpu", "--context", "32", "--batch-size", "4", "--quiet",
+                         "--threads", "1"])
+        assert code == 0 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
     result = json.loads((out / "result.json").read_text())
     assert result["tokens"] == 256 and result["steps"] == 2 and len(result["curve"]) == 2
     assert f"val_bpb {result['val_bpb']:.4f}" in capsys.readouterr().out
@@ -214,3 +219,5 @@ def test_cli_trains_and_reports_bad_input_in_one_line(shakespeare: Path, tmp_pat
     code = cli_main(["train", "--shards", str(broken), "--tokens", "10000", "--out", str(tmp_path / "x")])
     error = capsys.readouterr().err
     assert code == 2 and error.count("\n") == 1 and "truncated header" in error
+    assert cli_main(["train", "--shards", str(shakespeare), "--out", str(tmp_path / "y"), "--threads", "0"]) == 2
+    assert "--threads must be at least 1, got 0" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, ClassVar, Iterator, Literal
@@ -31,7 +32,8 @@ class Stage:
     """Keeps, changes or removes documents, a batch at a time.
 
     Subclasses set `name`, declare `signals`, take their options as keyword arguments of
-    `__init__` (the config validator reads that signature), and implement `process`. A stage never
+    `__init__` (the config validator reads that signature), and implement `process`, which may
+    also count events finer than a document (lines dropped by rule, PII by type) in `self.tally`. A stage never
     reads files or knows about executors: models are loaded in `setup`, once per worker.
     """
 
@@ -43,6 +45,7 @@ class Stage:
         if mode not in ("filter", "annotate"):
             raise ConfigError(f"{self.name}.mode: expected 'filter' or 'annotate', got {mode!r}")
         self.mode = mode
+        self.tally: Counter[str] = Counter()  # what `process` counts beyond verdicts; moved to the stats per batch
 
     def setup(self) -> None:
         """Load models or lists; called once per worker process before the first batch."""
@@ -70,6 +73,8 @@ class Stage:
         verdicts = self.process(docs) if docs else []
         if len(verdicts) != len(docs):
             raise RuntimeError(f"stage {self.name} returned {len(verdicts)} verdicts for {len(docs)} documents")
+        stats.counters.update(self.tally)
+        self.tally.clear()
         kept: list[Document] = []
         removed: list[tuple[Document, str]] = []
         for doc, verdict in zip(docs, verdicts):

@@ -21,7 +21,8 @@ rules only look at lines that survived the line rules before them.
 This stage REWRITES the text to its kept lines (a blank line stays between kept lines that had
 one between them, so paragraphs survive). `c4_lines_removed` records how many non-empty lines went
 (null when a page rule removed the whole document). In annotate mode the text is left as it was
-and `c4_lines_removed` says what filter mode would drop.
+and `c4_lines_removed` says what filter mode would drop. The stage's counters count the dropped
+lines by rule (`lines_removed:javascript`, `lines_removed:too_few_words`, ...).
 
 Terminal punctuation includes full-width and other scripts' sentence ends (`。！？।؟`) and closing
 quotes; words are `curate.text.words()`; sentences are counted by their ends (C4 used NLTK's punkt,
@@ -33,6 +34,7 @@ in `languages` (default: every language written with spaces; see `curate.text.ru
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Literal
 
 import pyarrow as pa
@@ -42,6 +44,7 @@ from ..text import TERMINAL_PUNCTUATION, count_sentences, rule_applies, words
 from .base import Signal, Stage, Verdict
 
 CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
+PAGE_RULES = ("lorem_ipsum", "curly_bracket")  # a line that breaks these removes the whole document
 POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
 
 
@@ -90,42 +93,27 @@ class C4Quality(Stage):
         """Keep the lines C4 keeps; remove the document when a page rule fires or too little is left."""
         prose_rules = rule_applies(self.languages, doc.signals.get("language"), doc.text)
         kept: list[str] = []  # kept lines, with "" where a paragraph break separated them
-        n_lines = n_kept = sentences = 0
+        dropped: Counter[str] = Counter()  # lines dropped, by rule
+        sentences = 0
         paragraph_break = False
         for line in doc.text.split("\n"):
             line = line.strip()
             if not line:
                 paragraph_break = True
                 continue
-            n_lines += 1
-            if self.max_word_length is not None and any(len(w) > self.max_word_length for w in line.split()):
-                continue
-            if self.remove_citations:
-                line = CITATION.sub("", line).strip()
-            if prose_rules and self.require_terminal_punctuation and (
-                not line.endswith(TERMINAL_PUNCTUATION) or line.endswith("...")
-            ):
-                continue
-            if prose_rules and self.min_words_per_line is not None and len(words(line)) < self.min_words_per_line:
-                continue
-            lowered = line.lower()
-            if self.remove_lorem_ipsum and "lorem ipsum" in lowered:
-                return "lorem_ipsum"
-            if self.drop_javascript_lines and "javascript" in lowered:
-                continue
-            if self.remove_curly_brackets and "{" in line:
-                return "curly_bracket"
-            if self.drop_policy_lines and any(phrase in lowered for phrase in POLICY_PHRASES):
-                continue
-            if not line:
+            line, rule = self._check_line(line, prose_rules)
+            if rule in PAGE_RULES:
+                return rule
+            if rule is not None:
+                dropped[f"lines_removed:{rule}"] += 1
                 continue
             if paragraph_break and kept:
                 kept.append("")
             paragraph_break = False
             kept.append(line)
-            n_kept += 1
             sentences += max(1, count_sentences(line))
-        doc.signals["c4_lines_removed"] = n_lines - n_kept
+        doc.signals["c4_lines_removed"] = dropped.total()
+        self.tally.update(dropped)
         if prose_rules:
             doc.signals["c4_sentences"] = sentences
             if self.min_sentences is not None and sentences < self.min_sentences:
@@ -135,3 +123,29 @@ class C4Quality(Stage):
         if self.mode == "filter":
             doc.text = "\n".join(kept)
         return None
+
+    def _check_line(self, line: str, prose_rules: bool) -> tuple[str, str | None]:
+        """The line after citation removal, and the first rule that drops it (a page rule removes
+        the whole document), in the order of the table above; None keeps it."""
+        if self.max_word_length is not None and any(len(w) > self.max_word_length for w in line.split()):
+            return line, "long_word"
+        if self.remove_citations:
+            line = CITATION.sub("", line).strip()
+        if prose_rules and self.require_terminal_punctuation and (
+            not line.endswith(TERMINAL_PUNCTUATION) or line.endswith("...")
+        ):
+            return line, "no_terminal_punctuation"
+        if prose_rules and self.min_words_per_line is not None and len(words(line)) < self.min_words_per_line:
+            return line, "too_few_words"
+        lowered = line.lower()
+        if self.remove_lorem_ipsum and "lorem ipsum" in lowered:
+            return line, "lorem_ipsum"
+        if self.drop_javascript_lines and "javascript" in lowered:
+            return line, "javascript"
+        if self.remove_curly_brackets and "{" in line:
+            return line, "curly_bracket"
+        if self.drop_policy_lines and any(phrase in lowered for phrase in POLICY_PHRASES):
+            return line, "policy"
+        if not line:
+            return line, "only_citations"
+        return line, None

@@ -28,7 +28,6 @@ from typing import Literal
 import pyarrow as pa
 
 from ..document import Document
-from ..stats import StageStats
 from .base import Signal, Stage, Verdict
 
 PiiType = Literal["email", "ip_address", "phone"]
@@ -99,15 +98,9 @@ class Pii(Stage):
                 doc.text = text
             for pii_type, signal in COUNT_SIGNALS.items():
                 doc.signals[signal] = counts[pii_type]
+                self.tally[signal] += counts[pii_type]
             doc.signals["pii_count"] = sum(counts.values())
         return [None] * len(docs)
-
-    def __call__(self, docs: list[Document], stats: StageStats):
-        """Run the stage, then add the batch's totals per type to the stage's counters."""
-        kept, removed = super().__call__(docs, stats)
-        for signal in COUNT_SIGNALS.values():
-            stats.counters[signal] += sum(doc.signals[signal] for doc in docs)
-        return kept, removed
 
 
 def redact(text: str, types: set[str]) -> tuple[str, dict[str, int]]:
