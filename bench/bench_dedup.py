@@ -298,6 +298,9 @@ def scale_run(documents: int, folder: str, memory_mb: int, queue) -> None:
     )
 
 
+BUDGETS_MB = (1024, 2)  # roomy, and small enough that every band's records spill in several runs
+
+
 def scale() -> None:
     sizes = [100_000] + ([1_000_000] if os.environ.get("CURATE_BENCH_1M") == "1" else [])
     print(f"scale (synthetic 1 KB docs, 5% planted one-word edits, keys in 10k-doc shards; ran {sizes}; CURATE_BENCH_1M=1 adds 1M):")
@@ -305,7 +308,7 @@ def scale() -> None:
     for documents in sizes:
         with tempfile.TemporaryDirectory() as folder:
             results = []
-            for memory_mb in (1024, 16):
+            for memory_mb in BUDGETS_MB:
                 queue = context.Queue()
                 process = context.Process(target=scale_run, args=(documents, folder, memory_mb, queue))
                 process.start()
@@ -315,7 +318,7 @@ def scale() -> None:
                 results.append(queue.get())
                 for path in Path(folder).glob("keys-*.parquet"):
                     path.unlink()
-            for memory_mb, r in zip((1024, 16), results):
+            for memory_mb, r in zip(BUDGETS_MB, results):
                 print(
                     f"  {documents:>9,d} docs, memory_mb={memory_mb:<5d} keys {r['keys_s']:6.1f}s ({documents / r['keys_s']:,.0f} docs/s), "
                     f"resolve {r['resolve_s']:5.1f}s, peak RSS {r['peak_mb']:,.0f} MB, spilled runs {r['spilled_runs']}, removed {r['removed']:,d}"

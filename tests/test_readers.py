@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import re
 import tarfile
 from collections import Counter
 from pathlib import Path
@@ -12,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from fastwarc.warc import ArchiveIterator
 
 from curate.config import InputConfig, parse_config
 from curate.document import Document
@@ -192,6 +195,129 @@ def test_damage_with_nothing_intact_after_it(tmp_path: Path) -> None:
     path.write_bytes(members[0] + members[1][:20] + bytes(len(members[1]) - 20) + b"\x1f\x8b\x08 fake magic" * 3)
     docs, skipped = read_all(path, "warc")
     assert ids(docs) == [0] and skipped == {"warc:truncated_or_corrupt_file": 1}
+
+
+# --- WARC: damage to a real file (web-warc-dolma/sample-0000, 48 records) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def dolma_records(shared_data: Path) -> list[bytes]:
+    """sample-0000 uncompressed, one bytes object per record, cut where fastwarc finds them in the undamaged file."""
+    data = gzip.decompress((shared_data / "web-warc-dolma/sample-0000.warc.gz").read_bytes())
+    starts = [record.stream_pos for record in ArchiveIterator(io.BytesIO(data), parse_http=False)]
+    return [data[start:end] for start, end in zip(starts, starts[1:] + [len(data)])]
+
+
+def dolma_urls(docs: list[Document]) -> list[str]:
+    return [d.url for d in docs]
+
+
+def with_content_length(record: bytes, length: int) -> bytes:
+    return re.sub(rb"Content-Length: \d+", b"Content-Length: %d" % length, record, count=1)
+
+
+def record_type(record: bytes) -> str:
+    return re.search(rb"WARC-Type: (\w+)", record).group(1).decode()
+
+
+def test_dolma_sample_layout(dolma_records: list[bytes], tmp_path: Path) -> None:
+    """What the damage tests below rely on: 24 content records (22 responses, 2 wget-log resources)."""
+    kinds = [record_type(r) for r in dolma_records]
+    assert len(kinds) == 48 and kinds[0] == "warcinfo"
+    assert kinds[1:45] == ["request", "response"] * 22 and kinds[45:] == ["metadata", "resource", "resource"]
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc", dolma_records, compress=False), "warc")
+    assert len(docs) == 22 and skipped == {"warc:crawler_metadata": 2}
+
+
+@pytest.mark.parametrize(
+    "junk", [b"garbage", b"\x00" * 100, b"junk\r\nmore junk", b"junk\r\n" + b"x" * 3_000_000], ids=["word", "nul", "lines", "3MB"]
+)
+def test_garbage_running_into_a_header_is_resynchronised(dolma_records: list[bytes], tmp_path: Path, junk: bytes) -> None:
+    """Junk before record 4 (a response) runs into its `WARC/1.0` line: fastwarc alone lost that record, uncounted."""
+    clean, _ = read_all(write_warc(tmp_path / "clean.warc", dolma_records, compress=False), "warc")
+    damaged = dolma_records[:4] + [junk + dolma_records[4]] + dolma_records[5:]
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc", damaged, compress=False), "warc")
+    assert dolma_urls(docs) == dolma_urls(clean)  # all 22, in file order
+    assert skipped == {"warc:crawler_metadata": 2, "warc:resynchronised": 1}  # 24 records plus one damaged stretch
+
+
+def test_payload_longer_than_its_content_length(dolma_records: list[bytes], tmp_path: Path) -> None:
+    """Request 3 says 20 bytes fewer than it holds and lost its closing blank lines, so its tail runs into response 4."""
+    clean, _ = read_all(write_warc(tmp_path / "clean.warc", dolma_records, compress=False), "warc")
+    request = dolma_records[3]
+    length = int(re.search(rb"Content-Length: (\d+)", request).group(1))
+    damaged = dolma_records[:3] + [with_content_length(request, length - 20).removesuffix(b"\r\n\r\n")] + dolma_records[4:]
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc", damaged, compress=False), "warc")
+    assert dolma_urls(docs) == dolma_urls(clean)
+    assert skipped == {"warc:crawler_metadata": 2, "warc:resynchronised": 1}
+
+
+def test_junk_before_the_first_and_after_the_last_record(dolma_records: list[bytes], tmp_path: Path) -> None:
+    path = tmp_path / "a.warc"
+    path.write_bytes(b"junk" + b"".join(dolma_records) + b"\r\ntrailing junk")
+    docs, skipped = read_all(path, "warc")
+    assert len(docs) == 22 and skipped == {"warc:crawler_metadata": 2, "warc:resynchronised": 2}
+
+
+@pytest.mark.parametrize("compress", [True, False])
+@pytest.mark.parametrize("claimed", [9 * 2**20, 2 * 2**20])  # over and under the 8 MiB cap; both past the end of the file
+def test_content_length_past_the_end_counts_every_record_it_swallowed(
+    dolma_records: list[bytes], tmp_path: Path, compress: bool, claimed: int
+) -> None:
+    """Response 2, the first content record, claims the rest of the file: it and the 23 content records after it count."""
+    damaged = dolma_records[:2] + [with_content_length(dolma_records[2], claimed)] + dolma_records[3:]
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", damaged, compress), "warc")
+    assert docs == [] and skipped == {"warc:content_length_mismatch": 24}
+
+
+def claiming_until(records: list[bytes], liar: int, stop: int) -> tuple[list[bytes], int]:
+    """`records` with record `liar` claiming a payload that ends 200 bytes into record `stop` (past its WARC-Type line)."""
+    payload_start = records[liar].index(b"\r\n\r\n") + 4
+    claimed = sum(map(len, records[liar:stop])) + 200 - payload_start
+    return records[:liar] + [with_content_length(records[liar], claimed)] + records[liar + 1 :], claimed
+
+
+def target_uri(record: bytes) -> str:
+    return re.search(rb"WARC-Target-URI: <([^>]+)>", record).group(1).decode()
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_content_length_over_the_cap_ends_mid_file(
+    dolma_records: list[bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compress: bool
+) -> None:
+    """Response 6 claims a payload over the cap that ends inside request 13: responses 8, 10 and 12
+    are swallowed and counted with it; reading goes on at response 14."""
+    monkeypatch.setattr(warc, "MAX_PAYLOAD_BYTES", 40_000)  # responses 2, 16, 32 and 44 are larger, truthfully
+    clean, clean_skipped = read_all(write_warc(tmp_path / "clean.warc.gz", dolma_records, compress), "warc")
+    assert clean_skipped == {"warc:payload_too_large": 4, "warc:crawler_metadata": 2}
+    damaged, claimed = claiming_until(dolma_records, 6, 13)
+    assert claimed > 40_000
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", damaged, compress), "warc")
+    lost = {target_uri(dolma_records[n]) for n in (6, 8, 10, 12)}
+    assert dolma_urls(docs) == [url for url in dolma_urls(clean) if url not in lost]
+    assert len(docs) == 14 and skipped == clean_skipped + Counter({"warc:content_length_mismatch": 4})
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_lying_request_record_counts_what_it_swallowed(dolma_records: list[bytes], tmp_path: Path, compress: bool) -> None:
+    """A request is never counted itself, but its Content-Length can still run over responses 8, 10 and 12."""
+    clean, _ = read_all(write_warc(tmp_path / "clean.warc.gz", dolma_records, compress), "warc")
+    damaged, _ = claiming_until(dolma_records, 7, 13)
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", damaged, compress), "warc")
+    lost = {target_uri(dolma_records[n]) for n in (8, 10, 12)}
+    assert dolma_urls(docs) == [url for url in dolma_urls(clean) if url not in lost] and len(docs) == 19
+    assert skipped == {"warc:crawler_metadata": 2, "warc:content_length_mismatch": 3}
+
+
+def test_each_damaged_gzip_member_costs_one_record(dolma_records: list[bytes], tmp_path: Path) -> None:
+    """Three damaged members (request 5, response 20, request 35): before, the second resume started too far on."""
+    members = [gzip.compress(r) for r in dolma_records]
+    for n in (5, 20, 35):
+        members[n] = members[n][:20] + bytes(len(members[n]) - 20)
+    path = tmp_path / "a.warc.gz"
+    path.write_bytes(b"".join(members))
+    docs, skipped = read_all(path, "warc")
+    assert len(docs) == 21 and skipped == {"warc:corrupt_gzip_member": 3, "warc:crawler_metadata": 2}
 
 
 @pytest.mark.parametrize("content", [b"", b"\x00\x01 not a warc at all " * 50, gzip.compress(b"plain text, gzipped")])

@@ -6,6 +6,20 @@ already text. Everything else is a counted `Skipped(reason)`, never an exception
 payloads, error statuses, crawler metadata, records whose Content-Length lies or that a truncated
 file cut short, and the rest of a file fastwarc can no longer parse.
 
+Damage, and how it is counted (nothing is lost silently):
+- A Content-Length too large, on a record of any type, runs over the records after it. The record
+  (unless it is a request or other record never counted) and each counted record whose header lies
+  in its claimed payload count as `content_length_mismatch`: exact, one per record. Payloads over the
+  cap are scanned a window at a time, never held. fastwarc resumes where the claimed payload ends.
+- Gzip (one member per record): reading resumes at the next intact member after a damaged one,
+  counted once as `corrupt_gzip_member`.
+- Uncompressed: each record must start where the one before it ends (its header, blank line,
+  Content-Length bytes, then only blank lines). fastwarc itself skips anything else up to the next
+  line that starts with `WARC/`, and so loses a record whose header garbage ran into (junk between
+  records, a payload longer than its Content-Length). Such a stretch counts once as
+  `resynchronised`, and reading restarts at the first `WARC/<version>` line inside it, at a line
+  start or not, which recovers that record. Checking costs two small reads per record.
+
 Records are read in quirks mode (WARC/0.18, LF-only HTTP headers, as in ClueWeb09), and HTTP
 transfer and content encodings are undone here rather than by fastwarc, whose decoders raise on
 the common case of a header that no longer matches the stored bytes (a crawler that stored the
@@ -15,10 +29,12 @@ body decoded but kept `Content-Encoding: gzip` or `Transfer-Encoding: chunked`).
 from __future__ import annotations
 
 import io
+import os
 import re
 import zlib
 from datetime import datetime
-from typing import Iterator
+from itertools import chain
+from typing import Generator, Iterator
 
 import brotli
 import zstandard
@@ -30,7 +46,12 @@ from .inputs import InputShard, Skipped
 from .remote import is_url, open_url
 
 MAX_PAYLOAD_BYTES = 8 * 2**20  # larger bodies are media or junk; skipped unread, so memory stays bounded
-SCAN_BYTES = 1 << 20  # window for finding the next intact gzip member after damage
+SCAN_BYTES = 1 << 20  # window for scanning damaged bytes (the next gzip member or record header, an oversized payload)
+HEADER_PEEK = 4096  # most WARC headers fit; longer ones are read up to fastwarc's own limit
+MAX_HEADER_BYTES = 32 << 10  # fastwarc's max_header_len
+VERSION_LINE_BYTES = 16  # room for a `WARC/1.0\r\n` line across a scan window's edge
+GZIP_MAGIC = b"\x1f\x8b"
+COMPRESSED_MAGIC = (GZIP_MAGIC, b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18")  # gzip, zstd, lz4: fastwarc detects them
 CONTENT_RECORDS = (WarcRecordType.response, WarcRecordType.resource, WarcRecordType.conversion)
 IGNORED_RECORDS = (WarcRecordType.request, WarcRecordType.metadata, WarcRecordType.warcinfo)  # never content
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -39,37 +60,125 @@ TEXT_TYPES = ("text/plain",)
 UNTYPED = ("", "application/octet-stream", "unknown/unknown", "application/unknown")
 BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"\x1f\x8b", b"RIFF", b"OggS", b"ID3")
 METADATA_SCHEMES = ("metadata:", "dns:", "filedesc:", "warcinfo:")
-# A record header inside a payload: the previous Content-Length was too large and swallowed it.
-_EMBEDDED_RECORD = re.compile(rb"\r?\nWARC/\d\.\d+\r?\n(?:[^\r\n]+\r?\n)*?WARC-Type: *(response|resource|conversion)\b", re.IGNORECASE)
+# The header of a record this reader counts, inside a payload: that record's Content-Length was too large.
+_EMBEDDED_RECORD = re.compile(
+    rb"\nWARC/\d\.\d+\r?\n(?:[^\r\n]+\r?\n)*?WARC-Type: *(response|resource|conversion|revisit)\b", re.IGNORECASE
+)
+_VERSION_LINE = re.compile(rb"WARC/\d+\.\d+\r?\n")
+_BLANK_LINE = re.compile(rb"\n\r?\n")  # ends a header block, CRLF or LF-only (quirks mode)
 
 
 def read_warc(shard: InputShard) -> Iterator[Document | Skipped]:
-    """Records in file order. In a gzip file (one member per record, as Common Crawl writes them),
-    reading resumes at the next intact member after damage, so one bad member costs one record."""
+    """Records in file order; damage is counted and reading resumes after it (see the module docstring)."""
     with open_url(shard.path) if is_url(shard.path) else open(shard.path, "rb") as stream:
-        gzipped = stream.read(2) == b"\x1f\x8b"
-        offset, records = 0, 0
-        while True:
-            stream.seek(offset)
-            last_record = None
-            failed = False
-            try:
-                for record in ArchiveIterator(stream, parse_http=False, quirks_mode=True, auto_decode="none"):
-                    last_record = offset + record.stream_pos
-                    records += 1
-                    yield from _read_record(record, last_record, shard)
-            except (OSError, EOFError, ValueError, zlib.error):
-                failed = True
-            resume = _next_warc_member(stream, (offset if last_record is None else last_record) + 1) if gzipped else None
-            if resume is None:
-                if failed:
-                    yield Skipped("warc:truncated_or_corrupt_file")
-                break
-            yield Skipped("warc:corrupt_gzip_member")  # bytes fastwarc could not read, before an intact record
-            offset = resume
-        empty = stream.seek(0, io.SEEK_END) == 0
-    if records == 0 and not empty:
+        head = stream.read(4)
+        size = stream.seek(0, io.SEEK_END)
+        if head.startswith(COMPRESSED_MAGIC):
+            records = yield from _read_compressed(stream, shard, gzipped=head.startswith(GZIP_MAGIC))
+        else:
+            records = yield from _read_plain(stream, shard, size)
+    if records == 0 and size:
         yield Skipped("warc:not_a_warc_file")
+
+
+def _read_compressed(stream, shard: InputShard, gzipped: bool) -> Generator[Document | Skipped, None, int]:
+    """In a gzip file (one member per record, as Common Crawl writes them), reading resumes at the
+    next intact member after damage, so one bad member costs one record."""
+    offset, records = 0, 0
+    while True:
+        stream.seek(offset)
+        last_record, failed, overran = None, False, False
+        try:
+            for record in ArchiveIterator(stream, parse_http=False, quirks_mode=True, auto_decode="none"):
+                last_record = record.stream_pos  # an absolute offset, also after a seek
+                records += 1
+                overran = yield from _read_record(record, last_record, shard)
+        except (OSError, EOFError, ValueError, zlib.error):
+            failed = True
+        if overran:
+            break  # its length ran to the end of the file: what it swallowed is counted, nothing is left to resume
+        resume = _next_warc_member(stream, (offset if last_record is None else last_record) + 1) if gzipped else None
+        if resume is None:
+            if failed:
+                yield Skipped("warc:truncated_or_corrupt_file")
+            break
+        yield Skipped("warc:corrupt_gzip_member")  # bytes fastwarc could not read, before an intact record
+        offset = resume
+    return records
+
+
+def _read_plain(stream, shard: InputShard, size: int) -> Generator[Document | Skipped, None, int]:
+    """An uncompressed file, checked record by record for damaged stretches (see the module docstring)."""
+    offset, expected, records, counted_until = 0, 0, 0, -1
+    while True:
+        stream.seek(offset)
+        resume = None
+        try:
+            records_then_end = chain(ArchiveIterator(stream, parse_http=False, quirks_mode=True, auto_decode="none"), [None])
+            for record in records_then_end:  # None stands for the end of the file, after which junk is checked too
+                position = size if record is None else record.stream_pos
+                if expected is not None and _is_damaged(stream, expected, position):
+                    resume = _next_header(stream, expected + 1, position)
+                    junk_file = record is None and records == 0 and resume is None  # counted as not_a_warc_file
+                    if position > counted_until and not junk_file:
+                        counted_until = position
+                        yield Skipped("warc:resynchronised")
+                    if resume is not None:
+                        break
+                if record is None:
+                    break
+                records += 1
+                block_length = record.content_length  # parsing the HTTP headers turns it into the body's length
+                overran = yield from _read_record(record, position, shard)
+                # After a Content-Length that ran over other records (counted), fastwarc resumes mid-record: nothing to check.
+                expected = None if overran else _record_end(stream, position, block_length)
+        except (OSError, EOFError, ValueError):
+            yield Skipped("warc:truncated_or_corrupt_file")
+            return records
+        if resume is None:
+            return records
+        offset = expected = resume
+
+
+def _record_end(stream, position: int, content_length: int) -> int | None:
+    """Offset just past a record's block (header, blank line, Content-Length bytes); None if its header has no end."""
+    for peek in (HEADER_PEEK, MAX_HEADER_BYTES):
+        head = _read_at(stream, position, peek)
+        blank = _BLANK_LINE.search(head)
+        if blank:
+            return position + blank.end() + content_length
+        if len(head) < peek:
+            break
+    return None
+
+
+def _is_damaged(stream, start: int, stop: int) -> bool:
+    """Whether the bytes between one record's block and the next record hold more than the blank lines that close a record."""
+    if stop <= start:
+        return False  # nothing between them (or fastwarc read the header differently): nothing to judge
+    return stop - start > SCAN_BYTES or not _read_at(stream, start, stop - start).isspace()
+
+
+def _next_header(stream, start: int, stop: int) -> int | None:
+    """Offset of the first `WARC/<version>` line starting in [start, stop), at a line start or not."""
+    while start < stop:
+        end = min(start + SCAN_BYTES, stop)
+        match = _VERSION_LINE.search(_read_at(stream, start, end - start + VERSION_LINE_BYTES))
+        if match and start + match.start() < end:
+            return start + match.start()
+        start = end
+    return None
+
+
+def _read_at(stream, offset: int, size: int) -> bytes:
+    """Bytes at `offset`, leaving the stream where fastwarc expects it."""
+    if isinstance(stream, io.BufferedReader) and isinstance(stream.raw, io.FileIO):
+        return os.pread(stream.fileno(), size, offset)  # a local file: no seeks, and fastwarc's buffer stays
+    here = stream.tell()
+    stream.seek(offset)
+    data = stream.read(size)
+    stream.seek(here)
+    return data
 
 
 def _next_warc_member(stream, start: int) -> int | None:
@@ -108,44 +217,65 @@ def _is_warc_member(stream, offset: int) -> bool:
     return head.startswith(b"WARC/")
 
 
-def _read_record(record: WarcRecord, position: int, shard: InputShard) -> Iterator[Document | Skipped]:
-    rtype = record.record_type
-    if rtype in IGNORED_RECORDS:
-        return
-    if rtype == WarcRecordType.revisit:
-        yield Skipped("warc:revisit_record")  # a pointer to an earlier capture; it has no payload
-        return
-    if rtype not in CONTENT_RECORDS or "Content-Length" not in record.headers:
-        yield Skipped("warc:truncated_record")  # a header block cut short by the end of the file
-        return
-    url = _clean_uri(record.headers.get("WARC-Target-URI"))
-    if url and url.startswith(METADATA_SCHEMES):
-        yield Skipped("warc:crawler_metadata")
-        return
-    http = None
-    if rtype != WarcRecordType.conversion and record.is_http:
+def _read_record(record: WarcRecord, position: int, shard: InputShard) -> Generator[Document | Skipped, None, bool]:
+    """The record's document or skip. Every record's block is read first, whatever its type, because a
+    Content-Length that ran over later records holds their headers: then this record (unless it is
+    one never counted, such as a request) and each counted record it swallowed are
+    `content_length_mismatch`, and the return value is True."""
+    counted = record.record_type not in IGNORED_RECORDS
+    http_ok = True
+    if record.record_type in (WarcRecordType.response, WarcRecordType.resource) and record.is_http:
         try:
             record.parse_http(auto_decode="none", quirks_mode=True)
         except (OSError, ValueError):
-            yield Skipped("warc:invalid_http_headers")
-            return
-        http = record.http_headers
-        if http.status_code and not 200 <= http.status_code < 300:
-            yield Skipped("warc:http_status_not_ok")
-            return
-    if record.content_length > MAX_PAYLOAD_BYTES:
-        yield Skipped("warc:payload_too_large")
-        return
-    payload = record.reader.read()
-    swallowed = _EMBEDDED_RECORD.findall(payload) if b"\nWARC/" in payload else []
+            http_ok = False
+    payload, swallowed = _read_block(record)
     if swallowed:  # also when the lie runs past the end of the file, which makes the payload look cut short
-        for _ in range(1 + len(swallowed)):  # this record and the content records its length ran over
-            yield Skipped("warc:content_length_mismatch")
-        return
+        yield from [Skipped("warc:content_length_mismatch")] * (swallowed + int(counted))
+        return True
+    if counted:
+        yield _judge(record, payload, http_ok, position, shard)
+    return False
+
+
+def _read_block(record: WarcRecord) -> tuple[bytes | None, int]:
+    """The payload (None over the cap) and how many counted records' headers it holds."""
+    if record.content_length > MAX_PAYLOAD_BYTES:
+        return None, _headers_in_large_payload(record.reader)  # scanned, never held: a lie this big hides whole records
+    payload = record.reader.read()
+    return payload, len(_EMBEDDED_RECORD.findall(payload)) if b"\nWARC/" in payload else 0
+
+
+def _judge(record: WarcRecord, payload: bytes | None, http_ok: bool, position: int, shard: InputShard) -> Document | Skipped:
+    """A counted record whose length did not lie: its document, or why it has none."""
+    if record.record_type == WarcRecordType.revisit:
+        return Skipped("warc:revisit_record")  # a pointer to an earlier capture; it has no payload
+    if record.record_type not in CONTENT_RECORDS or "Content-Length" not in record.headers:
+        return Skipped("warc:truncated_record")  # a header block cut short by the end of the file
+    url = _clean_uri(record.headers.get("WARC-Target-URI"))
+    if url and url.startswith(METADATA_SCHEMES):
+        return Skipped("warc:crawler_metadata")
+    if not http_ok:
+        return Skipped("warc:invalid_http_headers")
+    http = record.http_headers if record.is_http_parsed else None
+    if http is not None and http.status_code and not 200 <= http.status_code < 300:
+        return Skipped("warc:http_status_not_ok")
+    if payload is None:
+        return Skipped("warc:payload_too_large")
     if len(payload) < record.content_length:
-        yield Skipped("warc:truncated_record")
-        return
-    yield _to_document(record, payload, http, url, position, shard)
+        return Skipped("warc:truncated_record")
+    return _to_document(record, payload, http, url, position, shard)
+
+
+def _headers_in_large_payload(reader) -> int:
+    """Counted records' headers inside a payload over the cap, read a window at a time so memory stays bounded."""
+    found, carry = 0, b""
+    while chunk := reader.read(SCAN_BYTES):
+        window = carry + chunk
+        keep = max(len(window) - MAX_HEADER_BYTES, 0)  # a header starting past `keep` is counted with the next window
+        found += sum(1 for match in _EMBEDDED_RECORD.finditer(window) if match.start() < keep)
+        carry = window[keep:]
+    return found + len(_EMBEDDED_RECORD.findall(carry))
 
 
 def _to_document(
