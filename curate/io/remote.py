@@ -59,11 +59,23 @@ def open_url(url: str, compression: str | None = None) -> BinaryIO:
     import fsspec
 
     try:
-        opened = fsspec.open(url, "rb", compression=compression).open()
+        opened = fsspec.open(url, "rb").open()
     except ImportError as exc:
         raise CurateError(f"cannot read {url}: {exc}") from None
-    # fsspec's own files lack `readline(limit)`; a standard buffer on top reads them as local files read.
-    return opened if compression else io.BufferedReader(opened, READ_BYTES)
+    # fsspec's own files lack `readline(limit)`, and gcsfs's default cache answers each small read (a
+    # decompressor makes hundreds) with a request: a standard buffer under everything reads READ_BYTES at a time.
+    buffered = io.BufferedReader(opened, READ_BYTES)
+    if not compression:
+        return buffered
+    decompressed = fsspec.compression.compr[compression](buffered, mode="rb")
+    close_decompressed = decompressed.close
+
+    def close() -> None:  # a decompressor leaves the file it was given open
+        close_decompressed()
+        buffered.close()
+
+    decompressed.close = close
+    return decompressed
 
 
 def holds_files(url: str) -> bool:
