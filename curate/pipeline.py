@@ -271,9 +271,7 @@ def parquet_key_tables(paths: list[tuple[str, Path]]) -> KeyTables:
 
 
 def _cut_into_phases(stages: list[Stage]) -> list[Phase]:
-    starts = [0] + [i for i, s in enumerate(stages) if s.is_global and i > 0]
-    if stages and stages[0].is_global:
-        raise CurateError(f"stage {stages[0].name} is global and cannot be first; it needs a stage before it")
+    starts = [0] + [i for i, s in enumerate(stages) if s.is_global]  # a global stage first: phase 0 only reads
     phases = []
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(stages)

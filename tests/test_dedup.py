@@ -302,6 +302,25 @@ def test_runs_agree_across_worker_counts_and_find_planted_duplicates(cc_texts, t
     assert minhash["counters"]["band_records"] == MinhashDedup().bands * minhash["counters"]["documents_with_shingles"]
 
 
+def test_a_pipeline_of_dedup_alone(cc_texts, tmp_path):
+    """A global stage first: phase 0 only reads the shards and writes their keys."""
+    planted = _write_corpus(tmp_path / "in", cc_texts[:120])
+    config = parse_config({"input": {"paths": [str(tmp_path / "in")]}, "stages": ["exact_dedup", "minhash_dedup"]})
+    outcome = execute(config, str(tmp_path / "out"), workers=2)
+    assert not outcome.stats.conservation_problems()
+    exact, minhash = outcome.stats.stages
+    assert exact.docs_in == outcome.stats.docs_read == 120 + len(planted)
+    texts = dict(_read_ids(tmp_path / "in"))
+    removed = pq.read_table(tmp_path / "out" / "removed").to_pylist()
+    by_stage = {name: [r for r in removed if r["stage"] == name] for name in ("exact_dedup", "minhash_dedup")}
+    unedited = [c for n, c in enumerate(sorted(planted)) if n % 4 == 0]  # _write_corpus plants every 4th copy unedited
+    exact_ids = {r["id"] for r in by_stage["exact_dedup"]}
+    assert all(len({copy, planted[copy]} & exact_ids) == 1 for copy in unedited)  # the later of the two in input order
+    assert all(" ".join(texts[r["id"]].split()) == " ".join(texts[r["detail"]].split()) for r in by_stage["exact_dedup"])
+    assert len(by_stage["minhash_dedup"]) >= 0.8 * (len(planted) - len(unedited))
+    assert all(_jaccard(texts[r["id"]], texts[r["detail"]]) >= 0.5 for r in by_stage["minhash_dedup"])
+
+
 def test_a_task_loads_only_its_shards_decisions(cc_texts, tmp_path):
     _write_corpus(tmp_path / "in", cc_texts[:200])
     config = parse_config({"input": {"paths": [str(tmp_path / "in")]}, "stages": ["normalize", "minhash_dedup"]})
