@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import random
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -290,12 +289,18 @@ def scale_run(documents: int, folder: str, memory_mb: int, queue) -> None:
         {
             "keys_s": keys_seconds,
             "resolve_s": resolve_seconds,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_mb": own_peak_rss_mb(),
             "removed": decisions.filter(decisions.column("survivor").is_valid()).num_rows,
             "spilled_runs": stats.counters["spilled_runs"],
             "digest": xxhash.xxh3_64_hexdigest(json.dumps(decisions.to_pydict()).encode()),
         }
     )
+
+
+def own_peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: after fork + exec that starts at the parent's peak."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024
 
 
 BUDGETS_MB = (1024, 2)  # roomy, and small enough that every band's records spill in several runs
