@@ -59,8 +59,16 @@ class RayRunner:
                     _check_reachable(address)  # Ray itself retries an unreachable address for minutes
                     ray.init(address=address, log_to_driver=False)
                 else:
-                    # "local": a fresh Ray of `workers` CPUs, never a cluster `ray start` left running here
-                    ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
+                    # "local": a fresh Ray of `workers` CPUs, never a cluster `ray start` left running here.
+                    # Its workers run at nice 0 like the local executor's pool: Ray's default, nice 15,
+                    # lets every other busy process on the machine starve them.
+                    ray.init(
+                        address="local",
+                        num_cpus=workers,
+                        include_dashboard=False,
+                        log_to_driver=False,
+                        _system_config={"worker_niceness": 0},
+                    )
             except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
                 where = f"the Ray cluster at {address}" if address else "a local Ray"
                 first_line = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
