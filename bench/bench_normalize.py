@@ -1,14 +1,19 @@
 """Normalization speed: the normalize stage against plain `ftfy.fix_text`, same texts, same run.
 
-Three sets, then all of them mixed: English prose (mostly ASCII, the stage's fast path), clean text in
-75 languages (non-ASCII that needs nothing: ftfy's badness check instead of a full fix), and the same
-multilingual text with lossy mojibake (the stage runs ftfy, then its own repair). The stage also
-tidies whitespace and control characters, which `fix_text` does not.
+Five sets, then the first three mixed with some lossy mojibake: English prose (mostly ASCII, the
+stage's fast path), clean text in 75 languages (non-ASCII that needs nothing: ftfy's badness check
+instead of a full fix), Common Crawl text in many languages (what the filter benchmark feeds it), the
+multilingual text with lossy mojibake (the stage runs ftfy, then its own repair) and the chardet test
+files read with the wrong code page (mojibake that is no UTF-8: every check fires, the repair proves
+nothing). The stage also tidies whitespace and control characters, which `fix_text` does not.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
+import tarfile
 import time
 from pathlib import Path
 
@@ -45,6 +50,21 @@ def multilingual_docs(per_language: int) -> list[str]:
     return docs
 
 
+def web_docs() -> list[str]:
+    docs = []
+    for path in sorted((SHARED_DATA / "cc-text-jsonl-dolma").glob("*.jsonl*")):
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as lines:
+            docs += [json.loads(line)["text"] for line in lines if line.strip()]
+    return docs
+
+
+def wrong_code_page_docs(chars: int = DOC_CHARS) -> list[str]:
+    """The chardet test files (many single-byte and multi-byte encodings) all read as Windows-1252."""
+    with tarfile.open(SHARED_DATA / "encoding-detection-corpus" / "chardet-tests-by-encoding.tar.gz") as tar:
+        files = {member.name: tar.extractfile(member).read() for member in tar if member.isfile()}  # type: ignore[union-attr]
+    return [files[name].decode("cp1252", errors="ignore")[:chars] for name in sorted(files)]
+
+
 def damaged(docs: list[str]) -> list[str]:
     """UTF-8 read as Windows-1252, undefined bytes dropped (ASCII-only documents left out)."""
     out = [doc.encode("utf-8").decode("cp1252", errors="ignore") for doc in docs]
@@ -72,9 +92,12 @@ def main() -> None:
     stage.setup()
     english = english_docs()
     multilingual = multilingual_docs(per_language=8)
+    web = web_docs()
     broken = damaged(multilingual[::4])
-    sets = {"english": english, "multilingual": multilingual, "lossy mojibake": broken}
-    sets["mix (5% damaged)"] = english + multilingual + broken[: (len(english) + len(multilingual)) // 20]
+    sets = {"english": english, "multilingual": multilingual, "web": web, "lossy mojibake": broken}
+    sets["wrong code page"] = wrong_code_page_docs()
+    clean = english + multilingual + web
+    sets["mix (5% damaged)"] = clean + broken[: len(clean) // 20]
     print(f"{'set':<18} {'docs':>6} {'MB':>6} {'stage docs/s':>13} {'MB/s':>7} {'ftfy docs/s':>12} {'MB/s':>7} {'ratio':>6}")
     for name, texts in sets.items():
         megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6

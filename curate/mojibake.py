@@ -12,13 +12,22 @@ The repair only changes a text that proves it is this kind of mojibake: at least
 decode whole, broken ones are not many more than whole ones, and few runs are not UTF-8 at all.
 Correct text (German `Ärger`, French `été`) has no sequences that decode whole, so it never
 qualifies.
+
+`is_bad` gives ftfy's answer to whether a text looks like mojibake at a fraction of the cost: the
+normalize stage asks it of every non-ASCII document.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import re._constants as sre_constants
+import re._parser as sre_parse
 import unicodedata
+from typing import Any
+
+from ftfy.badness import BADNESS_RE
 
 DROPPED_BYTES = (0x81, 0x8D, 0x8F, 0x90, 0x9D, 0xAD)
 _CONTEXT = 16  # characters either side of a candidate in which its word is found
@@ -44,6 +53,7 @@ def _char_to_byte() -> dict[str, int]:
 
 CHAR_TO_BYTE = _char_to_byte()
 _RUN = re.compile("[" + "".join(re.escape(c) for c in sorted(CHAR_TO_BYTE)) + "]+")
+_AS_LATIN_1 = str.maketrans({c: chr(b) for c, b in CHAR_TO_BYTE.items()})  # `.encode("latin-1")` then gives the bytes
 # A cheap test that a text may hold UTF-8 mojibake: a lead byte's character then a continuation byte's.
 _LEADS = "".join(c for c, b in CHAR_TO_BYTE.items() if 0xC2 <= b <= 0xF4)
 _CONTINUATIONS = "".join(c for c, b in CHAR_TO_BYTE.items() if 0x80 <= b <= 0xBF)
@@ -61,7 +71,7 @@ def _sequence_length(lead: int) -> int | None:
     return None
 
 
-def _decode_run(data: bytes, space_follows: bool) -> list[tuple[int, list[str]]]:
+def _decode_run(data: bytes, space_follows: bool) -> list[tuple[int, tuple[str, ...]]]:
     """A run's bytes split into UTF-8 sequences: (bytes used, readings). One reading when it decodes,
     several when continuation bytes were dropped (one, or two in a 3-4 byte sequence), none when
     it cannot be read as UTF-8 at all.
@@ -70,7 +80,7 @@ def _decode_run(data: bytes, space_follows: bool) -> list[tuple[int, list[str]]]
     CJK characters) into the space after it: when a space follows a short last sequence, the
     readings include those ending in 0xA0.
     """
-    chars: list[tuple[int, list[str]]] = []
+    chars: list[tuple[int, tuple[str, ...]]] = []
     i = 0
     while i < len(data):
         need = _sequence_length(data[i])
@@ -78,16 +88,30 @@ def _decode_run(data: bytes, space_follows: bool) -> list[tuple[int, list[str]]]
         while need and j < len(data) and j - i - 1 < need and 0x80 <= data[j] <= 0xBF:
             j += 1
         present = data[i:j]
-        missing = need - (j - i - 1) if need else 0
-        readings: list[str] = []
-        if need and missing <= (2 if need > 1 else 1):
-            readings = list(dict.fromkeys(c for c in map(_valid, _with_restored(present, missing)) if c))
-        if missing and j == len(data) and space_follows:
-            with_a0 = [_valid(r) for r in _with_restored(present + b"\xa0", missing - 1)]
-            readings += [r for r in dict.fromkeys(with_a0) if r and r not in readings]
+        readings: tuple[str, ...] = ()
+        if need and len(present) == need + 1:
+            char = _valid(present)
+            readings = (char,) if char else ()
+        elif need:
+            readings = _restored_readings(present, need, j == len(data) and space_follows)
         chars.append((len(present), readings))
         i = j
     return chars
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _restored_readings(present: bytes, need: int, space_follows: bool) -> tuple[str, ...]:
+    """The characters a sequence short of the `need` continuation bytes its lead byte announces may
+    have been (cached: trying every dropped byte at every place is the costly part of the repair, and
+    the same broken sequences recur)."""
+    missing = need + 1 - len(present)
+    readings: list[str] = []
+    if missing <= (2 if need > 1 else 1):
+        readings = list(dict.fromkeys(c for c in map(_valid, _with_restored(present, missing)) if c))
+    if space_follows:
+        with_a0 = [_valid(r) for r in _with_restored(present + b"\xa0", missing - 1)]
+        readings += [r for r in dict.fromkeys(with_a0) if r and r not in readings]
+    return tuple(readings)
 
 
 def _with_restored(present: bytes, missing: int) -> list[bytes]:
@@ -147,6 +171,67 @@ class ReadingScorer:
         return scores
 
 
+def _commonness(chars: set[str]) -> int:
+    """Roughly how often these characters turn up in ordinary text: letters (lowercase most) and the
+    no-break space far more than symbols."""
+    total = 0
+    for char in chars:
+        category = unicodedata.category(char) if char >= "\xc0" else "Zs" if char == "\xa0" else "S"
+        total += {"Ll": 30, "Lo": 30, "Zs": 30, "Lu": 10}.get(category, 1)
+    return total
+
+
+def _non_ascii_class(op: Any, argument: Any) -> set[str] | None:
+    """The characters a parsed regex element matches, if it matches one character and never an ASCII one."""
+    chars: set[str] = set()
+    for item_op, item in argument if op is sre_constants.IN else [(op, argument)]:
+        if item_op is sre_constants.LITERAL:
+            chars.add(chr(item))
+        elif item_op is sre_constants.RANGE:
+            chars.update(map(chr, range(item[0], item[1] + 1)))
+        else:
+            return None
+    return chars if chars and min(chars) > "\x7f" else None
+
+
+def _badness_needles() -> tuple[re.Pattern[str], int] | None:
+    """ftfy's badness regex is tried at every position of a text, yet its matches are a few characters
+    long and each holds one of a few hundred non-ASCII characters, the needles (from each alternative,
+    the rarest set it requires). Returns a regex for runs of needles whose neighbourhoods touch and
+    how far a match reaches from its needle; None where an alternative requires no needle or matches
+    have no length limit (then `is_bad` searches whole texts)."""
+    tree = sre_parse.parse(BADNESS_RE.pattern, BADNESS_RE.flags)
+    longest = tree.getwidth()[1]
+    if BADNESS_RE.flags & re.IGNORECASE or longest >= sre_constants.MAXREPEAT:
+        return None
+    top = tree.data
+    alternatives = top[0][1][1] if len(top) == 1 and top[0][0] is sre_constants.BRANCH else [tree]
+    needles: set[str] = set()
+    for alternative in alternatives:
+        required = [chars for op, argument in alternative.data if (chars := _non_ascii_class(op, argument))]
+        if not required:
+            return None
+        needles |= min(required, key=_commonness)
+    reach = longest - 1
+    needle = "[" + "".join(sorted(needles)) + "]"
+    return re.compile(f"{needle}(?:[^{needle[1:]}{{0,{2 * reach}}}+{needle})*+"), reach
+
+
+_NEEDLES = _badness_needles()
+
+
+def is_bad(text: str) -> bool:
+    """ftfy's `is_bad` (does the text look like it holds mojibake?), same answer, but its regex only
+    searches around the needles, which most text has few of (see `_badness_needles`)."""
+    if _NEEDLES is None:
+        return BADNESS_RE.search(text) is not None
+    clusters, reach = _NEEDLES
+    return any(
+        BADNESS_RE.search(text, max(cluster.start() - reach, 0), cluster.end() + reach)
+        for cluster in clusters.finditer(text)
+    )
+
+
 def may_hold_mojibake(text: str) -> bool:
     """A cheap test: a UTF-8 lead byte's character followed by a continuation byte's (`Ã©`, `á»`)."""
     return _MOJIBAKE_HINT.search(text) is not None
@@ -157,18 +242,19 @@ def repair_lossy(text: str, scorer: ReadingScorer) -> str:
     if not may_hold_mojibake(text) or "\ufffd" in text:  # U+FFFD: bytes were replaced, not dropped
         return text
     parts: list[str] = []  # the output: kept text and decoded characters
-    options: dict[int, list[str]] = {}  # part index -> readings of a character that lost bytes
+    options: dict[int, tuple[str, ...]] = {}  # part index -> readings of a character that lost bytes
     multibyte = undecodable = 0
     last = 0
     for match in _RUN.finditer(text):
         run = match.group()
         parts.append(text[last : match.start()])
         position = 0
-        sequences = _decode_run(bytes(CHAR_TO_BYTE[c] for c in run), space_follows=text.startswith(" ", match.end()))
+        data = run.translate(_AS_LATIN_1).encode("latin-1")
+        sequences = _decode_run(data, space_follows=text.startswith(" ", match.end()))
         for used, readings in sequences:
             if not readings:  # not UTF-8: keep these characters as they are
                 undecodable += 1
-                readings = [run[position : position + used]]
+                readings = (run[position : position + used],)
             elif len(readings) > 1:
                 options[len(parts)] = readings
             elif len(readings[0].encode()) > 1:
@@ -190,7 +276,7 @@ def repair_lossy(text: str, scorer: ReadingScorer) -> str:
             if len(word_left) < len(left) or not left:
                 word_left = " " + word_left  # BPE vocabularies hold words with their leading space
             word_right = right.split(maxsplit=1)[0] if right[:1].strip() else ""
-            key = (word_left, tuple(readings), word_right)
+            key = (word_left, readings, word_right)
             if key not in choices:
                 scores = scorer.scores([key[0] + reading + key[2] for reading in readings], language)
                 scores = [score + _implausibility(reading, left[-1:]) for score, reading in zip(scores, readings)]
@@ -212,7 +298,7 @@ def _implausibility(char: str, previous: str) -> float:
     return penalty
 
 
-def _context(parts: list[str], order: range, options: dict[int, list[str]], resolved: bool) -> str:
+def _context(parts: list[str], order: range, options: dict[int, tuple[str, ...]], resolved: bool) -> str:
     """Up to _CONTEXT characters of the parts in `order` (reversed when walking left), stopping at an
     unresolved choice."""
     collected: list[str] = []

@@ -1,22 +1,28 @@
-"""normalize: ftfy's own cases, lossy mojibake repair measured on real text, clean text untouched, idempotence."""
+"""normalize: ftfy's own cases, lossy mojibake repair measured on real text, clean text untouched, idempotence,
+and the fast paths giving the same bytes as the slow ones."""
 
 from __future__ import annotations
 
 import difflib
+import gzip
+import hashlib
 import json
 import re
+import tarfile
 import unicodedata
 from pathlib import Path
 
 import ftfy
+import ftfy.badness
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curate import mojibake
 from curate.config import validate_options
 from curate.document import Document
 from curate.errors import ConfigError
-from curate.mojibake import CHAR_TO_BYTE, repair_lossy
+from curate.mojibake import CHAR_TO_BYTE, is_bad, repair_lossy
 from curate.stages.normalize import FTFY_CONFIG, Normalize, _tidy
 from curate.stats import StageStats
 
@@ -221,3 +227,110 @@ def test_normalize_is_idempotent_on_damaged_real_text(shared_data: Path, stage: 
             once, fixed = stage.normalize(damage(original))
             assert fixed
             assert stage.normalize(once) == (once, False)
+
+
+# --- the fast paths give the same bytes as the slow ones -----------------------------------------------
+
+# sha256 of the stage's output (text, `mojibake_fixed`, verdict of every document) on each set of
+# `_identity_sets`, recorded with the stage as it was before its fast paths (ftfy's own `is_bad`, each
+# tidying pattern over the whole text, no caches). A change here is a change of output, not of speed.
+OUTPUT_DIGESTS = {
+    "web": "63c2ecb043c395abf11d2e7de96be6ed9b30e7150136efc0e59ceab9ffecfda6",
+    "languages": "de8bb6f3a33f484cc8099a7342c369137ac5b450fb63b25063d4a2c44ad15792",
+    "lossy": "bf6e10f81ee08524636356320648387a879562b87a81c829023a2df7e4338627",
+    "code pages": "2e1f035223c9aa6247ab6c19d2c36a3a823bc04f5fc51fd640d17d30e4d653c4",
+    "ftfy cases": "793e1f18b95a9f4c070d95abe1292e5031b3fcb8421825fd5873a91898ab846b",
+}
+
+
+def _identity_sets(shared_data: Path) -> dict[str, list[str]]:
+    """Real documents that take every path of the stage: Common Crawl text (mostly skips ftfy), clean
+    text in 75 languages, lossy mojibake (ftfy and the repair), the chardet test files read with the
+    wrong code page (mojibake that is no UTF-8: every check fires, the repair proves nothing) and
+    ftfy's own cases."""
+    web = []
+    for path in sorted((shared_data / "cc-text-jsonl-dolma").glob("*.jsonl*")):
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as lines:
+            web += [json.loads(line)["text"] for line in lines if line.strip()]
+    folder = shared_data / "lingua-langid-testdata" / "language-testdata" / "sentences"
+    languages = [doc for path in sorted(folder.glob("*.txt")) for doc in _documents(shared_data, path.stem, count=8)]
+    with tarfile.open(shared_data / "encoding-detection-corpus" / "chardet-tests-by-encoding.tar.gz") as tar:
+        files = {member.name: tar.extractfile(member).read()[:3000] for member in tar if member.isfile()}  # type: ignore[union-attr]
+    code_pages = [files[name].decode("cp1252", errors="ignore") for name in sorted(files)[::3]]
+    cases = []
+    for name in (*FTFY_CASE_FILES, "known-failures"):
+        cases += [case["original"] for case in json.loads((shared_data / "ftfy-test-cases" / f"{name}.json").read_text(encoding="utf-8"))]
+    lossy = [damage(doc) for doc in languages[::6]]
+    return {"web": web, "languages": languages, "lossy": lossy, "code pages": code_pages, "ftfy cases": cases}
+
+
+def _output_digest(stage: Normalize, texts: list[str]) -> str:
+    docs = [Document(id=str(i), text=text) for i, text in enumerate(texts)]
+    verdicts = stage.process(docs)
+    digest = hashlib.sha256()
+    for doc, verdict in zip(docs, verdicts):
+        fixed = doc.signals["mojibake_fixed"]
+        digest.update(f"{doc.text}\0{fixed}\0{verdict}\1".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def identity_sets(shared_data: Path) -> dict[str, list[str]]:
+    sets = _identity_sets(shared_data)
+    assert {name: len(texts) >= 100 for name, texts in sets.items()} == dict.fromkeys(sets, True)
+    return sets
+
+
+def test_outputs_are_those_of_the_slow_stage(identity_sets: dict[str, list[str]], stage: Normalize) -> None:
+    digests = {name: _output_digest(stage, texts) for name, texts in identity_sets.items()}
+    assert digests == OUTPUT_DIGESTS
+
+
+def test_is_bad_is_ftfys_is_bad_on_real_text(identity_sets: dict[str, list[str]]) -> None:
+    """Whole documents, tidied ones (what the stage asks about) and lines (what ftfy asks about); both
+    answers common among the documents."""
+    assert mojibake._NEEDLES is not None  # the installed ftfy's regex has the shape the fast search needs
+    documents = [text for texts in identity_sets.values() for text in texts]
+    texts = documents + [_tidy(text) for text in documents[::4]]
+    texts += [line for text in documents for line in text.split("\n")]
+    disagreements = [text for text in texts if is_bad(text) != ftfy.badness.is_bad(text)]
+    assert disagreements == []
+    bad = sum(map(is_bad, documents))
+    assert min(bad, len(documents) - bad) > 200
+
+
+def test_is_bad_is_ftfys_is_bad_at_the_edges() -> None:
+    """Matches at the start of a text (`^` in ftfy's regex), across the window around a needle, the
+    longest match, needles far apart and close together."""
+    texts = ["Ã foo", "ab.\nÃ foo", "x Ã foo", "ÃƒÂ", "a" * 40 + "ГўВЂВ™s", "ГўВЂВ™" + "b" * 40, "вЂ” and вЂ", "ā€", "xβ€™"]
+    texts += ["é" + " " * n + "€" for n in range(20)] + ["A" * n + "Ã©" + "z" * n for n in range(0, 30, 7)]
+    texts += ["Ärger in Österreich", "naïve café", "Привет, мир", "Γειά σου", "日本語のテキスト", "“quoted” — text…"]
+    for text in texts:
+        assert is_bad(text) == ftfy.badness.is_bad(text), text
+
+
+_BADNESS_ALPHABET = "".join(sorted(set(ftfy.badness.BADNESS_RE.pattern) | set("\n\xa0aZ.,"))) + "ГўВЂВвЂā€β€"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_BADNESS_ALPHABET, max_size=40))
+def test_is_bad_is_ftfys_is_bad_on_made_up_text(text: str) -> None:
+    assert is_bad(text) == ftfy.badness.is_bad(text)
+
+
+def _tidy_whole_text(text: str) -> str:
+    """`_tidy` the simple way: every pattern over the whole text, every match replaced."""
+    text = re.sub("\r\n?|[\u2028\u2029]", "\n", text)
+    text = re.sub("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f]+", " ", re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]", "", text))
+    return re.sub("\n{3,}", "\n\n", re.sub(" ?\n ?", "\n", text)).strip()
+
+
+def test_tidy_is_the_whole_text_tidy_on_real_text(identity_sets: dict[str, list[str]]) -> None:
+    texts = [text for texts in identity_sets.values() for text in texts]
+    assert [text for text in texts if _tidy(text) != _tidy_whole_text(text)] == []
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=" \t\u00a0\u1680\u2000\u200a\u202f\u205f\n\r\u2028\u2029\x00\x0b\u200b\ufeffab", max_size=40))
+def test_tidy_is_the_whole_text_tidy_on_made_up_text(text: str) -> None:
+    assert _tidy(text) == _tidy_whole_text(text)

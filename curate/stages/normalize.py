@@ -2,7 +2,8 @@
 
 ftfy runs with the settings that only undo damage: curly quotes, full-width forms and literal HTML
 entities are correct text in many languages and stay as they are. Text that needs nothing skips
-ftfy: ASCII, and text ftfy's own badness check passes with nothing else for ftfy to do.
+ftfy: ASCII, and text ftfy's own badness check passes with nothing else for ftfy to do (the check is
+`mojibake.is_bad`: ftfy's answer, found by searching only where a match could be).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from typing import Literal
 
 import ftfy
 import pyarrow as pa
-from ftfy.badness import is_bad
 from ftfy.chardata import CONTROL_CHARS, LIGATURES
 
 from ..document import Document
-from ..mojibake import ReadingScorer, may_hold_mojibake, repair_lossy
+from ..mojibake import ReadingScorer, is_bad, may_hold_mojibake, repair_lossy
 from .base import Signal, Stage, Verdict
 
 FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, unescape_html=False, explain=False)
@@ -29,11 +29,15 @@ _FTFY_TARGETS = re.compile(
     + "]"
 )
 _MAX_ROUNDS = 3  # tidying can bring mojibake together that a control character kept apart
-_LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029]")
+_LINE_BREAKS = re.compile("[\r\u2028\u2029]")  # after `\r\n` became `\n`
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")  # C1 controls are left to ftfy
 _C1_CONTROL = re.compile("[\x80-\x9f]")
-_SPACES = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f]+")
-_LINE_EDGES = re.compile(" ?\n ?")
+# Runs of blanks, except a lone space (replacing it by itself took most of the time): a blank that
+# is not a space or is followed by another. Starting with a class lets `re` skip to candidates fast.
+_NON_SPACE_BLANKS = "\t\u00a0\u1680\u2000-\u200a\u202f\u205f"
+_BLANK = f"[ {_NON_SPACE_BLANKS}]"
+_SPACES = re.compile(f"{_BLANK}(?:(?<=[{_NON_SPACE_BLANKS}])|{_BLANK}){_BLANK}*")
+_LINE_EDGES = re.compile(" \n ?|\n ")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -91,7 +95,9 @@ class Normalize(Stage):
         """One round: ftfy, and where it leaves mojibake (bytes may be missing), lossy repair first."""
         repaired = ftfy.fix_text(text, FTFY_CONFIG)
         if self.repair_lossy and (is_bad(repaired) or may_hold_mojibake(repaired)):
-            repaired = ftfy.fix_text(repair_lossy(text, self._scorer()), FTFY_CONFIG)
+            restored = repair_lossy(text, self._scorer())
+            if restored != text:  # else ftfy would only repeat itself
+                repaired = ftfy.fix_text(restored, FTFY_CONFIG)
         return unicodedata.normalize("NFC", _tidy(_C1_CONTROL.sub("", repaired)))
 
     def _scorer(self) -> ReadingScorer:
@@ -103,5 +109,12 @@ class Normalize(Stage):
 def _tidy(text: str) -> str:
     """Line breaks as `\n`, no C0 control characters, runs of spaces as one, lines stripped, at most
     one blank line in a row."""
-    text = _SPACES.sub(" ", _CONTROL.sub("", _LINE_BREAKS.sub("\n", text)))
-    return _BLANK_LINES.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip()
+    # Each pattern runs only where a quick substring test finds something for it to change.
+    if "\r" in text or "\u2028" in text or "\u2029" in text:
+        text = _LINE_BREAKS.sub("\n", text.replace("\r\n", "\n"))
+    text = _SPACES.sub(" ", _CONTROL.sub("", text))
+    if " \n" in text or "\n " in text:
+        text = _LINE_EDGES.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
