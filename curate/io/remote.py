@@ -40,8 +40,8 @@ def list_files(url: str) -> list[RemoteFile]:
         if fs.isfile(root):
             return [RemoteFile(url, root.rsplit("/", 1)[-1], int(fs.size(root)))]
         found: dict[str, dict[str, Any]] = fs.find(root, detail=True)
-    except (OSError, ValueError) as exc:
-        raise CurateError(f"cannot list input {url}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # each filesystem raises its own errors (httpx, google-auth, botocore, ...)
+        raise CurateError(f"cannot list input {url}: {type(exc).__name__}: {_first_line(exc)}") from None
     prefix = root.rstrip("/") + "/"
     files = []
     for path, info in sorted(found.items()):
@@ -60,8 +60,8 @@ def open_url(url: str, compression: str | None = None) -> BinaryIO:
 
     try:
         opened = fsspec.open(url, "rb").open()
-    except ImportError as exc:
-        raise CurateError(f"cannot read {url}: {exc}") from None
+    except Exception as exc:  # each filesystem raises its own errors
+        raise CurateError(f"cannot read {url}: {type(exc).__name__}: {_first_line(exc)}") from None
     # fsspec's own files lack `readline(limit)`, and gcsfs's default cache answers each small read (a
     # decompressor makes hundreds) with a request: a standard buffer under everything reads READ_BYTES at a time.
     buffered = io.BufferedReader(opened, READ_BYTES)
@@ -80,7 +80,10 @@ def open_url(url: str, compression: str | None = None) -> BinaryIO:
 
 def holds_files(url: str) -> bool:
     fs, root = _filesystem(url, "write")
-    return bool(fs.exists(root) and fs.find(root))
+    try:
+        return bool(fs.exists(root) and fs.find(root))
+    except Exception as exc:  # each filesystem raises its own errors
+        raise CurateError(f"cannot check the output {url}: {type(exc).__name__}: {_first_line(exc)}") from None
 
 
 def publish(folder: Path, url: str, replace: bool) -> None:
@@ -102,8 +105,12 @@ def publish(folder: Path, url: str, replace: bool) -> None:
         fs.makedirs(root, exist_ok=True)
         for name in files:
             fs.put_file(str(folder / name), f"{root}/{name}")
-    except OSError as exc:
-        raise CurateError(f"cannot write the output to {url}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # each filesystem raises its own errors
+        raise CurateError(f"cannot write the output to {url}: {type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
 
 
 def _filesystem(url: str, action: str = "read") -> tuple[Any, str]:
