@@ -107,7 +107,7 @@ def test_ray_workers_read_s3_inputs_and_write_an_s3_output(tmp_path, shared_data
     import fsspec
 
     folder = input_folder(tmp_path, shared_data)
-    url = upload(folder, "ray")
+    url = upload(folder, "ray", "s3")
     output = f"s3://{BUCKET}/ray-output"
     execute(pipeline([url]), output, executor="ray", work_dir=str(tmp_path / "work"))
     execute(pipeline([folder]), str(tmp_path / "local"), workers=1)
