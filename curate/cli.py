@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import CurateError
+from .errors import CurateError, one_line
 
 
 class _Parser(argparse.ArgumentParser):
@@ -260,8 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug, not bad input: still one line, the traceback on request
         if os.environ.get("CURATE_DEBUG"):
             raise
-        first_line = next(iter(str(exc).splitlines()), "")
-        sys.stderr.write(f"curate: internal error: {type(exc).__name__}: {first_line} (CURATE_DEBUG=1 shows the traceback)\n")
+        sys.stderr.write(f"curate: internal error: {one_line(exc)} (CURATE_DEBUG=1 shows the traceback)\n")
         return 1
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..config import PipelineConfig
-from ..errors import CurateError
+from ..errors import CurateError, one_line
 from ..io.inputs import InputShard
 from ..io.remote import is_url
 from ..pipeline import OutputLayout, Pipeline
@@ -71,8 +71,7 @@ class RayRunner:
                     )
             except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
                 where = f"the Ray cluster at {address}" if address else "a local Ray"
-                first_line = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
-                raise CurateError(f"cannot start or join {where}: {type(exc).__name__}: {first_line}") from None
+                raise CurateError(f"cannot start or join {where}: {one_line(exc)}") from None
         options = {"max_retries": MAX_RETRIES, "retry_exceptions": True}
         self.run_task = ray.remote(**options)(_run_task)
         self.find_pairs_task = ray.remote(**options)(_find_pairs)
@@ -115,8 +114,7 @@ class RayRunner:
             cause = exc.cause if getattr(exc, "cause", None) is not None else exc
             if isinstance(cause, CurateError):
                 raise cause from None
-            first_line = next((line.strip() for line in str(cause).splitlines() if line.strip()), "")
-            raise CurateError(f"a Ray task failed after {MAX_RETRIES} retries: {type(cause).__name__}: {first_line}") from None
+            raise CurateError(f"a Ray task failed after {MAX_RETRIES} retries: {one_line(cause)}") from None
 
 
 def _absolute(shard: InputShard) -> InputShard:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..errors import CurateError
+from ..errors import CurateError, one_line
 
 READ_BYTES = 1 << 20
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -41,7 +41,7 @@ def list_files(url: str) -> list[RemoteFile]:
             return [RemoteFile(url, root.rsplit("/", 1)[-1], int(fs.size(root)))]
         found: dict[str, dict[str, Any]] = fs.find(root, detail=True)
     except Exception as exc:  # each filesystem raises its own errors (httpx, google-auth, botocore, ...)
-        raise CurateError(f"cannot list input {url}: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise CurateError(f"cannot list input {url}: {one_line(exc)}") from None
     prefix = root.rstrip("/") + "/"
     files = []
     for path, info in sorted(found.items()):
@@ -61,7 +61,7 @@ def open_url(url: str, compression: str | None = None) -> BinaryIO:
     try:
         opened = fsspec.open(url, "rb").open()
     except Exception as exc:  # each filesystem raises its own errors
-        raise CurateError(f"cannot read {url}: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise CurateError(f"cannot read {url}: {one_line(exc)}") from None
     # fsspec's own files lack `readline(limit)`, and gcsfs's default cache answers each small read (a
     # decompressor makes hundreds) with a request: a standard buffer under everything reads READ_BYTES at a time.
     buffered = io.BufferedReader(opened, READ_BYTES)
@@ -83,7 +83,7 @@ def holds_files(url: str) -> bool:
     try:
         return bool(fs.exists(root) and fs.find(root))
     except Exception as exc:  # each filesystem raises its own errors
-        raise CurateError(f"cannot check the output {url}: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise CurateError(f"cannot check the output {url}: {one_line(exc)}") from None
 
 
 def publish(folder: Path, url: str, replace: bool) -> None:
@@ -106,11 +106,7 @@ def publish(folder: Path, url: str, replace: bool) -> None:
         for name in files:
             fs.put_file(str(folder / name), f"{root}/{name}")
     except Exception as exc:  # each filesystem raises its own errors
-        raise CurateError(f"cannot write the output to {url}: {type(exc).__name__}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: Exception) -> str:
-    return next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        raise CurateError(f"cannot write the output to {url}: {one_line(exc)}") from None
 
 
 def _filesystem(url: str, action: str = "read") -> tuple[Any, str]:
