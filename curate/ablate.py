@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from rich.console import Console
 from rich.table import Table
 
-from .config import PipelineConfig, check_value, parse_config, validate_options
+from .config import PipelineConfig, check_value, parse_config, read_yaml, reject_unknown, validate_options
 from .errors import ConfigError, CurateError
 from .io.writers import write_json_atomic
 from .tokens.bpe import iter_texts, train_to_file
@@ -81,7 +80,7 @@ class AblationConfig:
 
 
 def load_ablation(path: str | Path) -> AblationConfig:
-    raw = _read_yaml(Path(path), "ablation")
+    raw = read_yaml(Path(path), "ablation")
     config = parse_ablation(raw)
     config.source_file = str(path)
     return config
@@ -91,7 +90,7 @@ def parse_ablation(raw: Any) -> AblationConfig:
     """Validate an ablation mapping. Relative paths are taken from the working directory, as in pipelines."""
     if not isinstance(raw, dict):
         raise ConfigError("ablation: expected a mapping with 'pipeline', 'variants', 'eval' and 'train'")
-    _reject_unknown(raw, TOP_LEVEL_KEYS, "ablation")
+    reject_unknown(raw, TOP_LEVEL_KEYS, "ablation")
     for key in ("pipeline", "variants", "eval", "train"):
         if key not in raw:
             raise ConfigError(f"ablation: missing {key!r}")
@@ -116,7 +115,7 @@ def parse_ablation(raw: Any) -> AblationConfig:
 def _parse_base(raw: Any, input_override: Any) -> tuple[PipelineConfig, dict[str, Any]]:
     """`pipeline:` is a pipeline YAML's path or an inline mapping; `input:` beside it replaces its input."""
     if isinstance(raw, str):
-        raw = _read_yaml(Path(raw), "pipeline")
+        raw = read_yaml(Path(raw), "pipeline")
     if not isinstance(raw, dict):
         raise ConfigError("pipeline: expected a pipeline YAML's path or a mapping with 'stages'")
     raw = {k: v for k, v in raw.items() if k != "output"}  # each variant writes into the ablation's folder
@@ -147,7 +146,7 @@ def _parse_variants(raw: Any, base_stages: list[tuple[str, dict[str, Any]]]) -> 
         spec = spec or {}
         if not isinstance(spec, dict):
             raise ConfigError(f"{where}: expected {{drop: [...]}}, {{stages: [...]}} or nothing (the whole pipeline)")
-        _reject_unknown(spec, VARIANT_KEYS, where)
+        reject_unknown(spec, VARIANT_KEYS, where)
         if len(spec) > 1:
             raise ConfigError(f"{where}: give either 'drop' or 'stages', not both")
         if "drop" in spec:
@@ -188,7 +187,7 @@ def _variant_stage(item: Any, base_options: dict[str, dict[str, Any]], where: st
 def _parse_tokenizer(raw: Any, config: AblationConfig) -> None:
     if not isinstance(raw, dict):
         raise ConfigError("tokenizer: expected {train_on: VARIANT, vocab_size: N} or {encoding: NAME}")
-    _reject_unknown(raw, TOKENIZER_KEYS, "tokenizer")
+    reject_unknown(raw, TOKENIZER_KEYS, "tokenizer")
     if "encoding" in raw:
         if len(raw) > 1:
             raise ConfigError("tokenizer: 'encoding' names a finished tokenizer; it takes no train_on or vocab_size")
@@ -207,7 +206,7 @@ def _parse_tokenizer(raw: Any, config: AblationConfig) -> None:
 def _parse_eval(raw: Any) -> tuple[list[str], int | None]:
     if not isinstance(raw, dict) or "paths" not in raw:
         raise ConfigError("eval: expected {paths: [held-out .txt or Parquet files], tokens_per_document: N}")
-    _reject_unknown(raw, {"paths", "tokens_per_document"}, "eval")
+    reject_unknown(raw, {"paths", "tokens_per_document"}, "eval")
     paths = [raw["paths"]] if isinstance(raw["paths"], str) else check_value("eval.paths", raw["paths"], list[str])
     if not paths:
         raise ConfigError("eval.paths: give at least one file")
@@ -222,7 +221,7 @@ def _parse_train(raw: Any) -> tuple[dict[str, Any], list[int]]:
 
     if not isinstance(raw, dict):
         raise ConfigError("train: expected a mapping (preset, tokens, seeds, ...)")
-    _reject_unknown(raw, TRAIN_KEYS | {"seeds"}, "train")
+    reject_unknown(raw, TRAIN_KEYS | {"seeds"}, "train")
     seeds = check_value("train.seeds", raw.get("seeds", [0, 1]), list[int])
     if len(seeds) < 1 or len(set(seeds)) != len(seeds):
         raise ConfigError(f"train.seeds: expected distinct seeds (two or more to measure the spread), got {seeds}")
@@ -231,22 +230,6 @@ def _parse_train(raw: Any) -> tuple[dict[str, Any], list[int]]:
     for key, value in settings.items():
         check_value(f"train.{key}", value, hints[key])
     return settings, seeds
-
-
-def _read_yaml(path: Path, what: str) -> Any:
-    if not path.is_file():
-        raise ConfigError(f"{what} file not found: {path}")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"{path}: not valid YAML{f' (line {mark.line + 1})' if mark else ''}") from None
-
-
-def _reject_unknown(raw: dict, allowed: set[str], where: str) -> None:
-    for key in raw:
-        if key not in allowed:
-            raise ConfigError(f"{where}: unknown key {key!r}; expected: {', '.join(sorted(allowed))}")
 
 
 # --- running ----------------------------------------------------------------------------------------------

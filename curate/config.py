@@ -56,24 +56,27 @@ class PipelineConfig:
 
 
 def load_config(path: str | Path) -> PipelineConfig:
-    path = Path(path)
+    config = parse_config(read_yaml(Path(path), "pipeline"))
+    config.source_file = str(path)
+    return config
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """A YAML file's content; a missing file or bad YAML is one line naming the file (and the line)."""
     if not path.is_file():
-        raise ConfigError(f"pipeline file not found: {path}")
+        raise ConfigError(f"{what} file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    config = parse_config(raw)
-    config.source_file = str(path)
-    return config
 
 
 def parse_config(raw: Any) -> PipelineConfig:
     if not isinstance(raw, dict):
         raise ConfigError("pipeline: expected a mapping with 'input', 'output' and 'stages'")
-    _reject_unknown(raw, TOP_LEVEL_KEYS, "pipeline")
+    reject_unknown(raw, TOP_LEVEL_KEYS, "pipeline")
     if "stages" not in raw:
         raise ConfigError("pipeline: missing 'stages'")
     return PipelineConfig(
@@ -88,7 +91,7 @@ def parse_config(raw: Any) -> PipelineConfig:
 def _parse_input(raw: Any) -> InputConfig:
     if not isinstance(raw, dict):
         raise ConfigError("input: expected a mapping with 'format' and 'paths'")
-    _reject_unknown(raw, INPUT_KEYS, "input")
+    reject_unknown(raw, INPUT_KEYS, "input")
     paths = raw.get("paths", [])
     paths = [paths] if isinstance(paths, str) else paths
     check_value("input.paths", paths, list[str])
@@ -130,7 +133,7 @@ def validate_options(name: str, options: dict[str, Any], where: str) -> None:
             check_value(f"{where}.{key}", value, hints[key])
 
 
-def _reject_unknown(raw: dict, allowed: set[str], where: str) -> None:
+def reject_unknown(raw: dict, allowed: set[str], where: str) -> None:
     for key in raw:
         if key not in allowed:
             raise ConfigError(f"{where}: unknown key {key!r}; expected: {', '.join(sorted(allowed))}")
