@@ -21,18 +21,16 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 from numba import njit
 
+from .stages.base import DECISIONS_SCHEMA, KeyTables
 from .stats import Histogram, StageStats
 from .text import PUNCT_TABLE, NO_SPACE_SCRIPTS, simplify
-
-if TYPE_CHECKING:
-    from .stages.base import KeyTables
 
 MASK64 = (1 << 64) - 1
 _CHAR_BASE = 0x100000001B3  # odd: the polynomial base of token hashes (mod 2^64)
@@ -404,9 +402,6 @@ def unique_edges(edges: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[np.nda
 
 # --- from components to decisions -----------------------------------------------------------------
 
-DECISIONS_SCHEMA = pa.schema(
-    [("id", pa.string()), ("survivor", pa.string()), ("cluster", pa.int64()), ("shard", pa.string())]
-)
 CLUSTER_SIZE_BINS = (2.0, 1e6, 30)  # log-spaced histogram of cluster sizes in the stage's stats
 
 
@@ -471,18 +466,3 @@ def edge_table(first: np.ndarray, second: np.ndarray) -> pa.Table:
 def table_edges(tables: Iterable[pa.Table]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     for table in tables:
         yield table.column("first").to_numpy(), table.column("second").to_numpy()
-
-
-class ClusterDecisions:
-    """A task's view of the decisions: id -> (survivor id or None, cluster number)."""
-
-    def __init__(self, table: pa.Table | None = None) -> None:
-        self.by_id: dict[str, tuple[str | None, int]] = {}
-        if table is None:
-            return
-        for doc_id, survivor, cluster in zip(*(table.column(n).to_pylist() for n in ("id", "survivor", "cluster"))):
-            if survivor is None or doc_id not in self.by_id:  # a reused id that survives somewhere is kept
-                self.by_id[doc_id] = (survivor, cluster)
-
-    def get(self, doc_id: str) -> tuple[str | None, int] | None:
-        return self.by_id.get(doc_id)

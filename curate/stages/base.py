@@ -122,6 +122,28 @@ it is called; the column `shard` holds each row's shard name. A document's index
 number over all tables in that order, so the first index of a cluster is its earliest document."""
 
 
+# What `GlobalStage.decide` returns: every document in a cluster of two or more, its survivor's id
+# (null for the survivor itself), the cluster's number, and its shard (tasks read their shard's rows).
+DECISIONS_SCHEMA = pa.schema(
+    [("id", pa.string()), ("survivor", pa.string()), ("cluster", pa.int64()), ("shard", pa.string())]
+)
+
+
+class ClusterDecisions:
+    """A task's view of the decisions: id -> (survivor id or None, cluster number)."""
+
+    def __init__(self, table: pa.Table | None = None) -> None:
+        self.by_id: dict[str, tuple[str | None, int]] = {}
+        if table is None:
+            return
+        for doc_id, survivor, cluster in zip(*(table.column(n).to_pylist() for n in ("id", "survivor", "cluster"))):
+            if survivor is None or doc_id not in self.by_id:  # a reused id that survives somewhere is kept
+                self.by_id[doc_id] = (survivor, cluster)
+
+    def get(self, doc_id: str) -> tuple[str | None, int] | None:
+        return self.by_id.get(doc_id)
+
+
 class GlobalStage(Stage):
     """A stage that must see every shard before it decides (deduplication): the executor's barrier.
 
@@ -132,10 +154,15 @@ class GlobalStage(Stage):
        using `scratch` for spills.
     3. `decide` runs once over every part's pairs and returns the decisions table (`id`,
        `survivor`, `cluster`, `shard`), recording what it found (cluster sizes) in `stats`.
-    4. `load_decisions` gives each task the decisions for its shard; `process` applies them.
+    4. `load_decisions` gives each task the decisions for its shard (`self.decisions`); `process`
+       applies them.
     """
 
     is_global = True
+
+    def __init__(self, mode: Mode = "filter") -> None:
+        super().__init__(mode)
+        self.decisions = ClusterDecisions()
 
     def keys(self, docs: list[Document]) -> pa.Table:
         raise NotImplementedError
@@ -150,7 +177,7 @@ class GlobalStage(Stage):
         raise NotImplementedError
 
     def load_decisions(self, decisions: pa.Table) -> None:
-        raise NotImplementedError
+        self.decisions = ClusterDecisions(decisions)
 
     def resolve(self, key_tables: KeyTables, scratch: Path, stats: StageStats) -> pa.Table:
         """Every part, then the decision, in this process: what the executors spread over tasks."""

@@ -20,7 +20,7 @@ import xxhash
 
 from ..document import Document
 from ..errors import ConfigError
-from ..minhash import ClusterDecisions, SortedRuns, decisions_for, edge_table, join, table_edges, unique_edges
+from ..minhash import SortedRuns, decisions_for, edge_table, join, table_edges, unique_edges
 from ..stats import StageStats
 from ..text import simplify
 from .base import GlobalStage, KeyTables, Verdict
@@ -49,7 +49,6 @@ class ExactDedup(GlobalStage):
         if memory_mb < 1:
             raise ConfigError("exact_dedup.memory_mb: must be >= 1")
         self.normalize, self.match_url, self.memory_bytes = normalize, match_url, memory_mb * 2**20
-        self.decisions = ClusterDecisions()
 
     def _normalized(self, text: str) -> str:
         if self.normalize == "whitespace":
@@ -88,9 +87,6 @@ class ExactDedup(GlobalStage):
         """Documents sharing a hash (through either hash) are one cluster."""
         documents = sum(len(table) for table in key_tables([]))  # row counts: no column is read
         return decisions_for(join(table_edges(pair_tables()), documents), key_tables, stats)
-
-    def load_decisions(self, decisions: pa.Table) -> None:
-        self.decisions = ClusterDecisions(decisions)
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         verdicts: list[Verdict] = []

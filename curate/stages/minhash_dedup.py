@@ -21,7 +21,6 @@ import pyarrow as pa
 from ..document import Document
 from ..errors import ConfigError
 from ..minhash import (
-    ClusterDecisions,
     MinHasher,
     SortedRuns,
     band_keys,
@@ -68,7 +67,6 @@ class MinhashDedup(GlobalStage):
             raise ConfigError(f"minhash_dedup: bands x rows ({self.bands} x {self.rows}) must fit in num_perm {num_perm}")
         self.threshold, self.verify, self.memory_bytes = threshold, verify, memory_mb * 2**20
         self.hasher = MinHasher(num_perm=num_perm, seed=seed, ngram=ngram)
-        self.decisions = ClusterDecisions()
 
     def thresholds(self) -> dict[str, float]:
         return {"minhash_jaccard": self.threshold}
@@ -127,9 +125,6 @@ class MinhashDedup(GlobalStage):
             pair_signatures = signatures[np.searchsorted(needed, a)], signatures[np.searchsorted(needed, b)]
             similar[lo : lo + per_pass] = estimated_jaccard(*pair_signatures) >= self.threshold
         return similar
-
-    def load_decisions(self, decisions: pa.Table) -> None:
-        self.decisions = ClusterDecisions(decisions)
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         verdicts: list[Verdict] = []
