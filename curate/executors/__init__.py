@@ -133,6 +133,7 @@ def _run_phases(
         runner.close()
     return ran, resumed
 
+
 def work_folder(url: str, work_dir: str | None) -> Path:
     """Where a run whose output is a URL works: `work_dir` (on a cluster, a folder every node sees),
     else $CURATE_WORK_DIR, else ~/.cache/curate/runs; one subfolder per output URL."""

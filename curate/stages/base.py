@@ -33,8 +33,8 @@ class Stage:
 
     Subclasses set `name`, declare `signals`, take their options as keyword arguments of
     `__init__` (the config validator reads that signature), and implement `process`, which may
-    also count events finer than a document (lines dropped by rule, PII by type) in `self.tally`. A stage never
-    reads files or knows about executors: models are loaded in `setup`, once per worker.
+    also count events finer than a document (lines dropped by rule, PII by type) in `self.tally`.
+    A stage never reads files or knows about executors: models are loaded in `setup`, once per worker.
     """
 
     name: ClassVar[str]
