@@ -76,9 +76,10 @@ class MinhashDedup(GlobalStage):
         signatures, counts = self.hasher.signatures([d.text for d in docs])
         has_shingles = counts > 0
         signatures = signatures[has_shingles]
+        keys = band_keys(signatures, self.bands, self.rows)
         columns = {
             "id": pa.array([d.id for d, keep in zip(docs, has_shingles) if keep], pa.string()),
-            "bands": fixed_size_list(band_keys(signatures, self.bands, self.rows)),
+            **{_band_column(band): pa.array(keys[:, band]) for band in range(self.bands)},  # a part reads its band only
         }
         if self.verify:
             columns["signature"] = fixed_size_list(signatures)
@@ -92,8 +93,8 @@ class MinhashDedup(GlobalStage):
         first document), each pair once."""
         runs = SortedRuns(scratch, self.memory_bytes)
         documents = 0
-        for table in key_tables(["bands"]):
-            runs.add(list_values(table.column("bands"))[:, part], np.arange(documents, documents + len(table)))
+        for table in key_tables([_band_column(part)]):
+            runs.add(table.column(0).to_numpy(), np.arange(documents, documents + len(table)))
             documents += len(table)
         stats.counters.update({"band_records": runs.records, "spilled_runs": len(runs.runs)})
         return edge_table(*unique_edges(runs.edges()))
@@ -137,3 +138,7 @@ class MinhashDedup(GlobalStage):
             doc.signals["minhash_cluster"] = cluster
             verdicts.append(None if survivor is None else f"duplicate_of:{survivor}")
         return verdicts
+
+
+def _band_column(band: int) -> str:
+    return f"band_{band:03d}"
