@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -20,3 +21,14 @@ def shared_data() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return SHARED_DATA
+
+
+def require(module: str):
+    """`pytest.importorskip`, except under CI (`CI=true`), where a missing optional test dependency
+    is a failure: a CI run must not pass by skipping what it was meant to test."""
+    if os.environ.get("CI") != "true":
+        return pytest.importorskip(module)
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        pytest.fail(f"{module} is needed by this test under CI=true: {exc}", pytrace=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from curate.tokens.shards import documents, read_manifest, shard_paths
 FIXED_KEYS = {"variant", "seed", "docs", "tokens", "val_loss", "val_bpb", "tokens_per_s"}  # DESIGN.md
 SEEDS = [0, 1]
 EVAL_TOKENS_PER_DOCUMENT = 1500
+VOCAB_SIZE = 320
 
 
 def ablation_yaml(inputs: list[str], eval_files: list[Path], **changes) -> dict:
@@ -29,7 +31,7 @@ def ablation_yaml(inputs: list[str], eval_files: list[Path], **changes) -> dict:
         "input": {"paths": inputs},
         "pipeline": {"stages": [{"normalize": {}}, {"language": {"keep": ["en"]}}, {"gopher_quality": {}}]},
         "variants": {"raw": {"stages": ["normalize"]}, "curated": None},
-        "tokenizer": {"vocab_size": 320},
+        "tokenizer": {"vocab_size": VOCAB_SIZE},
         "eval": {"paths": [str(f) for f in eval_files], "tokens_per_document": EVAL_TOKENS_PER_DOCUMENT},
         "threads": 1,
         "train": {"tokens": 2048, "seeds": SEEDS, "batch_size": 4, "evals": 2, "eval_tokens": 256,
@@ -72,8 +74,10 @@ def test_ablation_json_has_every_variant_and_seed(ablation: tuple[dict, Path]) -
     assert sorted((r["variant"], r["seed"]) for r in runs) == sorted((v, s) for v in ("raw", "curated") for s in SEEDS)
     for run in runs:
         assert FIXED_KEYS | {"epochs", "curve"} <= set(run)
-        assert run["val_loss"] > 0 and run["val_bpb"] > 0 and run["tokens_per_s"] > 0
+        assert 0 < run["val_loss"] < math.log(VOCAB_SIZE)  # trained: better than a uniform guess over the vocabulary
+        assert 0 < run["val_bpb"] < math.inf and 0 < run["tokens_per_s"] < math.inf
         assert len(run["curve"]) == 2 and run["curve"][-1] == [run["tokens_trained"], run["val_loss"]]
+    assert len({r["val_loss"] for r in runs}) == len(runs)  # each seed trains its own model
     assert {row["variant"] for row in stored["summary"]} == {"raw", "curated"}
     assert all((out / "variants" / v / "ablation.json").is_file() for v in ("raw", "curated"))
     assert "id='ablation'" in (out / "report.html").read_text()

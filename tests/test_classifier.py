@@ -105,7 +105,10 @@ def test_cli_trains_reports_and_saves(tmp_path: Path, capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert rc == 0 and model.is_file()
     assert "trained on 80 of 100 records (50 toxic)" in out and "roc_auc=" in out and "precision=" in out
-    assert classifier.load_model(model).get_labels() is not None
+    saved = classifier.load_model(model)
+    assert sorted(saved.get_labels()) == ["__label__non_toxic", "__label__toxic"]
+    toxic, clean = classifier.positive_probability(saved, [classifier.prepare_text(TOXIC[0]), classifier.prepare_text(CLEAN[0])])
+    assert toxic > 0.5 > clean  # the saved model is the trained one, not just a loadable file
 
 
 def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from curate.cli import build_parser, main as cli_main
 from curate.config import parse_config
 from curate.errors import ConfigError, CurateError
 from curate.executors import execute
@@ -164,9 +166,28 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*CURATE, *args], capture_output=True, text=True, cwd=cwd)
 
 
-def test_cli_help_for_every_command():
-    for args in (["--help"], ["run", "--help"], ["stats", "--help"], ["report", "--help"]):
-        assert run_cli(*args).returncode == 0
+def test_cli_help_for_every_command(capsys):
+    """Every subcommand (and sub-subcommand) the parser knows prints its help, named in its usage line."""
+    assert run_cli("--help").returncode == 0  # the installed entry point
+    parser = build_parser()
+    commands = [[]]
+    for path in commands:
+        sub = subcommands(parser, path)
+        commands += [[*path, name] for name in sub]
+    assert {"run", "stats", "report", "train", "tokenizer", "classifier", "shards", "ablate"} <= {c[0] for c in commands if c}
+    for command in commands:
+        with pytest.raises(SystemExit) as exit:
+            cli_main([*command, "--help"])
+        usage = capsys.readouterr().out.split("\n")[0]
+        assert exit.value.code == 0 and usage.startswith(f"usage: curate {' '.join(command)}".strip()), (command, usage)
+
+
+def subcommands(parser: argparse.ArgumentParser, path: list[str]) -> list[str]:
+    """The subcommand names under `path` (a list of names from the top)."""
+    for name in path:
+        parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return list(actions[0].choices) if actions else []
 
 
 @pytest.mark.parametrize(

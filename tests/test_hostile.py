@@ -294,4 +294,5 @@ def test_memory_limit_stops_a_page_and_only_that_page(real_pages):
 def test_runaway_options_are_validated(options, key):
     with pytest.raises(ConfigError, match=key):
         Extract(**options)
-    assert parse_config({"input": {"paths": ["x"]}, "stages": [{"extract": {"timeout_s": None, "memory_mb": None}}]})
+    config = parse_config({"input": {"paths": ["x"]}, "stages": [{"extract": {"timeout_s": None, "memory_mb": None}}]})
+    assert config.stages == [("extract", {"timeout_s": None, "memory_mb": None})]  # null turns a limit off

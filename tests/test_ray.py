@@ -19,8 +19,9 @@ from curate.executors.ray import MAX_RETRIES
 from curate.stages.exact_dedup import ExactDedup
 from curate.stages.minhash_dedup import MinhashDedup
 from curate.stats import RunStats
+from conftest import require
 
-ray = pytest.importorskip("ray")
+ray = require("ray")
 
 
 @pytest.fixture(scope="module")

@@ -181,7 +181,9 @@ def test_workers_do_not_outlive_a_killed_parent(corpus, pipeline_file, tmp_path)
         workers = [pid for pid in children(run.pid) if "spawn_main" in cmdline(pid)]
         run.kill()
         assert run.wait() == -signal.SIGKILL and workers
-        time.sleep(2)
+        deadline = time.monotonic() + 30
+        while [pid for pid in workers if alive(pid)] and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert not [pid for pid in workers if alive(pid)], "pool workers outlived their parent"
     finally:
         for pid in workers:

@@ -28,9 +28,10 @@ from curate.errors import CurateError
 from curate.executors import execute
 from curate.io.inputs import list_shards
 from curate.io.remote import open_url
+from conftest import require
 
-s3fs = pytest.importorskip("s3fs")
-moto_server = pytest.importorskip("moto.server")
+s3fs = require("s3fs")
+moto_server = require("moto.server")
 
 BUCKET = "curate-inputs"
 HF_REPO = "curate/inputs"  # the one dataset repo the Hub stand-in holds, at revision "main"
@@ -68,8 +69,8 @@ def gcs_server() -> Iterator[Upload]:
     switch turns the probe off, read when gcsfs is imported."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-        gcsfs = pytest.importorskip("gcsfs")
-        emulator = pytest.importorskip("gcp_storage_emulator.server")
+        gcsfs = require("gcsfs")
+        emulator = require("gcp_storage_emulator.server")
         assert fsspec.get_filesystem_class("gs") is gcsfs.core.GCSFileSystem, "gcsfs was imported before the switch"
         port = free_port()
         server = emulator.create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
@@ -153,7 +154,7 @@ def hf_server() -> Iterator[Upload]:
     """HubStandIn on 127.0.0.1, its repo in a temporary folder (an upload copies files there), with HF_ENDPOINT
     pointing worker processes started after at it. This process read HF_ENDPOINT when it imported
     huggingface_hub: the two constants derived from it are patched. Offline mode would refuse every request."""
-    hf_file_system = pytest.importorskip("huggingface_hub.hf_file_system")
+    hf_file_system = require("huggingface_hub.hf_file_system")
     constants = hf_file_system.constants
     with tempfile.TemporaryDirectory() as repo, pytest.MonkeyPatch.context() as patch:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(HubStandIn, directory=repo))
