@@ -122,7 +122,7 @@ def planted_corpus(originals: int, seed: int = 0):
 def resolve_clusters(texts: list[str], shards: int = 4, **options) -> tuple[dict[int, int], dict]:
     """Index -> cluster for documents in clusters, via the stage's keys and resolve."""
     from curate.document import Document
-    from curate.stages.base import in_memory
+    from curate.clusters import in_memory
     from curate.stages.minhash_dedup import MinhashDedup
     from curate.stats import StageStats
 

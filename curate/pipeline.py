@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Iterable, Iterator, TextIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .clusters import KeyTables, with_shard
 from .config import PipelineConfig
 from .document import Document, from_table, schema_for
 from .errors import CurateError
 from .io.inputs import InputShard, Skipped, read_shard
 from .io.writers import AtomicParquetWriter, write_json_atomic, write_parquet_atomic
 from .stages import GlobalStage, Stage, stage_class
-from .stages.base import KeyTables, split_verdict, with_shard
+from .stages.base import split_verdict
 from .stats import RunStats, StageStats
 
 if TYPE_CHECKING:

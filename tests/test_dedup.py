@@ -19,8 +19,8 @@ from curate.errors import ConfigError
 from curate.executors import execute
 from curate.io.inputs import list_shards
 from curate.pipeline import Pipeline
-from curate.minhash import MinHasher, SortedRuns, band_keys, join, lsh_params, shingle_hash, shingles, tokens
-from curate.stages.base import in_memory
+from curate.clusters import SortedRuns, in_memory, join
+from curate.minhash import MinHasher, band_keys, lsh_params, shingle_hash, shingles, tokens
 from curate.stages.exact_dedup import ExactDedup
 from curate.stages.minhash_dedup import MinhashDedup
 from curate.stats import StageStats

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from curate.config import parse_config
 from curate.document import Document
 from curate.executors import execute
+from curate.clusters import in_memory
 from curate.minhash import MinHasher
-from curate.stages.base import in_memory
 from curate.stages.exact_dedup import ExactDedup
 from curate.stages.minhash_dedup import MinhashDedup
 from curate.stats import StageStats

@@ -10,6 +10,7 @@ from typing import Callable, ClassVar, Iterator, Literal
 
 import pyarrow as pa
 
+from ..clusters import ClusterDecisions, KeyTables
 from ..document import Document
 from ..errors import ConfigError
 from ..stats import Histogram, StageStats
@@ -116,34 +117,6 @@ def split_verdict(stage: str, verdict: str) -> tuple[str, str | None]:
     return f"{stage}:{reason}", detail or None
 
 
-KeyTables = Callable[[list[str]], Iterator[pa.Table]]
-"""`key_tables(columns)` yields those columns of every shard's key table, in shard order, as often as
-it is called; the column `shard` holds each row's shard name. A document's index is its row
-number over all tables in that order, so the first index of a cluster is its earliest document."""
-
-
-# What `GlobalStage.decide` returns: every document in a cluster of two or more, its survivor's id
-# (null for the survivor itself), the cluster's number, and its shard (tasks read their shard's rows).
-DECISIONS_SCHEMA = pa.schema(
-    [("id", pa.string()), ("survivor", pa.string()), ("cluster", pa.int64()), ("shard", pa.string())]
-)
-
-
-class ClusterDecisions:
-    """A task's view of the decisions: id -> (survivor id or None, cluster number)."""
-
-    def __init__(self, table: pa.Table | None = None) -> None:
-        self.by_id: dict[str, tuple[str | None, int]] = {}
-        if table is None:
-            return
-        for doc_id, survivor, cluster in zip(*(table.column(n).to_pylist() for n in ("id", "survivor", "cluster"))):
-            if survivor is None or doc_id not in self.by_id:  # a reused id that survives somewhere is kept
-                self.by_id[doc_id] = (survivor, cluster)
-
-    def get(self, doc_id: str) -> tuple[str | None, int] | None:
-        return self.by_id.get(doc_id)
-
-
 class GlobalStage(Stage):
     """A stage that must see every shard before it decides (deduplication): the executor's barrier.
 
@@ -188,15 +161,3 @@ class GlobalStage(Stage):
         return self.decide(lambda: iter(pair_tables), key_tables, stats)
 
 
-def in_memory(tables: list[pa.Table]) -> KeyTables:
-    """Key tables held in memory (tests, benchmarks); shard names are their positions."""
-
-    def read(columns: list[str]) -> Iterator[pa.Table]:
-        for n, table in enumerate(tables):
-            yield with_shard(table, str(n)).select(columns)
-
-    return read
-
-
-def with_shard(table: pa.Table, shard: str) -> pa.Table:
-    return table.append_column("shard", pa.array([shard] * table.num_rows, pa.string()))

@@ -20,10 +20,10 @@ import xxhash
 
 from ..document import Document
 from ..errors import ConfigError
-from ..minhash import SortedRuns, decisions_for, edge_table, join, table_edges, unique_edges
+from ..clusters import KeyTables, SortedRuns, decisions_for, edge_table, join, table_edges, unique_edges
 from ..stats import StageStats
 from ..text import simplify
-from .base import GlobalStage, KeyTables, Verdict
+from .base import GlobalStage, Verdict
 
 Normalization = Literal["none", "whitespace", "simplify"]
 HASH_RANGES = 4  # resolve parts: each groups the hashes that are equal to its number mod 4

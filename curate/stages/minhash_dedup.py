@@ -20,23 +20,10 @@ import pyarrow as pa
 
 from ..document import Document
 from ..errors import ConfigError
-from ..minhash import (
-    MinHasher,
-    SortedRuns,
-    band_keys,
-    decisions_for,
-    edge_table,
-    estimated_jaccard,
-    fixed_size_list,
-    gather,
-    join,
-    list_values,
-    lsh_params,
-    table_edges,
-    unique_edges,
-)
+from ..clusters import KeyTables, SortedRuns, decisions_for, edge_table, gather, join, table_edges, unique_edges
+from ..minhash import MinHasher, band_keys, estimated_jaccard, fixed_size_list, list_values, lsh_params
 from ..stats import StageStats
-from .base import GlobalStage, KeyTables, Signal, Verdict
+from .base import GlobalStage, Signal, Verdict
 
 
 class MinhashDedup(GlobalStage):
