@@ -23,10 +23,10 @@ from typing import Callable
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from curate.config import InputConfig
+from curate.io.base import InputOptions
 from curate.document import Document
 from curate.io.charset import decode_html
-from curate.io.inputs import InputShard, Skipped
+from curate.io.base import InputShard, Skipped
 from curate.io.jsonl import read_jsonl
 from curate.io.warc import read_warc
 from curate.stages.extract import Extract
@@ -120,7 +120,7 @@ def fuzz_jsonl(lines: list[bytes], folder: Path, cut: int | None) -> None:
     data = b"\n".join(lines) + b"\n"
     path = folder / ("f.jsonl" if cut is None else "f.jsonl.gz")
     path.write_bytes(data if cut is None else gzip.compress(data)[:cut])
-    items = list(read_jsonl(InputShard(0, str(path), "jsonl", source=path.name), InputConfig(paths=[])))
+    items = list(read_jsonl(InputShard(0, str(path), "jsonl", source=path.name), InputOptions(paths=[])))
     check_items(items, "jsonl")
     if cut is None:  # conservation: one document or one counted skip per non-blank line
         blank_first = lines[0].removeprefix(b"\xef\xbb\xbf") if lines else b""

@@ -14,26 +14,17 @@ from typing import Any, Literal
 import yaml
 
 from .errors import ConfigError
+from .io.base import InputOptions
+from .io.readers import INPUT_FORMATS
 from .stages import stage_class
 
-INPUT_FORMATS = ("auto", "warc", "jsonl", "parquet", "hf")
 TOP_LEVEL_KEYS = {"input", "output", "stages", "workers", "batch_size"}
-INPUT_KEYS = {"format", "paths", "text_field", "id_field", "url_field", "shard_bytes"}
-
-
-@dataclass
-class InputConfig:
-    paths: list[str]
-    format: str = "auto"
-    text_field: str = "text"
-    id_field: str = "id"
-    url_field: str = "url"
-    shard_bytes: int = 256 * 2**20  # plain JSONL files larger than this are split into byte ranges
+INPUT_TYPES: dict[str, Any] = {k: v for k, v in typing.get_type_hints(InputOptions).items() if k not in ("paths", "format")}
 
 
 @dataclass
 class PipelineConfig:
-    input: InputConfig
+    input: InputOptions
     stages: list[tuple[str, dict[str, Any]]]
     output: str | None = None
     workers: int = 1
@@ -88,18 +79,21 @@ def parse_config(raw: Any) -> PipelineConfig:
     )
 
 
-def _parse_input(raw: Any) -> InputConfig:
+def _parse_input(raw: Any) -> InputOptions:
     if not isinstance(raw, dict):
         raise ConfigError("input: expected a mapping with 'format' and 'paths'")
-    reject_unknown(raw, INPUT_KEYS, "input")
+    reject_unknown(raw, {"paths", "format", *INPUT_TYPES}, "input")
     paths = raw.get("paths", [])
     paths = [paths] if isinstance(paths, str) else paths
     check_value("input.paths", paths, list[str])
     fmt = raw.get("format", "auto")
     if fmt not in INPUT_FORMATS:
         raise ConfigError(f"input.format: expected one of {', '.join(INPUT_FORMATS)}, got {fmt!r}")
-    kwargs = {k: check_value(f"input.{k}", v, int if k == "shard_bytes" else str) for k, v in raw.items() if k not in ("paths", "format")}
-    return InputConfig(paths=list(paths), format=fmt, **kwargs)
+    kwargs = {k: check_value(f"input.{k}", v, INPUT_TYPES[k]) for k, v in raw.items() if k in INPUT_TYPES}
+    for key in ("shard_bytes", "limit"):
+        if kwargs.get(key) is not None and kwargs[key] < 1:
+            raise ConfigError(f"input.{key}: expected at least 1, got {kwargs[key]}")
+    return InputOptions(paths=list(paths), format=fmt, **kwargs)
 
 
 def _parse_stages(raw: Any) -> list[tuple[str, dict[str, Any]]]:

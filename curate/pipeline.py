@@ -22,7 +22,8 @@ from .clusters import KeyTables, with_shard
 from .config import PipelineConfig
 from .document import Document, from_table, schema_for
 from .errors import CurateError
-from .io.inputs import InputShard, Skipped, read_shard
+from .io.base import InputShard, Skipped
+from .io.readers import read_shard
 from .io.writers import AtomicParquetWriter, write_json_atomic, write_parquet_atomic
 from .stages import GlobalStage, Stage, stage_class
 from .stages.base import split_verdict

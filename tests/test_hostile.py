@@ -20,7 +20,7 @@ import pytest
 from curate.config import parse_config
 from curate.document import Document
 from curate.errors import ConfigError
-from curate.io.inputs import InputShard, Skipped
+from curate.io.base import InputShard, Skipped
 from curate.io.warc import read_warc
 from curate.stages.extract import Extract
 from curate.stats import StageStats

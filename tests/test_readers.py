@@ -16,12 +16,13 @@ import pytest
 import zstandard
 from fastwarc.warc import ArchiveIterator
 
-from curate.config import InputConfig, parse_config
+from curate.config import parse_config
 from curate.document import Document
 from curate.executors import execute
 from curate.io import warc
 from curate.io.charset import codec_for, decode_html, sniff_declared_charset
-from curate.io.inputs import InputShard, Skipped, detect_format, read_shard
+from curate.io.base import InputOptions, InputShard, Skipped
+from curate.io.readers import detect_format, read_shard
 
 # Documents each shared file must yield (MANIFEST.md record counts: responses / conversions / JSON lines).
 SHARED_FILES = {
@@ -41,7 +42,7 @@ SHARED_FILES = {
 def read_all(path: Path, fmt: str | None = None, **config) -> tuple[list[Document], Counter]:
     shard = InputShard(0, str(path), fmt or detect_format(path), source=path.name)
     docs, skipped = [], Counter()
-    for item in read_shard(shard, InputConfig(paths=[str(path)], **config)):
+    for item in read_shard(shard, InputOptions(paths=[str(path)], **config)):
         if isinstance(item, Skipped):
             skipped[item.reason] += 1
         else:
@@ -53,12 +54,11 @@ def read_all(path: Path, fmt: str | None = None, **config) -> tuple[list[Documen
 
 
 def test_shared_data_list_is_complete(shared_data: Path) -> None:
-    found = {
-        str(p.relative_to(shared_data))
-        for p in shared_data.rglob("*")
-        if p.name.endswith((".warc", ".warc.gz", ".wet", ".wet.gz", ".jsonl", ".jsonl.gz", ".jsonl.zst"))
-    }
-    assert found == set(SHARED_FILES)
+    """Every crawl file (WARC/WET/ARC) is read here; the JSONL listed exist (labelled sets have their own tests)."""
+    crawl = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc", ".arc.gz")
+    found = {str(p.relative_to(shared_data)) for p in shared_data.rglob("*") if p.name.endswith(crawl)}
+    assert found == {name for name in SHARED_FILES if name.endswith(crawl)}
+    assert all((shared_data / name).is_file() for name in SHARED_FILES)
 
 
 @pytest.mark.parametrize("relative", sorted(SHARED_FILES))
@@ -511,3 +511,62 @@ def test_hf_save_to_disk_reader(tmp_path: Path) -> None:
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "state.json").write_text("{not json")
     assert read_all(tmp_path / "broken", "hf") == ([], Counter({"hf:unreadable_dataset": 1}))
+
+
+# --- HTML in columns: `input.html_field` -----------------------------------------------------------
+
+PAGE = "<html><head><title>t</title></head><body><nav>Home | About</nav><p>{}</p></body></html>"
+
+
+def test_html_field_in_jsonl_parquet_and_hf(tmp_path: Path) -> None:
+    import datasets
+
+    rows = [
+        {"id": "a", "html": PAGE.format("Alpha page text."), "text": "ignored when html is there"},
+        {"id": "b", "html": None, "text": "plain text when a row has no html"},
+        {"id": "c", "other": "neither field"},
+        {"id": "d", "html": 7},
+    ]
+    (tmp_path / "pages.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pq.write_table(pa.Table.from_pylist(rows[:3]), tmp_path / "pages.parquet")
+    datasets.Dataset.from_list(rows[:3]).save_to_disk(str(tmp_path / "pages_hf"))
+    for path, fmt, reader in [("pages.jsonl", None, "jsonl"), ("pages.parquet", None, "parquet"), ("pages_hf", "hf", "hf")]:
+        docs, skipped = read_all(tmp_path / path, fmt, html_field="html")
+        assert [(d.id, d.text, d.html) for d in docs] == [
+            ("a", "", PAGE.format("Alpha page text.")), ("b", "plain text when a row has no html", None),
+        ], path
+        expected = {f"{reader}:missing_text": 1} | ({"jsonl:text_not_a_string": 1} if reader == "jsonl" else {})
+        assert skipped == expected, path
+        assert docs[0].nbytes == len(PAGE.format("Alpha page text."))  # a page's size is its markup until extracted
+
+
+def test_html_field_bytes_are_decoded_like_a_web_page(tmp_path: Path) -> None:
+    latin = '<html><head><meta charset="iso-8859-1"></head><body><p>Größe</p></body></html>'.encode("latin-1")
+    pq.write_table(pa.table({"html": [latin]}), tmp_path / "bytes.parquet")
+    [doc], skipped = read_all(tmp_path / "bytes.parquet", html_field="html")
+    assert "Größe" in doc.html and not skipped
+
+
+def test_html_field_pages_go_through_extract(shared_data: Path, tmp_path: Path) -> None:
+    """A slice of html-cleaning-gold (raw HTML with a human-cleaned text) through `curate run`: every row
+    is a page, `extract` turns it into text, and that text is the page's content (gold overlap)."""
+    sample = tmp_path / "gold.jsonl.gz"
+    with gzip.open(shared_data / "html-cleaning-gold/docs.jsonl.gz", "rt") as source, gzip.open(sample, "wt") as out:
+        lines = [line for _, line in zip(range(40), source)]
+        out.writelines(lines)
+    gold = {json.loads(line)["id"]: json.loads(line).get("gold_text") or "" for line in lines}
+    config = parse_config({"input": {"paths": [str(sample)], "html_field": "html"}, "stages": ["extract"]})
+    outcome = execute(config, str(tmp_path / "out"))
+    stats = json.loads(outcome.layout.stats.read_text())
+    assert stats["docs_read"] == 40 and stats["conservation"]["ok"]
+    kept = pq.read_table(outcome.layout.data).to_pylist()
+    assert len(kept) >= 36 and all("<" not in row["text"][:50] for row in kept)
+
+    def recall(row: dict) -> float:  # share of the gold text's words the extracted text has
+        words, found = set(gold[row["id"]].split()), set(row["text"].split())
+        return len(words & found) / len(words) if words else 1.0
+
+    assert sum(map(recall, kept)) / len(kept) > 0.8
+    sources = {json.loads(line)["id"]: json.loads(line)["source"] for line in lines}
+    assert all(row["source"] == sources[row["id"]] for row in kept)  # the row's own source, not the file name
+    assert all("gold_text" in json.loads(row["metadata"]) for row in kept)  # other fields ride along as metadata

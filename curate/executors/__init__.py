@@ -13,7 +13,8 @@ from typing import Protocol
 
 from ..config import PipelineConfig
 from ..errors import CurateError
-from ..io.inputs import InputShard, list_shards
+from ..io.base import InputShard
+from ..io.inputs import list_shards
 from ..io.remote import holds_files, is_url, publish
 from ..io.writers import write_json_atomic
 from ..pipeline import OutputLayout, Pipeline, merge_task_stats

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from ..config import PipelineConfig
 from ..errors import CurateError
-from ..io.inputs import InputShard
+from ..io.base import InputShard
 from ..pipeline import OutputLayout, Pipeline
 from ..stats import RunStats, StageStats
 

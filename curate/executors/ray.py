@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 from ..config import PipelineConfig
 from ..errors import CurateError, one_line
-from ..io.inputs import InputShard
+from ..io.base import InputShard
 from ..io.remote import is_url
 from ..pipeline import OutputLayout, Pipeline
 from ..stats import RunStats, StageStats

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..config import InputConfig
 from ..document import Document
-from .inputs import InputShard, Skipped
-from .parquet import to_document
+from .base import InputOptions, InputShard, Skipped
+from .parquet import has_content_column
+from .records import row_to_document
 
 
-def read_hf(shard: InputShard, config: InputConfig) -> Iterator[Document | Skipped]:
+def read_hf(shard: InputShard, options: InputOptions) -> Iterator[Document | Skipped]:
     import datasets
 
     try:
@@ -21,12 +21,12 @@ def read_hf(shard: InputShard, config: InputConfig) -> Iterator[Document | Skipp
     splits = [data[name] for name in sorted(data)] if isinstance(data, datasets.DatasetDict) else [data]
     row = 0
     for split in splits:
-        if config.text_field not in split.column_names:
+        if not has_content_column(split.column_names, options):
             for _ in range(split.num_rows):  # every row is accounted for, none silently lost
                 yield Skipped("hf:missing_text_column")
             row += split.num_rows
             continue
         for batch in split.iter(batch_size=1024):
             for values in zip(*batch.values()):
-                yield to_document(dict(zip(batch.keys(), values)), row, shard, config, "hf")
+                yield row_to_document(dict(zip(batch.keys(), values)), row, shard, options, "hf")
                 row += 1

@@ -1,92 +1,49 @@
-"""Find input files, tell their format, cut them into shards, and read a shard as documents."""
+"""Find input files, tell their format (from the reader registry), and cut them into shards."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..config import InputConfig
-from ..document import Document
 from ..errors import CurateError
+from .base import InputOptions, InputShard
+from .readers import detect_format, format_of_name, is_splittable
 from .remote import is_url, list_files
 
-SUFFIX_FORMATS = {
-    ".warc": "warc", ".warc.gz": "warc", ".wet": "warc", ".wet.gz": "warc", ".arc.gz": "warc",
-    ".jsonl": "jsonl", ".jsonl.gz": "jsonl", ".jsonl.zst": "jsonl", ".json": "jsonl",
-    ".json.gz": "jsonl", ".json.zst": "jsonl", ".ndjson": "jsonl",
-    ".parquet": "parquet",
-}
-SPLITTABLE = (".jsonl", ".json", ".ndjson")  # plain text formats that can be read from a byte offset
 
-
-@dataclass(frozen=True)
-class Skipped:
-    """A record a reader could not turn into a document, and why (counted, never silent)."""
-
-    reason: str
-    nbytes: int = 0
-
-
-@dataclass(frozen=True)
-class InputShard:
-    """One unit of parallel work: a file, or a byte range of a large splittable file."""
-
-    index: int
-    path: str
-    format: str
-    start: int = 0
-    end: int | None = None
-    source: str = ""  # the path relative to its input root: stable in ids whatever the mount point
-
-    @property
-    def name(self) -> str:
-        return f"{self.index:05d}"
-
-
-def detect_format(path: Path) -> str | None:
-    if path.is_dir():
-        markers = ("dataset_info.json", "state.json", "dataset_dict.json")
-        return "hf" if any((path / m).exists() for m in markers) else None
-    return format_of_name(path.name)
-
-
-def format_of_name(name: str) -> str | None:
-    name = name.lower()
-    for suffix in sorted(SUFFIX_FORMATS, key=len, reverse=True):
-        if name.endswith(suffix):
-            return SUFFIX_FORMATS[suffix]
-    return None
-
-
-def list_shards(config: InputConfig) -> list[InputShard]:
+def list_shards(options: InputOptions) -> list[InputShard]:
     """All input shards in a fixed order, so shard numbers and ids are the same on every run."""
-    if not config.paths:
+    if not options.paths:
         raise CurateError("no input: give input.paths in the pipeline or --input on the command line")
     found: list[tuple[str, str, str, int]] = []  # path or URL, format, path relative to its input root, size
-    for raw in config.paths:
+    for raw in options.paths:
         if is_url(raw):
-            found += _remote_files(raw, config.format)
+            found += _remote_files(raw, options.format)
             continue
         root = Path(raw)
         if not root.exists():
             raise CurateError(f"input not found: {raw}")
-        for path in _walk(root, config.format):
-            fmt = config.format if config.format != "auto" else detect_format(path)
+        for path in _walk(root, options.format):
+            fmt = options.format if options.format != "auto" else detect_format(path)
             rel = path.name if path == root else str(path.relative_to(root))
             found.append((str(path), fmt, rel, path.stat().st_size if path.is_file() else 0))
     if not found:
-        raise CurateError(f"no input files of a known format under: {', '.join(config.paths)}")
+        raise CurateError(f"no input files of a known format under: {', '.join(options.paths)}")
     shards: list[InputShard] = []
     for path, fmt, rel, size in sorted(found, key=lambda f: f[0]):
-        if fmt == "jsonl" and path.endswith(SPLITTABLE) and size > config.shard_bytes:
-            for start in range(0, size, config.shard_bytes):
-                end = min(start + config.shard_bytes, size)
-                shards.append(InputShard(len(shards), path, fmt, start, end, rel))
-        else:
-            shards.append(InputShard(len(shards), path, fmt, source=rel))
+        shards += split_file(path, fmt, rel, size, options.shard_bytes, first_index=len(shards))
     return shards
+
+
+def split_file(path: str, fmt: str, source: str, size: int, shard_bytes: int, first_index: int) -> list[InputShard]:
+    """One shard per file, or byte ranges of `shard_bytes` for a large file that can be read from an offset."""
+    if not is_splittable(fmt, path) or size <= shard_bytes:
+        return [InputShard(first_index, path, fmt, source=source)]
+    return [
+        InputShard(first_index + n, path, fmt, start, min(start + shard_bytes, size), source)
+        for n, start in enumerate(range(0, size, shard_bytes))
+    ]
 
 
 def _remote_files(url: str, fmt: str) -> list[tuple[str, str, str, int]]:
@@ -114,24 +71,3 @@ def _walk(root: Path, fmt: str) -> Iterator[Path]:
             if fmt == "auto" and detect_format(path) is None:
                 continue
             yield path
-
-
-def read_shard(shard: InputShard, config: InputConfig) -> Iterator[Document | Skipped]:
-    """Documents of one shard, streaming; records that cannot be read come out as `Skipped`."""
-    if shard.format == "jsonl":
-        from .jsonl import read_jsonl
-
-        return read_jsonl(shard, config)
-    if shard.format == "parquet":
-        from .parquet import read_parquet
-
-        return read_parquet(shard, config)
-    if shard.format == "warc":
-        from .warc import read_warc
-
-        return read_warc(shard)
-    if shard.format == "hf":
-        from .hf import read_hf
-
-        return read_hf(shard, config)
-    raise CurateError(f"{shard.path}: unknown input format {shard.format!r}")

@@ -42,7 +42,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from ..document import Document, stable_id
 from .charset import decode_html
-from .inputs import InputShard, Skipped
+from .base import InputOptions, InputShard, Skipped
 from .remote import is_url, open_url
 
 MAX_PAYLOAD_BYTES = 8 * 2**20  # larger bodies are media or junk; skipped unread, so memory stays bounded
@@ -68,7 +68,7 @@ _VERSION_LINE = re.compile(rb"WARC/\d+\.\d+\r?\n")
 _BLANK_LINE = re.compile(rb"\n\r?\n")  # ends a header block, CRLF or LF-only (quirks mode)
 
 
-def read_warc(shard: InputShard) -> Iterator[Document | Skipped]:
+def read_warc(shard: InputShard, options: InputOptions | None = None) -> Iterator[Document | Skipped]:
     """Records in file order; damage is counted and reading resumes after it (see the module docstring)."""
     with open_url(shard.path) if is_url(shard.path) else open(shard.path, "rb") as stream:
         head = stream.read(4)
