@@ -34,6 +34,8 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)
     signals: dict[str, Any] = field(default_factory=dict)
     tokens: Any = None  # token ids set by `tokenize`; written to token shards, never to Parquet
+    # what the heuristic stages computed on `text` (curate.analysis), shared between them; never written
+    analysis: Any = field(default=None, repr=False, compare=False)
 
     @property
     def nbytes(self) -> int:

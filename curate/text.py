@@ -26,6 +26,20 @@ def words(text: str) -> list[str]:
     return _WORDS.findall(text)
 
 
+# A whitespace-separated token from its first to its last letter or digit, or one character of a
+# script written without spaces.
+_SPACED_WORDS = re.compile(
+    rf"[{NO_SPACE_SCRIPTS}]|[^\W{NO_SPACE_SCRIPTS}](?:[^\s{NO_SPACE_SCRIPTS}]*[^\W{NO_SPACE_SCRIPTS}])?"
+)
+
+
+def spaced_words(text: str) -> list[str]:
+    """The words the heuristic rules count: whitespace-separated tokens with the punctuation around
+    them stripped (`(word),` -> `word`; a URL, `don't` or `3.5` stays one word), tokens without a
+    letter or digit left out, and each character of a script written without spaces a word."""
+    return _SPACED_WORDS.findall(text)
+
+
 def no_space_share(text: str) -> float:
     """Share of non-space characters that belong to scripts written without spaces (CJK, Thai...)."""
     chars = len(text) - text.count(" ") - text.count("\n")

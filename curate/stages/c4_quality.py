@@ -1,59 +1,106 @@
 """c4_quality: C4's cleaning rules (Raffel et al. 2020, section 2.2), which drop lines and whole pages.
 
-Defaults are the published ones, as in datatrove's `C4QualityFilter` and TensorFlow Datasets'
-`c4_utils.clean_page`. Each line is checked in this order:
+Defaults are those of datatrove's `C4QualityFilter`, which FineWeb used. Each line is checked
+against `LINE_RULES` in this order; the first that fires drops the line, or the whole page:
 
-| rule | effect | languages |
+| reason | a line breaks it when | effect | judges |
+| --- | --- | --- | --- |
+| `long_word` | a whitespace token is longer than `max_word_length` (1,000) | line dropped | every document |
+| (citations) | Wikipedia marks `[1]`, `[edit]`, `[citation needed]` are removed from the line first | | every document |
+| `no_terminal_punctuation` | it does not end in terminal punctuation, or ends in `...` | line dropped | `languages` |
+| `too_few_words` | fewer than `min_words_per_line` (3) whitespace tokens | line dropped | `languages` |
+| `lorem_ipsum` | it contains "lorem ipsum" | page removed | every document |
+| `javascript` | it contains "javascript" | line dropped | every document |
+| `curly_bracket` | it contains `{` | page removed | every document |
+| `policy` | it contains "terms of use", "privacy policy", a cookie notice | line dropped | every document |
+
+Then the page rules of `rules` (`curate.stages.rules`):
+
+| reason | removes when | judges |
 | --- | --- | --- |
-| a word longer than 1,000 characters | line dropped | all |
-| Wikipedia citation marks (`[1]`, `[edit]`, `[citation needed]`) | removed from the line | all |
-| does not end in terminal punctuation, or ends in `...` | line dropped | `languages` |
-| fewer than 3 words | line dropped | `languages` |
-| contains "lorem ipsum" | document removed: `lorem_ipsum` | all |
-| contains "javascript" | line dropped | all |
-| contains a curly bracket `{` | document removed: `curly_bracket` | all |
-| contains "terms of use", "privacy policy", cookie notices | line dropped | all |
+| `too_few_sentences` | `c4_sentences` < 5 | documents in `languages` (unlabelled ones: written with spaces) |
 
-Then a document with fewer than 5 sentences in its kept lines is removed (`too_few_sentences`,
-for `languages`), and one left with no line at all is removed as `no_lines`. As in C4, the page
-rules only look at lines that survived the line rules before them.
+and a page left with no line (say, only citations) is removed as `no_lines`.
+
+As in C4, a page rule only sees lines that survived the line rules before it: `{'DOVER': 'x'}`
+has two words, so it is dropped as a short line before the curly bracket is seen.
+
+| quantity | paper | curate | datatrove 0.10.1 |
+| --- | --- | --- | --- |
+| words per line | "lines that contained at least 5 words" (TFDS `c4_utils`: 5 words, 3 sentences; datatrove swaps them to 3 and 5, FineWeb's setting, kept here) | `line.split()` after citation removal | `line.split()` before citation removal |
+| terminal punctuation | "a period, exclamation mark, question mark, or end quotation mark" (TFDS: `. ? ! "`) | `. ! ? " '`, the closing quotes `” ’ »  」 』`, and other scripts' sentence ends `。！？।؟۔።` | `. ? ! " '` |
+| sentences | "fewer than 5 sentences" (punkt) | sentence ends (`. ! ?` before a space or the end, `。！？...`) in kept lines, at least one a line | NLTK punkt over each kept line |
 
 This stage REWRITES the text to its kept lines (a blank line stays between kept lines that had
 one between them, so paragraphs survive). `c4_lines_removed` records how many non-empty lines went
 (null when a page rule removed the whole document). In annotate mode the text is left as it was
 and `c4_lines_removed` says what filter mode would drop. The stage's counters count the dropped
-lines by rule (`lines_removed:javascript`, `lines_removed:too_few_words`, ...).
-
-Terminal punctuation includes full-width and other scripts' sentence ends (`。！？।؟`) and closing
-quotes; words are `curate.text.words()`; sentences are counted by their ends (C4 used NLTK's punkt,
-which knows abbreviations). Thai, Lao, Khmer... do not end sentences with punctuation and CJK lines
-are short in characters, so the punctuation, words-per-line and sentence rules judge only documents
-in `languages` (default: every language written with spaces; see `curate.text.rule_applies`).
+lines by rule (`lines_removed:javascript`, `lines_removed:too_few_words`, ...). Thai, Lao, Khmer...
+do not end sentences with punctuation and CJK lines are short in words, so the punctuation,
+words-per-line and sentence rules judge only documents in `languages` (default: every language
+written with spaces).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Literal
+from dataclasses import dataclass
+from typing import Callable, Literal
 
 import pyarrow as pa
 
+from ..analysis import analysis_of
 from ..document import Document
-from ..text import TERMINAL_PUNCTUATION, count_sentences, rule_applies, words
-from .base import Signal, Stage, Verdict
+from ..text import TERMINAL_PUNCTUATION, count_sentences
+from .base import Signal, Verdict
+from .rules import Rule, RuleStage, Scope
 
 CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
-PAGE_RULES = ("lorem_ipsum", "curly_bracket")  # a line that breaks these removes the whole document
 POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
 
 
-class C4Quality(Stage):
+@dataclass(frozen=True)
+class LineRule:
+    """A line breaks it when `breaks(line, lowered, bound)` and the stage's option `option` is set
+    (null or false switches it off); `page` rules remove the whole document, the others the line."""
+
+    reason: str
+    option: str
+    scope: Scope
+    page: bool
+    breaks: Callable[[str, str, object], bool]
+
+
+LONG_WORD = LineRule("long_word", "max_word_length", "all", False, lambda line, _, n: any(len(w) > n for w in line.split()))
+# Checked in this order after the long-word rule and citation removal (the table above).
+LINE_RULES = (
+    LineRule(
+        "no_terminal_punctuation",
+        "require_terminal_punctuation",
+        "languages",
+        False,
+        lambda line, _, __: not line.endswith(TERMINAL_PUNCTUATION) or line.endswith("..."),
+    ),
+    LineRule("too_few_words", "min_words_per_line", "languages", False, lambda line, _, n: len(line.split()) < n),
+    LineRule("lorem_ipsum", "remove_lorem_ipsum", "all", True, lambda _, lowered, __: "lorem ipsum" in lowered),
+    LineRule("javascript", "drop_javascript_lines", "all", False, lambda _, lowered, __: "javascript" in lowered),
+    LineRule("curly_bracket", "remove_curly_brackets", "all", True, lambda line, _, __: "{" in line),
+    LineRule(
+        "policy", "drop_policy_lines", "all", False, lambda _, lowered, __: any(p in lowered for p in POLICY_PHRASES)
+    ),
+)
+
+
+class C4Quality(RuleStage):
     name = "c4_quality"
     signals = {
         "c4_lines_removed": Signal(pa.int32(), bins=(1, 1e4, 40), log=True),
         "c4_sentences": Signal(pa.int32(), bins=(1, 1e4, 40), log=True),
     }
+    rules = (
+        Rule("too_few_sentences", "c4_sentences", "min_sentences", "<", "languages"),
+    )
 
     def __init__(
         self,
@@ -71,27 +118,24 @@ class C4Quality(Stage):
     ) -> None:
         """A null number or false switches its rule off. `languages` limits the punctuation,
         words-per-line and sentence rules (null: every language written with spaces)."""
-        super().__init__(mode)
+        super().__init__({"min_sentences": min_sentences}, languages, mode)
         self.max_word_length = max_word_length
         self.remove_citations = remove_citations
-        self.require_terminal_punctuation = require_terminal_punctuation
-        self.min_words_per_line = min_words_per_line
-        self.min_sentences = min_sentences
-        self.remove_lorem_ipsum = remove_lorem_ipsum
-        self.drop_javascript_lines = drop_javascript_lines
-        self.remove_curly_brackets = remove_curly_brackets
-        self.drop_policy_lines = drop_policy_lines
-        self.languages = None if languages is None else list(languages)
-
-    def thresholds(self) -> dict[str, float]:
-        return {} if self.min_sentences is None else {"c4_sentences": float(self.min_sentences)}
-
-    def process(self, docs: list[Document]) -> list[Verdict]:
-        return [self.judge(doc) for doc in docs]
+        options = {
+            "require_terminal_punctuation": require_terminal_punctuation,
+            "min_words_per_line": min_words_per_line,
+            "remove_lorem_ipsum": remove_lorem_ipsum,
+            "drop_javascript_lines": drop_javascript_lines,
+            "remove_curly_brackets": remove_curly_brackets,
+            "drop_policy_lines": drop_policy_lines,
+        }
+        self.line_rules = [(rule, options[rule.option]) for rule in LINE_RULES if options[rule.option] not in (None, False)]
 
     def judge(self, doc: Document) -> Verdict:
         """Keep the lines C4 keeps; remove the document when a page rule fires or too little is left."""
-        prose_rules = rule_applies(self.languages, doc.signals.get("language"), doc.text)
+        analysis = analysis_of(doc)
+        scopes = self.scopes(doc, analysis)
+        line_rules = [(rule, bound) for rule, bound in self.line_rules if scopes[rule.scope]]
         kept: list[str] = []  # kept lines, with "" where a paragraph break separated them
         dropped: Counter[str] = Counter()  # lines dropped, by rule
         sentences = 0
@@ -101,11 +145,14 @@ class C4Quality(Stage):
             if not line:
                 paragraph_break = True
                 continue
-            line, rule = self._check_line(line, prose_rules)
-            if rule in PAGE_RULES:
-                return rule
+            line, rule = self._check_line(line, line_rules)
+            if rule is not None and rule.page:
+                return rule.reason
             if rule is not None:
-                dropped[f"lines_removed:{rule}"] += 1
+                dropped[f"lines_removed:{rule.reason}"] += 1
+                continue
+            if not line:
+                dropped["lines_removed:only_citations"] += 1
                 continue
             if paragraph_break and kept:
                 kept.append("")
@@ -114,38 +161,23 @@ class C4Quality(Stage):
             sentences += max(1, count_sentences(line))
         doc.signals["c4_lines_removed"] = dropped.total()
         self.tally.update(dropped)
-        if prose_rules:
-            doc.signals["c4_sentences"] = sentences
-            if self.min_sentences is not None and sentences < self.min_sentences:
-                return "too_few_sentences"
-        if not kept:
-            return "no_lines"
-        if self.mode == "filter":
+        values = {"c4_sentences": sentences} if scopes["languages"] else {}
+        doc.signals.update(values)
+        verdict = self.first_broken(values)
+        if verdict is None and not kept:
+            verdict = "no_lines"
+        if verdict is None and self.mode == "filter":
             doc.text = "\n".join(kept)
-        return None
+        return verdict
 
-    def _check_line(self, line: str, prose_rules: bool) -> tuple[str, str | None]:
-        """The line after citation removal, and the first rule that drops it (a page rule removes
-        the whole document), in the order of the table above; None keeps it."""
-        if self.max_word_length is not None and any(len(w) > self.max_word_length for w in line.split()):
-            return line, "long_word"
+    def _check_line(self, line: str, line_rules: list[tuple[LineRule, object]]) -> tuple[str, LineRule | None]:
+        """The line after citation removal, and the first rule that drops it (or removes the page)."""
+        if self.max_word_length is not None and LONG_WORD.breaks(line, "", self.max_word_length):
+            return line, LONG_WORD
         if self.remove_citations:
             line = CITATION.sub("", line).strip()
-        if prose_rules and self.require_terminal_punctuation and (
-            not line.endswith(TERMINAL_PUNCTUATION) or line.endswith("...")
-        ):
-            return line, "no_terminal_punctuation"
-        if prose_rules and self.min_words_per_line is not None and len(words(line)) < self.min_words_per_line:
-            return line, "too_few_words"
         lowered = line.lower()
-        if self.remove_lorem_ipsum and "lorem ipsum" in lowered:
-            return line, "lorem_ipsum"
-        if self.drop_javascript_lines and "javascript" in lowered:
-            return line, "javascript"
-        if self.remove_curly_brackets and "{" in line:
-            return line, "curly_bracket"
-        if self.drop_policy_lines and any(phrase in lowered for phrase in POLICY_PHRASES):
-            return line, "policy"
-        if not line:
-            return line, "only_citations"
+        for rule, bound in line_rules:
+            if rule.breaks(line, lowered, bound):
+                return line, rule
         return line, None

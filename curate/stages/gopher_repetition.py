@@ -1,55 +1,65 @@
 """gopher_repetition: Gopher's repetition rules (Rae et al. 2021, table A1), which catch boilerplate and spam.
 
-Defaults are the published ones, as in datatrove's `GopherRepetitionFilter`. Rules, in the order
-they are checked, each with its own reason (fractions are of the document's characters unless
-they count lines or paragraphs):
+Defaults are the published ones. Rules, in the order they are checked (`curate.stages.rules`);
+shares are of the document's characters unless they count lines or paragraphs:
 
-| reason | removes a document when | languages |
+| reason | removes when | judges |
 | --- | --- | --- |
-| `dup_paragraphs` | over 30% of paragraphs repeat an earlier one | all |
-| `dup_paragraph_chars` | repeated paragraphs hold over 20% of the characters | all |
-| `dup_lines` | over 30% of lines repeat an earlier one | all |
-| `dup_line_chars` | repeated lines hold over 20% of the characters | all |
-| `top_2gram` .. `top_4gram` | the most frequent word 2/3/4-gram covers over 20/18/16% | `languages` |
-| `dup_5gram` .. `dup_10gram` | repeats of word 5..10-grams cover over 15/14/13/12/11/10% | `languages` |
+| `dup_paragraphs` | `gopher_dup_paragraphs` > 0.3 | every document |
+| `dup_paragraph_chars` | `gopher_dup_paragraph_chars` > 0.2 | every document |
+| `dup_lines` | `gopher_dup_lines` > 0.3 | every document |
+| `dup_line_chars` | `gopher_dup_line_chars` > 0.2 | every document |
+| `top_2gram` | `gopher_top_2gram` > 0.2 | documents in `languages` (unlabelled ones: written with spaces) |
+| `top_3gram` | `gopher_top_3gram` > 0.18 | documents in `languages` (unlabelled ones: written with spaces) |
+| `top_4gram` | `gopher_top_4gram` > 0.16 | documents in `languages` (unlabelled ones: written with spaces) |
+| `dup_5gram` | `gopher_dup_5gram` > 0.15 | documents in `languages` (unlabelled ones: written with spaces) |
+| `dup_6gram` | `gopher_dup_6gram` > 0.14 | documents in `languages` (unlabelled ones: written with spaces) |
+| `dup_7gram` | `gopher_dup_7gram` > 0.13 | documents in `languages` (unlabelled ones: written with spaces) |
+| `dup_8gram` | `gopher_dup_8gram` > 0.12 | documents in `languages` (unlabelled ones: written with spaces) |
+| `dup_9gram` | `gopher_dup_9gram` > 0.11 | documents in `languages` (unlabelled ones: written with spaces) |
+| `dup_10gram` | `gopher_dup_10gram` > 0.1 | documents in `languages` (unlabelled ones: written with spaces) |
 
-Paragraphs are separated by blank lines; lines are the non-empty lines. Words are
-`curate.text.words()`, and an n-gram's characters are those of its words (separators left out, so
-a CJK character n-gram is not inflated by spaces it does not have). The top n-gram is the most
-frequent one (the longest among equally frequent ones, where datatrove takes the first seen), and
-only counts when it occurs more than once. For the duplicated n-grams, the characters of every word that
-lies in a repeat (not the first occurrence) of some n-gram are counted once, which is what the
-paper describes; datatrove approximates it with a greedy scan.
+What each signal counts:
 
-The n-gram rules judge documents in `languages` (default: every language written with spaces; see
-`curate.text.rule_applies`): on Thai, where a "word" is a single character or vowel mark, 10
-characters are about two words, and ordinary text shows 15-30% "duplicated 10-grams".
+| signal | paper | curate | datatrove 0.10.1 |
+| --- | --- | --- | --- |
+| paragraphs | "duplicate paragraph fraction" | blocks between blank lines (whitespace-only lines count as blank) | split at `\n\n+` |
+| lines | "duplicate line fraction" | non-empty lines, stripped | split at `\n+`, not stripped |
+| words | word n-grams | `text.spaced_words` (a URL is one word, punctuation is not a word) | spaCy/NLTK tokens, punctuation included |
+| n-gram characters | "characters contained within" the n-grams | characters of its words, separators left out | joined with spaces (top) or without (duplicates) |
+| top n-gram | "the most frequently occurring n-gram" (ties not said) | the most frequent, the first to occur among equally frequent ones (as datatrove); one that occurs once is no repetition and scores 0 | the first seen among equally frequent; one that occurs once still scores |
+| duplicated n-grams | characters "contained within" repeated n-grams | every word inside a repeat (not the first occurrence) of some n-gram, counted once | a greedy left-to-right scan that skips n words after each repeat |
+
+The n-gram rules judge documents in `languages` (default: every language written with spaces): on
+Thai, where a "word" is a single character or vowel mark, 10 characters are about two words, and
+ordinary text shows 15-30% "duplicated 10-grams".
 """
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 
-from ..document import Document
+from ..analysis import TextAnalysis
 from ..errors import ConfigError
-from ..text import lines, rule_applies, words
-from .base import Signal, Stage, Verdict
+from .base import Signal
+from .rules import Rule, RuleStage, Scope
 
 TOP_NGRAMS = {2: 0.2, 3: 0.18, 4: 0.16}
 DUP_NGRAMS = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_KEY_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier: n-gram keys collide with odds of about 2**-64
 
 
 def _share(bins: int = 50) -> Signal:
     return Signal(pa.float32(), bins=(0, 1, bins))
 
 
-class GopherRepetition(Stage):
+def _rule(reason: str, scope: Scope) -> Rule:
+    return Rule(reason, f"gopher_{reason}", reason, ">", scope)
+
+
+class GopherRepetition(RuleStage):
     name = "gopher_repetition"
     signals = {
         "gopher_dup_paragraphs": _share(),
@@ -59,6 +69,11 @@ class GopherRepetition(Stage):
         **{f"gopher_top_{n}gram": _share() for n in TOP_NGRAMS},
         **{f"gopher_dup_{n}gram": _share() for n in DUP_NGRAMS},
     }
+    rules = (
+        *(_rule(reason, "all") for reason in ("dup_paragraphs", "dup_paragraph_chars", "dup_lines", "dup_line_chars")),
+        *(_rule(f"top_{n}gram", "languages") for n in TOP_NGRAMS),
+        *(_rule(f"dup_{n}gram", "languages") for n in DUP_NGRAMS),
+    )
 
     def __init__(
         self,
@@ -72,49 +87,36 @@ class GopherRepetition(Stage):
         mode: Literal["filter", "annotate"] = "filter",
     ) -> None:
         """The n-gram thresholds map n to a share (null: the published table); leaving an n out
-        switches its rule off. `languages` limits the n-gram rules (null: languages written with spaces)."""
-        super().__init__(mode)
-        self.top_ngrams = _ngram_thresholds("max_top_ngram_chars", max_top_ngram_chars, TOP_NGRAMS)
-        self.dup_ngrams = _ngram_thresholds("max_dup_ngram_chars", max_dup_ngram_chars, DUP_NGRAMS)
-        self.languages = None if languages is None else list(languages)
-        limits = {
+        switches its rule off. `languages` limits the n-gram rules (null: languages written with spaces).
+        A rule's bound is keyed by its reason."""
+        top = _ngram_thresholds("max_top_ngram_chars", max_top_ngram_chars, TOP_NGRAMS)
+        dup = _ngram_thresholds("max_dup_ngram_chars", max_dup_ngram_chars, DUP_NGRAMS)
+        bounds = {
             "dup_paragraphs": max_dup_paragraphs,
             "dup_paragraph_chars": max_dup_paragraph_chars,
             "dup_lines": max_dup_lines,
             "dup_line_chars": max_dup_line_chars,
-            **{f"top_{n}gram": share for n, share in self.top_ngrams.items()},
-            **{f"dup_{n}gram": share for n, share in self.dup_ngrams.items()},
+            **{f"top_{n}gram": top.get(n) for n in TOP_NGRAMS},
+            **{f"dup_{n}gram": dup.get(n) for n in DUP_NGRAMS},
         }
-        self.limits = {reason: limit for reason, limit in limits.items() if limit is not None}  # in checking order
+        super().__init__(bounds, languages, mode)
+        self.top_sizes = sorted(top)
+        self.dup_sizes = sorted(dup)
 
-    def thresholds(self) -> dict[str, float]:
-        return {f"gopher_{reason}": float(limit) for reason, limit in self.limits.items()}
-
-    def process(self, docs: list[Document]) -> list[Verdict]:
-        return [self.judge(doc) for doc in docs]
-
-    def judge(self, doc: Document) -> Verdict:
-        """Record every signal, then name the first rule the document breaks."""
-        text = doc.text
-        n_chars = len(text) or 1
-        paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
-        text_lines = lines(text)
+    def measure(self, analysis: TextAnalysis, scopes: dict[Scope, bool]) -> dict[str, float]:
+        n_chars = len(analysis.text) or 1
+        paragraphs = analysis.paragraphs
+        text_lines = analysis.lines
         shares = {
             "dup_paragraphs": _duplicates(paragraphs) / (len(paragraphs) or 1),
             "dup_paragraph_chars": _duplicate_chars(paragraphs) / n_chars,
             "dup_lines": _duplicates(text_lines) / (len(text_lines) or 1),
             "dup_line_chars": _duplicate_chars(text_lines) / n_chars,
         }
-        if rule_applies(self.languages, doc.signals.get("language"), text):
-            found = _ngram_chars(words(text), list(self.top_ngrams), list(self.dup_ngrams))
+        if scopes["languages"]:
+            found = ngram_chars(analysis, self.top_sizes, self.dup_sizes)
             shares.update({key: chars / n_chars for key, chars in found.items()})
-        for key, share in shares.items():
-            doc.signals[f"gopher_{key}"] = share
-
-        for reason, limit in self.limits.items():
-            if shares.get(reason, 0.0) > limit:
-                return reason
-        return None
+        return {f"gopher_{key}": share for key, share in shares.items()}
 
 
 def _ngram_thresholds(option: str, given: dict[int, float] | None, published: dict[int, float]) -> dict[int, float]:
@@ -135,33 +137,28 @@ def _duplicate_chars(items: list[str]) -> int:
     return sum(map(len, items)) - sum(map(len, set(items)))
 
 
-def _ngram_chars(tokens: list[str], top_sizes: list[int], dup_sizes: list[int]) -> dict[str, int]:
+def ngram_chars(analysis: TextAnalysis, top_sizes: list[int], dup_sizes: list[int]) -> dict[str, int]:
     """Characters covered by the top n-grams (`top_<n>gram`) and by repeated n-grams (`dup_<n>gram`).
 
-    Word n-grams become 64-bit keys (a polynomial over first-occurrence word ids; sorting keys
-    is much faster than hashing tuples of strings). A repeated (n+1)-gram implies a repeated
-    n-gram, so once an n has no repeat the larger ones are 0 without looking.
+    A repeated (n+1)-gram implies a repeated n-gram, so once an n has no repeat the larger ones
+    are 0 without looking.
     """
     found: dict[str, int] = {}
-    n_tokens = len(tokens)
-    first_seen: dict[str, int] = {}
-    word_ids = np.fromiter(map(first_seen.setdefault, tokens, range(n_tokens)), np.uint64, n_tokens) + np.uint64(1)
-    lengths = np.fromiter(map(len, tokens), np.int64, n_tokens)
+    lengths = analysis.word_lengths
     char_offsets = np.concatenate(([0], np.cumsum(lengths)))
-    keys = word_ids
+    keys = analysis.ngram_keys(max([*top_sizes, *dup_sizes], default=1))
     repeats_possible = True
-    for n in range(2, max([*top_sizes, *dup_sizes], default=1) + 1):
-        keys = keys[:-1] * _KEY_BASE + word_ids[n - 1 :]
+    for n in sorted(keys):
         if n in top_sizes:
-            found[f"top_{n}gram"] = _top_chars(keys, char_offsets, n)
+            found[f"top_{n}gram"] = _top_chars(keys[n], char_offsets, n)
         if n in dup_sizes:
-            found[f"dup_{n}gram"] = _repeat_chars(keys, lengths, n) if repeats_possible else 0
+            found[f"dup_{n}gram"] = _repeat_chars(keys[n], lengths, n) if repeats_possible else 0
             repeats_possible = found[f"dup_{n}gram"] > 0
     return found
 
 
 def _top_chars(keys: np.ndarray, char_offsets: np.ndarray, n: int) -> int:
-    """Characters of the most frequent n-gram (the longest among equally frequent) times its count."""
+    """Characters of the most frequent n-gram (the first to occur among equally frequent) times its count."""
     if len(keys) == 0:
         return 0
     distinct, counts = np.unique(keys, return_counts=True)
@@ -170,8 +167,8 @@ def _top_chars(keys: np.ndarray, char_offsets: np.ndarray, n: int) -> int:
         return 0
     top_keys = distinct[counts == top]
     at = np.minimum(np.searchsorted(top_keys, keys), len(top_keys) - 1)
-    starts = np.flatnonzero(top_keys[at] == keys)
-    return int((char_offsets[starts + n] - char_offsets[starts]).max()) * top
+    first = int(np.argmax(top_keys[at] == keys))
+    return int(char_offsets[first + n] - char_offsets[first]) * top
 
 
 def _repeat_chars(keys: np.ndarray, lengths: np.ndarray, n: int) -> int:

@@ -1,0 +1,109 @@
+"""The base of the heuristic stages: each rule is one row of a table, and the table alone decides.
+
+A row names the reason a document is removed for, the signal it reads, the option holding its bound,
+the comparison that removes, and which documents it judges. `RuleStage` checks the rows in order and
+returns the first reason that fires; `thresholds()` (the cut lines drawn in the report and kept in
+the stats) reads the same rows, so the report cannot show a threshold the stage does not apply.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Literal
+
+from ..analysis import TextAnalysis, analysis_of
+from ..document import Document
+from ..errors import ConfigError
+from .base import Mode, Stage, Verdict
+
+Scope = Literal["all", "spaced", "languages"]
+SCOPES: dict[Scope, str] = {
+    "all": "every document",
+    "spaced": "documents written with spaces",
+    "languages": "documents in `languages` (unlabelled ones: written with spaces)",
+}
+COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Removes a document for `reason` when `signal <comparison> bound`, where `bound` is the
+    stage's option `option` (null switches the rule off); it judges only documents in `scope`."""
+
+    reason: str
+    signal: str
+    option: str
+    comparison: Literal["<", "<=", ">", ">="]
+    scope: Scope
+
+    def breaks(self, value: float, bound: float) -> bool:
+        return COMPARISONS[self.comparison](value, bound)
+
+
+class RuleStage(Stage):
+    """A stage whose removals are the rows of `rules`; subclasses compute the signals in `measure`."""
+
+    rules: ClassVar[tuple[Rule, ...]]
+
+    def __init__(self, bounds: dict[str, float | None], languages: list[str] | None, mode: Mode) -> None:
+        super().__init__(mode)
+        missing = sorted({rule.option for rule in self.rules} - set(bounds))
+        if missing:
+            raise ConfigError(f"{self.name}: rules without a bound: {missing}")
+        self.bounds = bounds
+        self.languages = None if languages is None else list(languages)
+
+    def thresholds(self) -> dict[str, float]:
+        """Signal -> the bound of the first rule on it that is switched on."""
+        cuts: dict[str, float] = {}
+        for rule in self.rules:
+            bound = self.bounds[rule.option]
+            if bound is not None and rule.signal not in cuts:
+                cuts[rule.signal] = float(bound)
+        return cuts
+
+    def scopes(self, doc: Document, analysis: TextAnalysis) -> dict[Scope, bool]:
+        """Which scopes judge this document."""
+        return {
+            "all": True,
+            "spaced": analysis.written_with_spaces,
+            "languages": analysis.judged_by(self.languages, doc.signals.get("language")),
+        }
+
+    def measure(self, analysis: TextAnalysis, scopes: dict[Scope, bool]) -> dict[str, float]:
+        """The signals of the rules whose scope judges this document."""
+        raise NotImplementedError
+
+    def process(self, docs: list[Document]) -> list[Verdict]:
+        return [self.judge(doc) for doc in docs]
+
+    def judge(self, doc: Document) -> Verdict:
+        """Record the signals, then name the first rule the document breaks."""
+        analysis = analysis_of(doc)
+        values = self.measure(analysis, self.scopes(doc, analysis))
+        doc.signals.update(values)
+        return self.first_broken(values)
+
+    def first_broken(self, values: dict[str, float]) -> str | None:
+        for rule in self.rules:
+            bound = self.bounds[rule.option]
+            value = values.get(rule.signal)
+            if bound is not None and value is not None and rule.breaks(value, bound):
+                return rule.reason
+        return None
+
+
+def rule_table(stage: RuleStage) -> str:
+    """The stage's rules and bounds as Markdown table rows, as its module docstring shows them."""
+    rows = []
+    for rule in stage.rules:
+        bound = stage.bounds[rule.option]
+        bound_text = "off" if bound is None else f"{bound:g}"
+        rows.append(f"| `{rule.reason}` | `{rule.signal}` {rule.comparison} {bound_text} | {SCOPES[rule.scope]} |")
+    return "\n".join(rows)
