@@ -20,7 +20,7 @@ LAYERS = [
     {"config"},  # YAML -> stages: knows the stage registry
     {"stages", "io", "train", "report"},
     {"errors", "document", "stats", "text", "models", "tokens", "lists", "clusters", "minhash", "mojibake",
-     "progress", "classifier"},
+     "progress", "classifier", "analysis"},
 ]
 RANK = {part: depth for depth, parts in enumerate(LAYERS) for part in parts}
 
