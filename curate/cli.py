@@ -73,24 +73,38 @@ def build_parser() -> argparse.ArgumentParser:
     tok_train.add_argument("--output", required=True, metavar="FILE.tiktoken")
     tok_train.set_defaults(handler=cmd_tokenizer_train)
 
-    classifier = sub.add_parser("classifier", help="train a fastText text classifier", description="Classifier tools.")
+    classifier = sub.add_parser("classifier", help="train and evaluate fastText text classifiers", description="Classifier tools.")
     classifier_sub = classifier.add_subparsers(dest="classifier_command", required=True, parser_class=_Parser)
     clf_train = classifier_sub.add_parser(
-        "train", help="train a fastText classifier for the toxicity stage (scorer: fasttext)",
-        description="Train a fastText classifier (labels toxic / non_toxic) on a seeded train/dev split and "
-        "report precision, recall, F1 and ROC-AUC on the held-out part.",
+        "train", help="train a fastText classifier (toxicity stage: scorer: fasttext; quality_classifier stage)",
+        description="Train a fastText classifier on labelled files (--input) or on files of positive and negative text "
+        "(--positives/--negatives), on a seeded train/dev split of the documents, and report precision, recall, F1 "
+        "and ROC-AUC on the dev documents beside a document-length baseline. Models over 10 MB are quantized.",
     )
-    clf_train.add_argument("--input", required=True, metavar="FILE", help="labelled data: .csv or .jsonl (optionally .gz)")
-    clf_train.add_argument("--text-column", default="text", help="column holding the text (default: text)")
-    clf_train.add_argument("--label-column", default="label", help="column holding the label (default: label)")
-    clf_train.add_argument("--positive", nargs="+", default=["1", "true", "toxic"], metavar="VALUE",
-                           help="label values that mean toxic; the rest are clean (Davidson: --positive 0 1)")
+    _add_data_arguments(clf_train, "train")
+    clf_train.add_argument("--labels", nargs=2, metavar=("POSITIVE", "NEGATIVE"),
+                           help="label names written into the model (default: toxic non_toxic; the quality model uses hq lq)")
+    clf_train.add_argument("--chunk-words", type=int, default=0, metavar="N",
+                           help="train on pieces of at most N words of each document (default: 0, whole documents)")
+    clf_train.add_argument("--max-per-file", type=int, default=0, metavar="N",
+                           help="at most N training examples from each input path, a seeded sample (default: 0, all)")
     clf_train.add_argument("--output", required=True, metavar="MODEL.bin")
-    clf_train.add_argument("--dev-fraction", type=float, default=0.2, help="held-out share (default: 0.2)")
-    clf_train.add_argument("--threshold", type=float, default=0.5, help="cut for precision/recall (default: 0.5)")
+    clf_train.add_argument("--dev-fraction", type=float, default=0.2, help="held-out share of documents (default: 0.2)")
     clf_train.add_argument("--epochs", type=int, default=2, help="passes over the data (default: 2; more overfit tweets)")
+    clf_train.add_argument("--dim", type=int, default=16, help="embedding size (default: 16)")
     clf_train.add_argument("--seed", type=int, default=0)
     clf_train.set_defaults(handler=cmd_classifier_train)
+    clf_eval = classifier_sub.add_parser(
+        "eval", help="ROC-AUC of a fastText classifier per test set, beside a document-length baseline",
+        description="Score test sets with a fastText model: ROC-AUC per labelled file (--test), or per file of "
+        "positives against all negatives and per file of negatives against all positives (--positives/--negatives), "
+        "each beside the ROC-AUC of document length.",
+    )
+    clf_eval.add_argument("model", metavar="MODEL", help="a fastText .bin or .ftz file")
+    _add_data_arguments(clf_eval, "eval")
+    clf_eval.add_argument("--label", help="the model's positive label (default: toxic; "
+                          "the shipped quality model: hq)")
+    clf_eval.set_defaults(handler=cmd_classifier_eval)
 
     shards = sub.add_parser("shards", help="token shard tools", description="Token shard tools.")
     shards_sub = shards.add_subparsers(dest="shards_command", required=True, parser_class=_Parser)
@@ -196,23 +210,97 @@ def cmd_tokenizer_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_data_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """The data options `classifier train` and `classifier eval` share."""
+    labelled = "--input" if purpose == "train" else "--test"
+    parser.add_argument(labelled, nargs="+", metavar="PATH", dest="labelled",
+                        help="labelled data: .csv, .jsonl or .parquet files (optionally .gz) or folders of them")
+    parser.add_argument("--positives", nargs="+", metavar="PATH", help="files of positive text (e.g. reference text): "
+                        ".jsonl/.parquet with a text field, .txt (one document per file), optionally .gz, or folders")
+    parser.add_argument("--negatives", nargs="+", metavar="PATH", help="files of negative text (e.g. raw web text), as --positives")
+    parser.add_argument("--text-field", "--text-column", dest="text_field", default="text",
+                        help="field or column holding the text (default: text)")
+    parser.add_argument("--label-column", default="label", help="column holding the label (default: label)")
+    parser.add_argument("--positive", nargs="+", metavar="VALUE", help="label values that mean positive, the rest "
+                        "negative (Davidson: --positive 0 1); needed when the column has more than two values "
+                        "(default: 1/true/toxic)")
+    parser.add_argument("--id-split", choices=["train", "held_out"], help="only records whose id falls in this part "
+                        "of the project's fixed split (curate.classifier.id_split: 20%% held out by hash of the id)")
+    parser.add_argument("--threshold", type=float, default=0.5, help="cut for precision/recall (default: 0.5)")
+
+
+def _read_sets(args: argparse.Namespace) -> list[tuple[str, list[str], list[bool]]]:
+    """(name, texts, labels) per input path: labelled files, or positive and negative files."""
+    from .classifier import read_labelled, read_texts
+
+    flag = "--input" if args.classifier_command == "train" else "--test"
+    if args.labelled and (args.positives or args.negatives):
+        raise CurateError(f"give {flag} (labelled files) or --positives/--negatives, not both")
+    if not args.labelled and not (args.positives and args.negatives):
+        raise CurateError(f"give {flag} (labelled files), or --positives and --negatives (files of each)")
+    if args.labelled:
+        return [(path, *read_labelled(path, args.text_field, args.label_column, args.positive, args.id_split)) for path in args.labelled]
+    sets = []
+    for paths, positive in ((args.positives, True), (args.negatives, False)):
+        for path in paths:
+            texts = read_texts(path, args.text_field, args.id_split)
+            sets.append((path, texts, [positive] * len(texts)))
+    return sets
+
+
 def cmd_classifier_train(args: argparse.Namespace) -> int:
     import time
 
-    from .classifier import TrainOptions, read_labelled, train_and_evaluate
+    from .classifier import Corpus, TrainOptions, train_and_evaluate
 
-    if args.epochs < 1:
-        raise CurateError(f"--epochs must be at least 1, got {args.epochs}")
-    texts, labels = read_labelled(args.input, args.text_column, args.label_column, args.positive)
+    for flag, value, least in (("--epochs", args.epochs, 1), ("--dim", args.dim, 1), ("--chunk-words", args.chunk_words, 0),
+                               ("--max-per-file", args.max_per_file, 0)):
+        if value < least:
+            raise CurateError(f"{flag} must be at least {least}, got {value}")
+    corpus = Corpus()
+    for _, texts, labels in _read_sets(args):
+        corpus.add(texts, labels)
     started = time.perf_counter()
-    options = TrainOptions(epochs=args.epochs, seed=args.seed)
-    model, train_count, metrics = train_and_evaluate(texts, labels, options, args.dev_fraction, args.threshold)
+    labels = tuple(args.labels) if args.labels else TrainOptions.labels
+    options = TrainOptions(epochs=args.epochs, dim=args.dim, seed=args.seed, labels=labels)
+    model, examples, metrics = train_and_evaluate(corpus, options, args.dev_fraction, args.threshold,
+                                                  args.chunk_words, args.max_per_file)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     model.save_model(str(output))
-    print(f"trained on {train_count:,} of {len(texts):,} records ({sum(labels):,} toxic) in {time.perf_counter() - started:.1f}s")
+    trained = len(corpus.texts) - metrics.count
+    pieces = f", as {examples:,} examples" if examples != trained else ""
+    print(f"trained on {trained:,} of {len(corpus.texts):,} records ({sum(corpus.labels):,} {labels[0]}){pieces} "
+          f"in {time.perf_counter() - started:.1f}s")
     print(f"dev: {metrics.describe()}")
-    print(f"model: {output} (toxicity stage: scorer: fasttext, model: {output})")
+    quantized = ", quantized" if model.is_quantized() else ""
+    print(f"model: {output} ({output.stat().st_size / 1e6:.1f} MB{quantized}; positive label {labels[0]!r})")
+    return 0
+
+
+def cmd_classifier_eval(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .classifier import POSITIVE_LABEL, evaluate, load_model, score_texts
+
+    label = args.label or POSITIVE_LABEL
+    model = load_model(args.model, label)
+    sets = [(name, texts, labels, score_texts(model, texts, label)) for name, texts, labels in _read_sets(args)]
+    rows = list(sets)
+    if not args.labelled:
+        rows = []  # each file against every file of the other class, then everything
+        for name, texts, labels, scores in sets:
+            others = [s for s in sets if s[2][0] != labels[0]]
+            rows.append((f"{name} vs all {'negatives' if labels[0] else 'positives'}",
+                         texts + [t for s in others for t in s[1]], labels + [flag for s in others for flag in s[2]],
+                         np.concatenate([scores, *(s[3] for s in others)])))
+        rows.append(("all", [t for s in sets for t in s[1]], [flag for s in sets for flag in s[2]], np.concatenate([s[3] for s in sets])))
+    width = max(len(row[0]) for row in rows)
+    print(f"{'test set':<{width}}  {'docs':>7}  {'positive':>8}  {'roc_auc':>7}  {'length_auc':>10}  {'f1@' + format(args.threshold, 'g'):>7}")
+    for name, texts, labels, scores in rows:
+        m = evaluate(scores, labels, args.threshold, texts)
+        print(f"{name:<{width}}  {m.count:>7,}  {m.positives:>8,}  {m.roc_auc:>7.3f}  {m.length_auc:>10.3f}  {m.f1:>7.3f}")
+    print("length_auc: ROC-AUC of document length in characters as the score (below 0.5: shorter documents are the positives)")
     return 0
 
 

@@ -69,10 +69,10 @@ def test_read_labelled_csv_and_jsonl(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "name", "message"),
     [
-        ("id,text\n1,hello\n", "d.csv", "no column 'label'"),
+        ("id,text\n1,hello\n", "d.csv", "no field 'label'"),
         ("id,text,label\n1,a,1\n2,b,1\n", "d.csv", "every record is positive"),
         ('{"text": "a", "label": 1}\nnot json\n', "d.jsonl", "line 2 is not JSON"),
-        ("text\tlabel\n", "d.tsv", "expected a .csv or .jsonl"),
+        ("text\tlabel\n", "d.tsv", "expected a .csv, .jsonl"),
     ],
 )
 def test_read_labelled_errors(tmp_path: Path, content: str, name: str, message: str) -> None:
@@ -115,7 +115,7 @@ def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     data = write_csv(tmp_path / "d.csv", [("a", "1"), ("b", "0")])
     rc = main(["classifier", "train", "--input", str(data), "--text-column", "tweet", "--output", str(tmp_path / "m.bin")])
     err = capsys.readouterr().err
-    assert rc == 2 and err.count("\n") == 1 and "no column 'tweet'" in err
+    assert rc == 2 and err.count("\n") == 1 and "no field 'tweet'" in err
     rc = main(["classifier", "train", "--input", str(tmp_path / "missing.csv"), "--output", str(tmp_path / "m.bin")])
     assert rc == 2 and "input not found" in capsys.readouterr().err
 
@@ -130,3 +130,106 @@ def test_cli_on_davidson(shared_data: Path, tmp_path: Path, capsys: pytest.Captu
     assert "of 24,783 records (20,620 toxic)" in out
     auc = float(out.split("roc_auc=")[1].split()[0])
     assert auc >= 0.975  # measured: 0.984 after one epoch, 0.985 after two (the default)
+
+
+# ---- positives/negatives files, refusals, quantization, `classifier eval` ---------------------------
+
+PROSE = ["The committee agreed on the budget after a long debate about schools.",
+         "She walked along the river and thought about the letter her brother had sent.",
+         "Prices of coffee rose sharply in the second quarter, traders said on Monday.",
+         "The museum opened a new wing devoted to the history of printing in Europe."]
+SPAM = ["click here buy now cheap pills free shipping best price click here",
+        "home | about | contact | login | register | cart | sitemap | privacy",
+        "casino bonus free spins win big casino bonus jackpot online casino now",
+        "share tweet pin email print share tweet pin email print share tweet"]
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    opener = __import__("gzip").open if path.name.endswith(".gz") else open
+    with opener(path, "wt", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(record) + "\n" for record in records)
+    return path
+
+
+def test_train_from_positive_and_negative_files_then_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    books = tmp_path / "books"
+    books.mkdir()
+    for i, text in enumerate(PROSE):
+        (books / f"book{i}.txt").write_text("\n".join(text.split(" ")) * 10, encoding="utf-8")  # hard-wrapped
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"body": PROSE * 10}), tmp_path / "news.parquet")
+    web = write_jsonl(tmp_path / "web.jsonl.gz", [{"id": str(i), "body": SPAM[i % 4]} for i in range(60)])
+    model = tmp_path / "q.bin"
+    argv = ["classifier", "train", "--positives", str(books), str(tmp_path / "news.parquet"), "--negatives", str(web),
+            "--text-field", "body", "--labels", "hq", "lq", "--chunk-words", "12", "--epochs", "20", "--output", str(model)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "of 104 records (44 hq), as" in out and "positive label 'hq'" in out
+    assert set(classifier.load_model(model, "hq").get_labels()) == {"__label__hq", "__label__lq"}
+    assert main(["classifier", "eval", str(model), "--label", "hq", "--positives", str(tmp_path / "news.parquet"),
+                 "--negatives", str(web), "--text-field", "body"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:5] == ["test", "set", "docs", "positive", "roc_auc"] and "length_auc" in lines[0]
+    rows = {line.split()[0]: line.split() for line in lines[1:-1]}
+    assert set(rows) == {str(tmp_path / "news.parquet"), str(web), "all"}
+    assert rows["all"][1:3] == ["100", "40"] and float(rows["all"][3]) > 0.95  # separable toy classes
+
+
+def test_id_split_is_fixed_and_filters_records(tmp_path: Path) -> None:
+    parts = [classifier.id_split(str(i)) for i in range(10_000)]
+    assert 0.18 < parts.count("held_out") / len(parts) < 0.22
+    assert classifier.id_split("reuters-1") == classifier.id_split("reuters-1")
+    data = write_jsonl(tmp_path / "d.jsonl", [{"id": str(i), "text": f"doc {i}"} for i in range(200)])
+    train = classifier.read_texts(data, split="train")
+    held = classifier.read_texts(data, split="held_out")
+    assert len(train) + len(held) == 200 and not set(train) & set(held)
+    assert held == [f"doc {i}" for i in range(200) if classifier.id_split(str(i)) == "held_out"]
+
+
+def test_more_than_two_label_values_need_positive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_csv(tmp_path / "d.csv", [("a", "0"), ("b", "1"), ("c", "2")] * 5)
+    rc = main(["classifier", "train", "--input", str(data), "--output", str(tmp_path / "m.bin")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "has 3 values (0, 1, 2)" in err and "--positive" in err
+    texts, labels = classifier.read_labelled(data, "text", "label", ["2"])
+    assert sum(labels) == 5
+    two = write_jsonl(tmp_path / "d.jsonl", [{"text": "x", "label": True}, {"text": "y", "label": False}])
+    assert classifier.read_labelled(two, "text", "label")[1] == [True, False]  # two values: 1/true/toxic is positive
+
+
+@pytest.mark.parametrize("name", ["junk.jsonl", "junk.csv", "junk.txt", "junk.jsonl.gz", "junk.parquet"])
+def test_binary_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    junk = tmp_path / name
+    junk.write_bytes(bytes(range(256)) * 40)
+    good = write_jsonl(tmp_path / "good.jsonl", [{"text": t} for t in PROSE])
+    flag = ["--input", str(junk)] if name.endswith(".csv") else ["--positives", str(good), "--negatives", str(junk)]
+    rc = main(["classifier", "train", *flag, "--output", str(tmp_path / "m.bin")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and str(junk) in err and "internal error" not in err
+
+
+def test_cli_refuses_mixed_or_one_sided_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write_jsonl(tmp_path / "good.jsonl", [{"text": t, "label": 1} for t in PROSE])
+    for argv in (["--positives", str(good)], ["--input", str(good), "--negatives", str(good)], []):
+        assert main(["classifier", "train", *argv, "--output", str(tmp_path / "m.bin")]) == 2
+        assert capsys.readouterr().err.startswith("curate: error: give --input")
+    assert main(["classifier", "eval", str(tmp_path / "none.bin"), "--test", str(good)]) == 2
+    assert "model not found" in capsys.readouterr().err
+
+
+def test_large_models_are_quantized(tmp_path: Path) -> None:
+    options = classifier.TrainOptions(epochs=5, dim=8, quantize_over=1_000, quantize_rows=500)
+    model = classifier.train(TOXIC * 4 + CLEAN * 4, [True] * 20 + [False] * 20, options)
+    assert model.is_quantized()
+    model.save_model(str(tmp_path / "m.bin"))
+    assert (tmp_path / "m.bin").stat().st_size < 100_000
+    assert not classifier.train(TOXIC + CLEAN, [True] * 5 + [False] * 5, classifier.TrainOptions(epochs=1, dim=4, quantize_over=10**12)).is_quantized()
+
+
+def test_prepare_text_undoes_formatting() -> None:
+    """Hard wrapping and light tokenisation give the same tokens as the plain text."""
+    plain = "O'Reilly's book isn't out; she'd said so."
+    assert classifier.prepare_text("O'Reilly 's book is n't out ;\nshe 'd said\nso .") == classifier.prepare_text(plain)
+    assert classifier.prepare_text("do n't") == classifier.prepare_text("don't") == "don ' t"
