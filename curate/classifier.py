@@ -264,7 +264,7 @@ class TrainOptions:
 def train(texts: list[str], labels: list[bool], options: TrainOptions = TrainOptions()) -> Any:
     """Train a supervised fastText model on `texts` (prepared here). A model whose embeddings would
     take more than `quantize_over` bytes is quantized (pruned to the `quantize_rows` most important
-    rows, retrained, product-quantized): a 130 MB model becomes about 1 MB."""
+    rows, product-quantized): a 130 MB model becomes about 1 MB."""
     import fasttext
 
     rows = list(zip(labels, texts))
@@ -290,8 +290,9 @@ def train(texts: list[str], labels: list[bool], options: TrainOptions = TrainOpt
         )
         embedding_bytes = (len(model.words) + model.bucket) * model.dim * 4
         if embedding_bytes > options.quantize_over:
-            model.quantize(input=str(data), cutoff=options.quantize_rows, retrain=True, qnorm=True,
-                           epoch=options.epochs, lr=options.learning_rate, thread=1, verbose=0)
+            # Without retraining: retraining the pruned model (more epochs) made a 6k-tweet toxicity model
+            # flag 4.5% of clean prose instead of 0.7%; pruned as trained, dev ROC-AUC 0.9795 vs 0.9800.
+            model.quantize(cutoff=options.quantize_rows, retrain=False, qnorm=True, thread=1, verbose=0)
     return model
 
 
