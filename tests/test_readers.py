@@ -23,6 +23,7 @@ from curate.io import warc
 from curate.io.charset import codec_for, decode_html, sniff_declared_charset
 from curate.io.base import InputOptions, InputShard, Skipped
 from curate.io.readers import detect_format, read_shard
+from conftest import require
 
 # Documents each shared file must yield (MANIFEST.md record counts: responses / conversions / JSON lines).
 SHARED_FILES = {
@@ -570,3 +571,139 @@ def test_html_field_pages_go_through_extract(shared_data: Path, tmp_path: Path) 
     sources = {json.loads(line)["id"]: json.loads(line)["source"] for line in lines}
     assert all(row["source"] == sources[row["id"]] for row in kept)  # the row's own source, not the file name
     assert all("gold_text" in json.loads(row["metadata"]) for row in kept)  # other fields ride along as metadata
+
+
+# --- ARC (version 1): files written to the specification, warcio's ARC reader as the reference -------
+
+ARC_VERSION_BLOCK = b"1 0 curate-test\nURL IP-address Archive-date Content-type Archive-length\n"
+
+
+def arc_record(url: str, block: bytes, mime: str = "text/html", length: int | None = None, date: str = "20010203040506") -> bytes:
+    return f"{url} 192.0.2.7 {date} {mime} {len(block) if length is None else length}\n".encode() + block + b"\n"
+
+
+def arc_page(number: int, **kwargs) -> bytes:
+    return arc_record(f"http://example.com/{number}", page(number), **kwargs)
+
+
+def write_arc(path: Path, records: list[bytes], compress: bool) -> Path:
+    """One gzip member per record, as the Internet Archive writes `.arc.gz`."""
+    records = [arc_record("filedesc://test.arc", ARC_VERSION_BLOCK, "text/plain", date="20010203040506")] + records
+    path.write_bytes(b"".join(gzip.compress(r) for r in records) if compress else b"".join(records))
+    return path
+
+
+def arc_numbers(docs: list[Document]) -> list[int]:
+    return [int(d.url.rsplit("/", 1)[1]) for d in docs]
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_arc_records_match_warcio(tmp_path: Path, compress: bool) -> None:
+    WarcioIterator = require("warcio.archiveiterator").ArchiveIterator
+
+    html = "<html><body><p>Grüße aus Köln, schöne Straße.</p></body></html>"
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (html[:20].encode(), html[20:].encode())) + b"0\r\n\r\n"
+    records = [
+        arc_page(0),
+        arc_record("http://example.com/1", http_response(b"%PDF-1.4 binary", "Content-Type: application/pdf"), "application/pdf"),
+        arc_record("http://example.com/2", http_response(b"<html>gone</html>", status="404 Not Found")),
+        arc_record("http://example.com/3", http_response(gzip.compress(html.encode()), "Content-Type: text/html\r\nContent-Encoding: gzip")),
+        arc_record("http://example.com/4", http_response(chunked, "Content-Type: text/html\r\nTransfer-Encoding: chunked")),
+        arc_record("http://example.com/5", http_response(html.encode("latin-1"), "Content-Type: text/html; charset=ISO-8859-1")),
+        arc_record("http://example.com/6", http_response(b"just text\n", "Content-Type: text/plain"), "text/plain"),
+        arc_record("dns:example.com", b"20010203040506\nexample.com. 3600 IN A 192.0.2.7\n", "text/dns"),
+        arc_record("http://example.com/8 with a space", b"HTTP/1.0 200 OK\nContent-Type: text/html\n\n<p>LF-only</p>"),
+        arc_record("http://example.com/9", http_response(b"   \r\n ")),
+        arc_record("ftp://example.com/10", html.encode(), "text/html", date="200102030405"),
+    ]
+    path = write_arc(tmp_path / ("a.arc.gz" if compress else "a.arc"), records, compress)
+    docs, skipped = read_all(path)
+    assert skipped == {"arc:non_html_payload": 1, "arc:http_status_not_ok": 1, "arc:crawler_metadata": 1, "arc:empty_payload": 1}
+    by_url = {d.url: d for d in docs}
+    with open(path, "rb") as stream:
+        reference = [  # url, HTTP status, payload with chunking and gzip undone, archive date
+            (r.rec_headers.get_header("uri"), r.http_headers.get_statuscode() if r.http_headers else None,
+             r.content_stream().read(), r.rec_headers.get_header("archive-date"))
+            for r in WarcioIterator(stream, arc2warc=False) if r.rec_type != "arc_header"
+        ]
+    assert len(reference) == len(records) == len(docs) + sum(skipped.values())  # every record kept or counted
+    not_documents = {"http://example.com/1", "http://example.com/2", "dns:example.com", "http://example.com/9"}
+    assert {url for url, *_ in reference if url not in by_url} == not_documents
+    assert reference[2][1] == "404"
+    for url, status, content, date in reference:
+        if url in by_url:
+            doc = by_url[url]
+            assert status in ("200", None), url
+            expected = decode_html(content, "iso-8859-1" if url.endswith("/5") else None).text
+            assert (doc.html if doc.html is not None else doc.text) == expected, url
+            assert re.sub(r"\D", "", doc.timestamp).startswith(date), url
+    assert by_url["http://example.com/3"].html == html and by_url["http://example.com/5"].html == html
+    assert by_url["http://example.com/6"].text == "just text\n" and by_url["http://example.com/6"].html is None
+    assert by_url["ftp://example.com/10"].timestamp == "2001-02-03T04:05:00Z"
+    assert len({d.id for d in docs}) == len(docs) and [d.id for d in read_all(path)[0]] == [d.id for d in docs]
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_arc_length_too_large_swallows_next_record_which_is_still_read(tmp_path: Path, compress: bool) -> None:
+    lying = arc_page(1, length=len(page(1)) + 60)
+    docs, skipped = read_all(write_arc(tmp_path / "a.arc", [arc_page(0), lying, arc_page(2), arc_page(3)], compress), "arc")
+    assert arc_numbers(docs) == [0, 2, 3] and skipped == {"arc:content_length_mismatch": 1}
+
+
+def test_arc_length_too_small_and_junk_between_records(tmp_path: Path) -> None:
+    short = arc_page(1, length=30)
+    docs, skipped = read_all(write_arc(tmp_path / "a.arc", [arc_page(0), short, arc_page(2), b"junk line\n" * 3, arc_page(3)], False), "arc")
+    assert arc_numbers(docs) == [0, 2, 3]
+    assert skipped == {"arc:invalid_http_headers": 1, "arc:resynchronised": 2}  # the cut record, the rest of it, the junk
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_arc_length_past_the_end(tmp_path: Path, compress: bool) -> None:
+    records = [arc_page(0), arc_page(1, length=len(page(1)) + 500)]
+    docs, skipped = read_all(write_arc(tmp_path / "a.arc", records, compress), "arc")
+    assert arc_numbers(docs) == [0] and skipped == {"arc:truncated_record": 1}
+    records = [arc_page(0), arc_page(1, length=10_000), arc_page(2), arc_page(3)]  # runs past the end over two records
+    docs, skipped = read_all(write_arc(tmp_path / "b.arc", records, compress), "arc")
+    assert arc_numbers(docs) == [0, 2, 3] and skipped == {"arc:content_length_mismatch": 1}
+
+
+def test_arc_length_over_the_cap_counts_what_it_swallowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from curate.io import arc
+
+    monkeypatch.setattr(arc, "MAX_PAYLOAD_BYTES", 150)  # page(0) (122 bytes) is under it
+    swallowing = len(page(1)) + 1 + len(arc_page(2)) + len(arc_page(3))  # its own bytes, its newline, records 2 and 3
+    for extra, kept, junk in [(0, [0, 4, 5], {}), (4, [0, 5], {"arc:resynchronised": 1})]:  # 4: ends inside record 4's header
+        records = [arc_page(0), arc_page(1, length=swallowing + extra), arc_page(2), arc_page(3), arc_page(4), arc_page(5)]
+        docs, skipped = read_all(write_arc(tmp_path / "a.arc", records, False))
+        assert arc_numbers(docs) == kept
+        assert skipped == {"arc:payload_too_large": 1, "arc:content_length_mismatch": 2} | junk
+
+
+def test_arc_truncated_gzip_and_not_an_arc_file(tmp_path: Path) -> None:
+    whole = write_arc(tmp_path / "whole.arc.gz", [arc_page(i) for i in range(3)], True).read_bytes()
+    last = len(gzip.compress(arc_page(2)))
+    (tmp_path / "cut.arc.gz").write_bytes(whole[: len(whole) - last // 2])
+    docs, skipped = read_all(tmp_path / "cut.arc.gz")
+    assert arc_numbers(docs) == [0, 1] and skipped == {"arc:truncated_or_corrupt_file": 1}
+    (tmp_path / "junk.arc").write_bytes(b"\x00\x01 not an arc file\n" * 50)
+    assert read_all(tmp_path / "junk.arc") == ([], Counter({"arc:not_an_arc_file": 1}))
+    (tmp_path / "empty.arc").write_bytes(b"")
+    assert read_all(tmp_path / "empty.arc") == ([], Counter())
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_arc_random_damage_never_raises(tmp_path: Path, compress: bool) -> None:
+    """Cut, overwritten or inserted bytes anywhere: reading goes on, and never yields more records than there are."""
+    import random
+
+    whole = write_arc(tmp_path / "whole.arc", [arc_page(i) for i in range(8)], compress).read_bytes()
+    rng = random.Random(0)
+    for trial in range(60):
+        at = rng.randrange(len(whole))
+        damaged = [whole[:at], whole[:at] + bytes(rng.randrange(256) for _ in range(20)) + whole[at + 20:],
+                   whole[:at] + b"junk\n" + whole[at:]][trial % 3]
+        path = tmp_path / ("d.arc.gz" if compress else "d.arc")
+        path.write_bytes(damaged)
+        docs, skipped = read_all(path)
+        assert len(docs) <= 8 and all(d.html for d in docs), trial
+        assert len(docs) + sum(skipped.values()) >= min(at // 200, 8) // 2, trial  # what came before the damage is there

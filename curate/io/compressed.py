@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from typing import BinaryIO
 
 import zstandard
@@ -15,14 +16,20 @@ import zstandard
 from .remote import is_url, open_url
 
 CHUNK_BYTES = 1 << 20
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-def open_binary(path: str) -> BinaryIO:
-    """`path` is a local path or a URL (see `remote`)."""
-    if path.endswith(".gz"):
-        return open_url(path, compression="gzip") if is_url(path) else gzip.open(path, "rb")
+def open_binary(path: str, sniff: bool = False) -> BinaryIO:
+    """`path` is a local path or a URL (see `remote`). The name says gzip or zstd; with `sniff`, so do
+    the first bytes (for formats whose files are often compressed under a plain name)."""
     raw = open_url(path) if is_url(path) else open(path, "rb")
-    if path.endswith(".zst"):
+    magic = raw.read(4) if sniff else b""
+    raw.seek(0)
+    if path.endswith(".gz") or magic.startswith(GZIP_MAGIC):
+        raw.close()
+        return open_url(path, compression="gzip") if is_url(path) else gzip.open(path, "rb")
+    if path.endswith(".zst") or magic == ZSTD_MAGIC:
         return io.BufferedReader(_ZstdFrames(raw), CHUNK_BYTES)
     return raw
 
@@ -71,4 +78,4 @@ class _ZstdFrames(io.RawIOBase):
 
 
 # What a broken compressed stream raises, by library; readers count these as `truncated_or_corrupt`.
-DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, zstandard.ZstdError)
+DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, zlib.error, zstandard.ZstdError)

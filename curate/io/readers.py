@@ -31,6 +31,7 @@ class Reader:
 
 READERS: dict[str, Reader] = {
     "warc": Reader("curate.io.warc:read_warc", (".warc", ".warc.gz", ".wet", ".wet.gz")),
+    "arc": Reader("curate.io.arc:read_arc", (".arc", ".arc.gz")),
     "jsonl": Reader(
         "curate.io.jsonl:read_jsonl",
         (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json", ".json.gz", ".json.zst", ".ndjson", ".ndjson.gz", ".ndjson.zst"),

@@ -36,16 +36,13 @@ from datetime import datetime
 from itertools import chain
 from typing import Generator, Iterator
 
-import brotli
-import zstandard
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from ..document import Document, stable_id
-from .charset import decode_html
 from .base import InputOptions, InputShard, Skipped
+from .payload import MAX_PAYLOAD_BYTES, page_document, parse_content_type, undo_http_encodings, without_nul
 from .remote import is_url, open_url
 
-MAX_PAYLOAD_BYTES = 8 * 2**20  # larger bodies are media or junk; skipped unread, so memory stays bounded
 SCAN_BYTES = 1 << 20  # window for scanning damaged bytes (the next gzip member or record header, an oversized payload)
 HEADER_PEEK = 4096  # most WARC headers fit; longer ones are read up to fastwarc's own limit
 MAX_HEADER_BYTES = 32 << 10  # fastwarc's max_header_len
@@ -54,11 +51,6 @@ GZIP_MAGIC = b"\x1f\x8b"
 COMPRESSED_MAGIC = (GZIP_MAGIC, b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18")  # gzip, zstd, lz4: fastwarc detects them
 CONTENT_RECORDS = (WarcRecordType.response, WarcRecordType.resource, WarcRecordType.conversion)
 IGNORED_RECORDS = (WarcRecordType.request, WarcRecordType.metadata, WarcRecordType.warcinfo)  # never content
-HTML_TYPES = ("text/html", "application/xhtml+xml")
-XML_TYPES = ("application/xml", "text/xml")  # HTML only when the bytes say so
-TEXT_TYPES = ("text/plain",)
-UNTYPED = ("", "application/octet-stream", "unknown/unknown", "application/unknown")
-BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"\x1f\x8b", b"RIFF", b"OggS", b"ID3")
 METADATA_SCHEMES = ("metadata:", "dns:", "filedesc:", "warcinfo:")
 # The header of a record this reader counts, inside a payload: that record's Content-Length was too large.
 _EMBEDDED_RECORD = re.compile(
@@ -286,103 +278,17 @@ def _to_document(
     if record.record_type == WarcRecordType.conversion:
         lang = record.headers.get("WARC-Identified-Content-Language")
         meta |= {"warc_type": "conversion"} | ({"warc_language": lang} if lang else {})
-        text = _without_nul(payload.decode("utf-8", "replace"))  # WET is UTF-8 by definition
+        text = without_nul(payload.decode("utf-8", "replace"))  # WET is UTF-8 by definition
         return Document(id=record_id, text=text, source=shard.source, url=url, timestamp=timestamp, metadata=meta)
     if http is not None:
-        payload = _undo_http_encodings(payload, http)
+        payload = undo_http_encodings(payload, http)
         if payload is None:
             return Skipped("warc:undecodable_content_encoding")
         content_type, charset = (record.http_content_type or "").lower(), record.http_charset
     else:
-        content_type, charset = _parse_content_type(record.headers.get("Content-Type"))
-    if not payload or payload.isspace():
-        return Skipped("warc:empty_payload")
-    kind = _payload_kind(content_type, payload)
-    if kind is None:
-        return Skipped("warc:non_html_payload")
-    decoded = decode_html(payload, charset)
-    meta |= {"content_type": content_type or "text/html", "charset": decoded.encoding}
-    if kind == "text":
-        return Document(id=record_id, text=_without_nul(decoded.text), source=shard.source, url=url, timestamp=timestamp, metadata=meta)
-    return Document(
-        id=record_id, text="", html=_without_nul(decoded.text), source=shard.source, url=url, timestamp=timestamp, metadata=meta
-    )
-
-
-def _payload_kind(content_type: str, payload: bytes) -> str | None:
-    """'html', 'text', or None for a payload we do not turn into a document (media, PDF, scripts)."""
-    head = payload[:16].lstrip()
-    if head.startswith(BINARY_MAGIC):
-        return None  # mislabelled binaries are common: the bytes win over the header
-    if content_type.startswith(HTML_TYPES):
-        return "html"
-    if content_type.startswith(TEXT_TYPES):
-        return "html" if _looks_like_html(payload) else "text"
-    if (content_type in UNTYPED or content_type.startswith(XML_TYPES)) and _looks_like_html(payload):
-        return "html"
-    return None
-
-
-def _undo_http_encodings(payload: bytes, http) -> bytes | None:
-    """Dechunk and decompress as the headers say, when the bytes still carry that encoding.
-
-    Output is capped at MAX_PAYLOAD_BYTES, so a decompression bomb costs no more than a large page.
-    """
-    if "chunked" in (http.get("Transfer-Encoding") or "").lower():
-        payload = _dechunk(payload)
-    encoding = (http.get("Content-Encoding") or "").strip().lower()
-    try:
-        if encoding in ("gzip", "x-gzip", "deflate") and payload[:1] in (b"\x1f", b"\x78"):
-            return zlib.decompressobj(47).decompress(payload, MAX_PAYLOAD_BYTES)  # 47: gzip or zlib header
-        if encoding == "deflate" and not _looks_like_text(payload):
-            return zlib.decompressobj(-15).decompress(payload, MAX_PAYLOAD_BYTES)  # raw deflate, as some servers send
-        if encoding == "zstd" and payload.startswith(b"\x28\xb5\x2f\xfd"):
-            return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload)).read(MAX_PAYLOAD_BYTES)
-        if encoding == "br" and not _looks_like_text(payload):
-            return brotli.Decompressor().process(payload, output_buffer_limit=MAX_PAYLOAD_BYTES)
-    except (zlib.error, zstandard.ZstdError, brotli.error):
-        return None
-    return payload
-
-
-def _dechunk(payload: bytes) -> bytes:
-    """Undo chunked transfer coding; bytes that are not chunked (already decoded) come back unchanged."""
-    out: list[bytes] = []
-    pos = 0
-    while True:
-        eol = payload.find(b"\n", pos, pos + 1024)
-        if eol < 0:
-            return payload if not out else b"".join(out)
-        try:
-            size = int(payload[pos:eol].split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            return payload if not out else b"".join(out) + payload[pos:]
-        if size == 0:
-            return b"".join(out)
-        start = eol + 1
-        out.append(payload[start : start + size])
-        pos = start + size
-        pos += 2 if payload[pos : pos + 2] == b"\r\n" else 1 if payload[pos : pos + 1] == b"\n" else 0
-
-
-def _looks_like_html(payload: bytes) -> bool:
-    head = payload[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml", b"<!--", b"<meta", b"<title")) or (
-        b"<body" in head or b"<head" in head or b"<html" in head
-    )
-
-
-def _looks_like_text(payload: bytes) -> bool:
-    head = payload[:512]
-    return bool(head) and sum(32 <= b < 127 or b in (9, 10, 13) for b in head) > 0.95 * len(head)
-
-
-def _parse_content_type(value: str | None) -> tuple[str, str | None]:
-    if not value:
-        return "", None
-    mime, _, params = value.partition(";")
-    match = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", params, re.IGNORECASE)
-    return mime.strip().lower(), match.group(1) if match else None
+        content_type, charset = parse_content_type(record.headers.get("Content-Type"))
+    page = Document(id=record_id, text="", source=shard.source, url=url, timestamp=timestamp, metadata=meta)
+    return page_document(payload, content_type, charset, "warc", page)
 
 
 def _timestamp(value: str | None) -> tuple[str | None, dict]:
@@ -394,11 +300,6 @@ def _timestamp(value: str | None) -> tuple[str | None, dict]:
         return value.strip(), {}
     except ValueError:
         return None, {"warc_date": value}
-
-
-def _without_nul(text: str) -> str:
-    """Decoded bytes hold no lone surrogates (decoders replace them), but may hold NULs, which Arrow and C libraries mishandle."""
-    return text.replace("\x00", "") if "\x00" in text else text
 
 
 def _clean_uri(value: str | None) -> str | None:

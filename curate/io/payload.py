@@ -1,0 +1,120 @@
+"""An HTTP payload (WARC or ARC) -> a document: undo transfer and content encodings, tell HTML from text
+from media by the bytes as well as the declared type, and decode it as a browser would."""
+
+from __future__ import annotations
+
+import io
+import re
+import zlib
+
+import brotli
+import zstandard
+
+from ..document import Document
+from .base import Skipped
+from .charset import decode_html
+
+MAX_PAYLOAD_BYTES = 8 * 2**20  # larger bodies are media or junk; skipped unread, so memory stays bounded
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+XML_TYPES = ("application/xml", "text/xml")  # HTML only when the bytes say so
+TEXT_TYPES = ("text/plain",)
+UNTYPED = ("", "application/octet-stream", "unknown/unknown", "application/unknown")
+BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"\x1f\x8b", b"RIFF", b"OggS", b"ID3")
+
+
+def page_document(payload: bytes, content_type: str, charset: str | None, reader: str, doc: Document) -> Document | Skipped:
+    """`doc` (id, url, source, timestamp, metadata) filled with the decoded payload: HTML into `html` for
+    `extract`, plain text into `text`; or why the payload is no document."""
+    if not payload or payload.isspace():
+        return Skipped(f"{reader}:empty_payload")
+    kind = payload_kind(content_type, payload)
+    if kind is None:
+        return Skipped(f"{reader}:non_html_payload")
+    decoded = decode_html(payload, charset)
+    doc.metadata |= {"content_type": content_type or "text/html", "charset": decoded.encoding}
+    if kind == "text":
+        doc.text = without_nul(decoded.text)
+    else:
+        doc.html = without_nul(decoded.text)
+    return doc
+
+
+def payload_kind(content_type: str, payload: bytes) -> str | None:
+    """'html', 'text', or None for a payload we do not turn into a document (media, PDF, scripts)."""
+    head = payload[:16].lstrip()
+    if head.startswith(BINARY_MAGIC):
+        return None  # mislabelled binaries are common: the bytes win over the header
+    if content_type.startswith(HTML_TYPES):
+        return "html"
+    if content_type.startswith(TEXT_TYPES):
+        return "html" if _looks_like_html(payload) else "text"
+    if (content_type in UNTYPED or content_type.startswith(XML_TYPES)) and _looks_like_html(payload):
+        return "html"
+    return None
+
+
+def undo_http_encodings(payload: bytes, http) -> bytes | None:
+    """Dechunk and decompress as the headers say, when the bytes still carry that encoding.
+
+    Output is capped at MAX_PAYLOAD_BYTES, so a decompression bomb costs no more than a large page.
+    """
+    if "chunked" in (http.get("Transfer-Encoding") or "").lower():
+        payload = dechunk(payload)
+    encoding = (http.get("Content-Encoding") or "").strip().lower()
+    try:
+        if encoding in ("gzip", "x-gzip", "deflate") and payload[:1] in (b"\x1f", b"\x78"):
+            return zlib.decompressobj(47).decompress(payload, MAX_PAYLOAD_BYTES)  # 47: gzip or zlib header
+        if encoding == "deflate" and not _looks_like_text(payload):
+            return zlib.decompressobj(-15).decompress(payload, MAX_PAYLOAD_BYTES)  # raw deflate, as some servers send
+        if encoding == "zstd" and payload.startswith(b"\x28\xb5\x2f\xfd"):
+            return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload)).read(MAX_PAYLOAD_BYTES)
+        if encoding == "br" and not _looks_like_text(payload):
+            return brotli.Decompressor().process(payload, output_buffer_limit=MAX_PAYLOAD_BYTES)
+    except (zlib.error, zstandard.ZstdError, brotli.error):
+        return None
+    return payload
+
+
+def dechunk(payload: bytes) -> bytes:
+    """Undo chunked transfer coding; bytes that are not chunked (already decoded) come back unchanged."""
+    out: list[bytes] = []
+    pos = 0
+    while True:
+        eol = payload.find(b"\n", pos, pos + 1024)
+        if eol < 0:
+            return payload if not out else b"".join(out)
+        try:
+            size = int(payload[pos:eol].split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            return payload if not out else b"".join(out) + payload[pos:]
+        if size == 0:
+            return b"".join(out)
+        start = eol + 1
+        out.append(payload[start : start + size])
+        pos = start + size
+        pos += 2 if payload[pos : pos + 2] == b"\r\n" else 1 if payload[pos : pos + 1] == b"\n" else 0
+
+
+def _looks_like_html(payload: bytes) -> bool:
+    head = payload[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml", b"<!--", b"<meta", b"<title")) or (
+        b"<body" in head or b"<head" in head or b"<html" in head
+    )
+
+
+def _looks_like_text(payload: bytes) -> bool:
+    head = payload[:512]
+    return bool(head) and sum(32 <= b < 127 or b in (9, 10, 13) for b in head) > 0.95 * len(head)
+
+
+def parse_content_type(value: str | None) -> tuple[str, str | None]:
+    if not value:
+        return "", None
+    mime, _, params = value.partition(";")
+    match = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", params, re.IGNORECASE)
+    return mime.strip().lower(), match.group(1) if match else None
+
+
+def without_nul(text: str) -> str:
+    """Decoded bytes hold no lone surrogates (decoders replace them), but may hold NULs, which Arrow and C libraries mishandle."""
+    return text.replace("\x00", "") if "\x00" in text else text
