@@ -1,14 +1,26 @@
 """`curate ablate`: what curation does to a model. Pipeline variants run on the same input; the same small
-GPT trains on each at the same token budget and seeds, with one shared tokenizer, and every run is scored
-on one held-out text that no variant trained on.
+GPT trains on each at the same token budget and seeds, with one shared tokenizer, and every run is scored in
+bits per byte on each evaluation domain (Paloma-style) and on their macro mean.
 
-Equal budgets mean a variant that kept less data repeats it: its epochs are printed and recorded.
+How variants are run: the per-document stages before the first dedup stage run ONCE over the input (the
+pool): stages every variant has act as configured, the others in annotate mode. A variant whose stages are
+a part of that shared list, in order and with the same options, keeps the pool's documents that none of its
+own filters marked (`<stage>_reason` is empty) and runs only the rest of its pipeline (dedup) and tokenize.
+Documents are selected exactly as the full pipeline would; text a left-out-in-some-variant stage would edit
+(c4_quality's dropped lines) stays unedited in every variant, so variants differ only in which documents they
+keep. Any other variant runs its whole pipeline. The value `eval` in a stage's options means the evaluation
+paths, and a stage fed by them (`decontaminate: {against: eval}`) is given to every variant, so no variant
+can win by training on the evaluation text.
+
+Equal budgets mean a variant that kept less data repeats it: its epochs are recorded, and flagged above 2.
 The output folder:
-  tokenizer/source/           the `train_on` variant's stages without tokenize: the text the BPE learns from
-  tokenizer/bpe-<V>-<sha>.tiktoken  the shared vocabulary, named by its content
-  eval/<sha>/                 the evaluation text's `val` shards, named by their content
+  pool/                       the shared run (kept documents with every stage's annotations)
+  tokenizer/bpe-<V>-<sha>.tiktoken  the shared vocabulary, trained once on a seeded sample of the pool
+  eval/<sha>/<domain>/        each evaluation domain's `val` shards; eval/<sha>/mix/ a slice of each, for
+                              the loss curves; named by their content
+  selections/<name>/          a derived variant's documents (Parquet), the input of its own run
   variants/<name>/            each variant's run (data/, removed/, tokens/, stats.json, report.html with the
-                              ablation section) and train/seed<k>/ (the trainer's checkpoint, log, result)
+                              ablation section) and train/seed<k>/ (checkpoint, log, result, domains.json)
   ablation.json, report.html  all runs; the reference variant's report
 Running the same command again resumes: finished pipeline tasks and training runs are not repeated, and
 because the tokenizer and eval folders are named by content, a changed one can never be mixed with old runs.
@@ -18,40 +30,54 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
+import multiprocessing
 import re
 import shutil
 import statistics
 import tempfile
 import typing
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
-from .config import PipelineConfig, check_value, parse_config, read_yaml, reject_unknown, validate_options
+from .config import InputConfig, PipelineConfig, check_value, parse_config, read_yaml, reject_unknown, validate_options
 from .errors import ConfigError, CurateError
-from .io.writers import write_json_atomic
-from .tokens.bpe import iter_texts, train_to_file
-from .tokens.encodings import check_spec, describe, load_encoding
+from .evalsets import domain_names, domain_texts
+from .io.writers import write_json_atomic, write_parquet_atomic
+from .ngrams import contains, ngram_hashes, ngram_set
+from .stages import stage_class
+from .tokens.bpe import train_bpe
+from .tokens.encodings import check_spec, describe, load_encoding, write_ranks
 from .tokens.shards import TokenShardWriter, load_shard, read_manifest, shard_paths, write_manifest
 
-TOP_LEVEL_KEYS = {"pipeline", "input", "output", "workers", "threads", "variants", "reference", "tokenizer", "eval", "train"}
+TOP_LEVEL_KEYS = {"pipeline", "input", "output", "workers", "threads", "parallel", "variants", "reference", "baselines",
+                  "tokenizer", "eval", "train"}
 VARIANT_KEYS = {"drop", "stages"}
-TOKENIZER_KEYS = {"train_on", "vocab_size", "encoding"}
+TOKENIZER_KEYS = {"vocab_size", "sample_bytes", "encoding"}
 # TrainConfig fields an ablation sets for every run alike; shards, val, out and seed are the ablation's.
 TRAIN_KEYS = {"preset", "model", "tokens", "batch_size", "grad_accum", "lr", "min_lr_ratio", "warmup", "weight_decay",
               "grad_clip", "align_to_documents", "evals", "eval_tokens", "log_every", "device", "compile"}
-OVERLAP_NGRAM = 13  # GPT-3's contamination check: an evaluation 13-gram found in the training tokens
+EVAL_SET = "eval"  # as a stage option's value: the ablation's evaluation paths
+MAX_EPOCHS = 2.0  # beyond this many passes over its data a variant's score also measures repetition
+SELECTION_COLUMNS = ["id", "text", "url", "source"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+Stages = list[tuple[str, dict[str, Any]]]
 
 
 @dataclass
 class Variant:
     name: str
-    stages: list[tuple[str, dict[str, Any]]]  # the curation stages; the shared tokenize stage is appended
+    stages: Stages  # the curation stages; the shared tokenize stage is appended
 
 
 @dataclass
@@ -59,17 +85,20 @@ class AblationConfig:
     base: PipelineConfig  # input, batch size and stages every variant starts from (tokenize taken out)
     tokenize_options: dict[str, Any]  # the base's tokenize options; encoding and val_fraction are the ablation's
     variants: list[Variant]
-    reference: str  # the variant others are compared with; its text trains the tokenizer by default
-    eval_paths: list[str]  # held-out text: .txt files (one document each), Parquet files or run folders
+    reference: str  # the variant whose report is the ablation's report
+    baselines: list[str]  # every variant's paired differences are taken against each of these
+    eval_paths: list[str]  # one evaluation domain each (see curate.evalsets)
     eval_tokens_per_document: int | None  # cut each evaluation document to its first N tokens (books weigh alike)
     train: dict[str, Any]  # TrainConfig settings shared by every run
     seeds: list[int]
     encoding: str | None = None  # a named encoding or .tiktoken path instead of training one
-    train_on: str | None = None  # the variant whose kept text trains the tokenizer
     vocab_size: int = 8192
+    sample_bytes: int = 8_000_000  # the tokenizer learns from a seeded sample of the pool this large
     output: str | None = None
     workers: int = 1
-    threads: int | None = None  # torch threads for training; None keeps torch's default (one per core)
+    threads: int | None = None  # torch threads per training; None keeps torch's default (one per core)
+    parallel: int = 1  # trainings run at once (each in its own process)
+    eval_fed: list[str] = field(default_factory=list)  # stages whose options name the evaluation set
     source_file: str | None = None
 
     def variant(self, name: str) -> Variant:
@@ -94,22 +123,64 @@ def parse_ablation(raw: Any) -> AblationConfig:
     for key in ("pipeline", "variants", "eval", "train"):
         if key not in raw:
             raise ConfigError(f"ablation: missing {key!r}")
+    eval_paths, tokens_per_document = _parse_eval(raw["eval"])
     base, tokenize_options = _parse_base(raw["pipeline"], raw.get("input"))
-    variants = _parse_variants(raw["variants"], base.stages)
+    eval_fed = [name for name, options in base.stages if resolve_eval(options, eval_paths) != options]
+    base.stages = [(name, resolve_eval(options, eval_paths)) for name, options in base.stages]
+    variants = _parse_variants(raw["variants"], base.stages, eval_paths)
+    variants = [Variant(v.name, with_stages(v.stages, base.stages, eval_fed)) for v in variants]
     names = [v.name for v in variants]
     reference = check_value("reference", raw.get("reference", "curated" if "curated" in names else names[0]), str)
     if reference not in names:
         raise ConfigError(f"reference: {reference!r} is not a variant ({', '.join(names)})")
+    default_baselines = [n for n in ("raw", "language_only") if n in names] or [reference]
+    baselines = check_value("baselines", raw.get("baselines", default_baselines), list[str])
+    for name in baselines:
+        if name not in names:
+            raise ConfigError(f"baselines: {name!r} is not a variant ({', '.join(names)})")
     train, seeds = _parse_train(raw["train"])
-    eval_paths, tokens_per_document = _parse_eval(raw["eval"])
     config = AblationConfig(
-        base=base, tokenize_options=tokenize_options, variants=variants, reference=reference,
+        base=base, tokenize_options=tokenize_options, variants=variants, reference=reference, baselines=baselines,
         eval_paths=eval_paths, eval_tokens_per_document=tokens_per_document, train=train, seeds=seeds,
-        output=check_value("output", raw.get("output"), str | None), workers=check_value("workers", raw.get("workers", 1), int),
+        output=check_value("output", raw.get("output"), str | None),
+        workers=_at_least_one("workers", raw.get("workers", 1)),
         threads=check_value("threads", raw.get("threads"), int | None),
+        parallel=_at_least_one("parallel", raw.get("parallel", 1)), eval_fed=eval_fed,
     )
     _parse_tokenizer(raw.get("tokenizer") or {}, config)
     return config
+
+
+def resolve_eval(options: dict[str, Any], eval_paths: list[str]) -> dict[str, Any]:
+    """`eval` as an option's value (alone or in a list) stands for the evaluation paths."""
+    def resolve(value: Any) -> Any:
+        if value == EVAL_SET:
+            return list(eval_paths)
+        if isinstance(value, list) and EVAL_SET in value:
+            return [p for item in value for p in (eval_paths if item == EVAL_SET else [item])]
+        return value
+
+    return {key: resolve(value) for key, value in options.items()}
+
+
+def with_stages(stages: Stages, base_stages: Stages, required: list[str]) -> Stages:
+    """`stages` plus each `required` base stage it lacks, placed after the last of its stages that come before
+    that stage in the base pipeline (at the start when none do)."""
+    stages = list(stages)
+    base_names = [name for name, _ in base_stages]
+    for name in required:
+        if any(n == name for n, _ in stages):
+            continue
+        earlier = set(base_names[: base_names.index(name)])
+        position = max((i + 1 for i, (n, _) in enumerate(stages) if n in earlier), default=0)
+        stages.insert(position, base_stages[base_names.index(name)])
+    return stages
+
+
+def _at_least_one(key: str, value: Any) -> int:
+    if check_value(key, value, int) < 1:
+        raise ConfigError(f"{key}: expected at least 1, got {value}")
+    return value
 
 
 def _parse_base(raw: Any, input_override: Any) -> tuple[PipelineConfig, dict[str, Any]]:
@@ -133,7 +204,7 @@ def _parse_base(raw: Any, input_override: Any) -> tuple[PipelineConfig, dict[str
     return base, options
 
 
-def _parse_variants(raw: Any, base_stages: list[tuple[str, dict[str, Any]]]) -> list[Variant]:
+def _parse_variants(raw: Any, base_stages: Stages, eval_paths: list[str]) -> list[Variant]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError("variants: expected a mapping of variant name -> {drop: [...]} or {stages: [...]}")
     base_names = [name for name, _ in base_stages]
@@ -156,8 +227,8 @@ def _parse_variants(raw: Any, base_stages: list[tuple[str, dict[str, Any]]]) -> 
                 raise ConfigError(f"{where}.drop: {unknown[0]!r} is not a stage of the pipeline ({', '.join(base_names)})")
             stages = [(n, o) for n, o in base_stages if n not in dropped]
         elif "stages" in spec:
-            stages = [_variant_stage(item, base_options, f"{where}.stages[{i}]") for i, item in enumerate(check_value(
-                f"{where}.stages", spec["stages"], list))]
+            stages = [_variant_stage(item, base_options, f"{where}.stages[{i}]", eval_paths) for i, item in enumerate(
+                check_value(f"{where}.stages", spec["stages"], list))]
         else:
             stages = list(base_stages)
         if not stages:
@@ -168,7 +239,7 @@ def _parse_variants(raw: Any, base_stages: list[tuple[str, dict[str, Any]]]) -> 
     return variants
 
 
-def _variant_stage(item: Any, base_options: dict[str, dict[str, Any]], where: str) -> tuple[str, dict[str, Any]]:
+def _variant_stage(item: Any, base_options: dict[str, dict[str, Any]], where: str, eval_paths: list[str]) -> tuple[str, dict[str, Any]]:
     """A stage name takes the pipeline's options for it (its defaults when the pipeline lacks it); a one-key
     map gives options of its own."""
     if isinstance(item, str):
@@ -180,32 +251,30 @@ def _variant_stage(item: Any, base_options: dict[str, dict[str, Any]], where: st
         if not isinstance(options, dict):
             raise ConfigError(f"{where}.{name}: options must be a mapping")
         validate_options(name, options, f"{where}.{name}")
-        return name, options
+        return name, resolve_eval(options, eval_paths)
     raise ConfigError(f"{where}: expected a stage name or a one-key map (stage name -> options), got {item!r}")
 
 
 def _parse_tokenizer(raw: Any, config: AblationConfig) -> None:
     if not isinstance(raw, dict):
-        raise ConfigError("tokenizer: expected {train_on: VARIANT, vocab_size: N} or {encoding: NAME}")
+        raise ConfigError("tokenizer: expected {vocab_size: N, sample_bytes: B} or {encoding: NAME}")
     reject_unknown(raw, TOKENIZER_KEYS, "tokenizer")
     if "encoding" in raw:
         if len(raw) > 1:
-            raise ConfigError("tokenizer: 'encoding' names a finished tokenizer; it takes no train_on or vocab_size")
+            raise ConfigError("tokenizer: 'encoding' names a finished tokenizer; it takes no vocab_size or sample_bytes")
         config.encoding = check_value("tokenizer.encoding", raw["encoding"], str)
         try:
             check_spec(config.encoding)
         except CurateError as exc:
             raise ConfigError(f"tokenizer.encoding: {exc}") from None
         return
-    config.train_on = check_value("tokenizer.train_on", raw.get("train_on", config.reference), str)
-    if config.train_on not in [v.name for v in config.variants]:
-        raise ConfigError(f"tokenizer.train_on: {config.train_on!r} is not a variant")
     config.vocab_size = check_value("tokenizer.vocab_size", raw.get("vocab_size", config.vocab_size), int)
+    config.sample_bytes = _at_least_one("tokenizer.sample_bytes", raw.get("sample_bytes", config.sample_bytes))
 
 
 def _parse_eval(raw: Any) -> tuple[list[str], int | None]:
     if not isinstance(raw, dict) or "paths" not in raw:
-        raise ConfigError("eval: expected {paths: [held-out .txt or Parquet files], tokens_per_document: N}")
+        raise ConfigError("eval: expected {paths: [one evaluation domain each], tokens_per_document: N}")
     reject_unknown(raw, {"paths", "tokens_per_document"}, "eval")
     paths = [raw["paths"]] if isinstance(raw["paths"], str) else check_value("eval.paths", raw["paths"], list[str])
     if not paths:
@@ -222,9 +291,9 @@ def _parse_train(raw: Any) -> tuple[dict[str, Any], list[int]]:
     if not isinstance(raw, dict):
         raise ConfigError("train: expected a mapping (preset, tokens, seeds, ...)")
     reject_unknown(raw, TRAIN_KEYS | {"seeds"}, "train")
-    seeds = check_value("train.seeds", raw.get("seeds", [0, 1]), list[int])
+    seeds = check_value("train.seeds", raw.get("seeds", [0, 1, 2]), list[int])
     if len(seeds) < 1 or len(set(seeds)) != len(seeds):
-        raise ConfigError(f"train.seeds: expected distinct seeds (two or more to measure the spread), got {seeds}")
+        raise ConfigError(f"train.seeds: expected distinct seeds (three or more to measure the spread), got {seeds}")
     hints = typing.get_type_hints(TrainConfig)
     settings = {k: v for k, v in raw.items() if k != "seeds"}
     for key, value in settings.items():
@@ -232,7 +301,66 @@ def _parse_train(raw: Any) -> tuple[dict[str, Any], list[int]]:
     return settings, seeds
 
 
+# --- which variants come from the shared pool ------------------------------------------------------------
+
+
+@dataclass
+class PoolPlan:
+    """The shared run's stages, and for each variant taken from it: the stages whose `<name>_reason` must be
+    empty for a document to stay, and the stages it runs itself afterwards (dedup onwards)."""
+
+    stages: Stages
+    derived: dict[str, tuple[list[str], Stages]]
+
+
+def plan_pool(base_stages: Stages, variants: list[Variant]) -> PoolPlan:
+    prefix = base_stages[: _first_global(base_stages)]
+    heads = {v.name: v.stages[: _first_global(v.stages)] for v in variants}
+    candidates = {name for name, head in heads.items() if head and _in_order(head, prefix)}
+    while True:
+        used = [s for s in prefix if any(s in heads[c] for c in candidates)]
+        common = [s for s in used if all(s in heads[c] for c in candidates)]
+        unfit = {c for c in candidates if any(s not in common and not _can_annotate(s[0]) for s in heads[c])}
+        if not unfit:
+            break
+        candidates -= unfit
+    if not candidates:  # nothing to share: the pool is the base's first stages as they are, for the tokenizer
+        used = common = prefix or base_stages[:1]
+    stages = [s if s in common else (s[0], {**s[1], "mode": "annotate"}) for s in used]
+    derived = {
+        v.name: ([n for n, o in heads[v.name] if (n, o) not in common and o.get("mode", "filter") != "annotate"],
+                 v.stages[len(heads[v.name]):])
+        for v in variants if v.name in candidates
+    }
+    return PoolPlan(stages, derived)
+
+
+def _first_global(stages: Stages) -> int:
+    return next((i for i, (name, _) in enumerate(stages) if stage_class(name).is_global), len(stages))
+
+
+def _in_order(head: Stages, prefix: Stages) -> bool:
+    """Whether `head` is `prefix` with some stages left out (same options, same order, each name once)."""
+    names = [n for n, _ in head]
+    if len(set(names)) != len(names):
+        return False
+    remaining = iter(prefix)
+    return all(any(stage == candidate for candidate in remaining) for stage in head)
+
+
+def _can_annotate(name: str) -> bool:
+    return "mode" in inspect.signature(stage_class(name).__init__).parameters
+
+
 # --- running ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EvalDomain:
+    name: str
+    path: str
+    folder: Path  # its `val` shards
+    tokens: int
 
 
 @dataclass
@@ -243,7 +371,8 @@ class VariantData:
     folder: Path
     docs: int
     tokens: int
-    eval_overlap: float  # share of the evaluation text's 13-grams found in this variant's training tokens
+    derived: bool  # taken from the pool rather than run on its own
+    eval_overlap: dict[str, float]  # per domain: share of its n-grams found in this variant's training text
 
 
 def run_ablation(
@@ -259,23 +388,34 @@ def run_ablation(
     root = Path(output)
     _claim(root, overwrite)
     session = _Session(config, root, workers or config.workers, quiet, console or _console())
+    plan = plan_pool(config.base.stages, config.variants)
+    session.run_pool(plan)
     encoding = config.encoding or session.train_tokenizer()
-    eval_dir = tokenize_eval(config.eval_paths, encoding, root / "eval", config.eval_tokens_per_document)
-    eval_tokens = read_manifest(eval_dir)["splits"]["val"]["tokens"]
-    session.console.print(f"[bold]eval[/bold]: {eval_tokens:,} tokens of {', '.join(config.eval_paths)} in {eval_dir}")
-    variants = [session.run_variant(variant, encoding, eval_dir) for variant in config.variants]
+    domains, mix = tokenize_eval(config.eval_paths, encoding, root / "eval", config.eval_tokens_per_document,
+                                 config.train.get("eval_tokens", 65_536))
+    overlaps = OverlapIndex([d.path for d in domains], [d.name for d in domains])
+    overlaps.index_run(root / "pool", removed_by=config.eval_fed)
+    session.console.print("[bold]eval[/bold]: " + ", ".join(
+        f"{d.name} {d.tokens:,} tokens ({overlaps.before()[d.name]:.2%} of its 13-grams in the pool)" for d in domains))
+    variants = [session.run_variant(v, plan, encoding, overlaps) for v in config.variants]
     train_settings = {**config.train, **({"device": device} if device else {})}
-    runs = session.train_all(variants, eval_dir, train_settings)
+    runs = session.train_all(variants, mix, domains, train_settings)
     ablation = {
         "runs": runs,
-        "summary": summarize(runs, config.reference),
+        "summary": summarize(runs, config.baselines),
         "variants": {v.name: {"stages": [n for n, _ in config.variant(v.name).stages], "docs": v.docs, "tokens": v.tokens,
-                              "eval_overlap": v.eval_overlap} for v in variants},
+                              "from_pool": v.derived, "eval_overlap": v.eval_overlap} for v in variants},
         "reference": config.reference,
-        "tokenizer": {**describe(encoding), "vocab_size": load_encoding(encoding).n_vocab, "trained_on": config.train_on},
+        "baselines": config.baselines,
+        "pool": {"stages": [{n: o} for n, o in plan.stages], "folder": str(root / "pool")},
+        "tokenizer": {**describe(encoding), "vocab_size": load_encoding(encoding).n_vocab,
+                      "trained_on": None if config.encoding else f"a {config.sample_bytes:,}-byte sample of the pool"},
         "eval": {"paths": config.eval_paths, "tokens_per_document": config.eval_tokens_per_document,
-                 "tokens": eval_tokens, "folder": str(eval_dir)},
-        "train": {**train_settings, "seeds": config.seeds, "threads": config.threads},
+                 "domains": [{"name": d.name, "path": d.path, "tokens": d.tokens, "folder": str(d.folder),
+                              "overlap_before": overlaps.before()[d.name]} for d in domains],
+                 "folder": str(mix), "decontaminated_by": config.eval_fed},
+        "train": {**train_settings, "seeds": config.seeds, "threads": config.threads, "parallel": config.parallel,
+                  "max_epochs": MAX_EPOCHS},
     }
     _write_outputs(root, ablation, variants, config.reference)
     print_ablation(ablation, session.console)
@@ -293,11 +433,11 @@ class _Session:
     quiet: bool
     console: Console
 
-    def run_pipeline(self, stages: list[tuple[str, dict[str, Any]]], folder: Path) -> None:
+    def run_pipeline(self, pipeline: PipelineConfig, folder: Path) -> None:
         from .executors import execute
         from .progress import RichProgress
 
-        pipeline = dataclasses.replace(self.config.base, stages=stages, output=None, source_file=self.config.source_file)
+        pipeline = dataclasses.replace(pipeline, output=None, source_file=self.config.source_file)
         with RichProgress(disabled=self.quiet) as progress:
             outcome = execute(pipeline, str(folder), self.workers, progress=progress)
         problems = outcome.stats.conservation_problems()
@@ -306,146 +446,334 @@ class _Session:
         self.console.print(f"  read {outcome.stats.docs_read:,} documents, kept {outcome.stats.docs_written:,} "
                            f"({outcome.seconds:.1f}s)")
 
+    def run_pool(self, plan: PoolPlan) -> None:
+        self.console.print(f"[bold]pool[/bold]: {' -> '.join(_describe_stage(s) for s in plan.stages)}")
+        self.run_pipeline(dataclasses.replace(self.config.base, stages=plan.stages), self.root / "pool")
+
     def train_tokenizer(self) -> str:
-        """Run the chosen variant's stages (without tokenize) and train the shared vocabulary on what it kept.
-        The file is named by its content, so a changed vocabulary gets a new name, the variants' pipeline
-        fingerprints change with it, and shards of an older vocabulary are never resumed."""
+        """One vocabulary for every variant and the eval text, learnt from a seeded sample of the pool (what
+        every variant draws from). The file is named by its content, so a changed vocabulary gets a new name,
+        the variants' pipeline fingerprints change with it, and shards of an older vocabulary never resume."""
         config, folder = self.config, self.root / "tokenizer"
-        self.console.print(f"[bold]tokenizer[/bold]: {config.vocab_size:,} ids trained on the kept text of variant {config.train_on}")
-        assert config.train_on is not None
-        self.run_pipeline(config.variant(config.train_on).stages, folder / "source")
+        texts = pool_sample(self.root / "pool", config.sample_bytes)
+        self.console.print(f"[bold]tokenizer[/bold]: {config.vocab_size:,} ids trained on {len(texts):,} pool documents "
+                           f"({sum(len(t.encode()) for t in texts):,} bytes)")
+        folder.mkdir(parents=True, exist_ok=True)
         scratch = folder / "training.tiktoken"
-        train_to_file([str(folder / "source")], config.vocab_size, scratch)
+        write_ranks(scratch, train_bpe(texts, config.vocab_size))
         final = folder / f"bpe-{config.vocab_size}-{hashlib.sha256(scratch.read_bytes()).hexdigest()[:12]}.tiktoken"
         scratch.replace(final)
         return str(final.resolve())
 
-    def run_variant(self, variant: Variant, encoding: str, eval_dir: Path) -> VariantData:
-        """The variant's stages, then tokenize with the shared encoding into train shards only."""
-        self.console.print(f"[bold]variant {variant.name}[/bold]: {' -> '.join(n for n, _ in variant.stages)} -> tokenize")
+    def run_variant(self, variant: Variant, plan: PoolPlan, encoding: str, overlaps: OverlapIndex) -> VariantData:
+        """A derived variant: the pool's documents its filters pass, then its own later stages and tokenize;
+        any other: its whole pipeline. Either way tokenize writes train shards only."""
         folder = self.root / "variants" / variant.name
         tokenize = ("tokenize", {**self.config.tokenize_options, "encoding": encoding, "val_fraction": 0.0})
-        self.run_pipeline([*variant.stages, tokenize], folder)
+        derived = variant.name in plan.derived
+        if derived:
+            filters, tail = plan.derived[variant.name]
+            self.console.print(f"[bold]variant {variant.name}[/bold]: pool documents no "
+                               f"{', '.join(filters) or 'filter'} removed -> {' -> '.join(n for n, _ in tail + [tokenize])}")
+            selection = select_documents(self.root / "pool", filters, self.root / "selections" / variant.name)
+            pipeline = dataclasses.replace(self.config.base, input=InputConfig(paths=[str(selection)], format="parquet"),
+                                           stages=[*tail, tokenize])
+        else:
+            self.console.print(f"[bold]variant {variant.name}[/bold]: {' -> '.join(n for n, _ in variant.stages)} -> tokenize")
+            pipeline = dataclasses.replace(self.config.base, stages=[*variant.stages, tokenize])
+        self.run_pipeline(pipeline, folder)
         train_split = read_manifest(folder / "tokens")["splits"]["train"]
         if not train_split["tokens"]:
             raise CurateError(f"variant {variant.name!r} kept no documents; there is nothing to train on")
-        overlap = ngram_overlap(shard_paths(folder / "tokens", "train"), shard_paths(eval_dir, "val"))
-        return VariantData(variant.name, folder, train_split["docs"], train_split["tokens"], overlap)
+        overlap = overlaps.after(folder) if derived else overlaps.of_run(folder)
+        return VariantData(variant.name, folder, train_split["docs"], train_split["tokens"], derived, overlap)
 
-    def train_all(self, variants: list[VariantData], eval_dir: Path, settings: dict[str, Any]) -> list[dict[str, Any]]:
-        """Every variant at every seed with the same settings; seed-major, so that a half-finished ablation
-        already compares every variant."""
-        import torch
-
+    def train_all(self, variants: list[VariantData], mix: Path, domains: list[EvalDomain],
+                  settings: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every variant at every seed with the same settings, `parallel` at a time; seed-major, so that a
+        half-finished ablation already compares every variant."""
         from .train.train import TrainConfig
 
         budget = settings.get("tokens", TrainConfig.tokens)
         for v in variants:
+            epochs = budget / v.tokens
             self.console.print(f"{v.name}: {v.docs:,} docs, {v.tokens:,} training tokens: a {budget:,}-token budget is "
-                               f"{budget / v.tokens:.2f} epochs; eval 13-gram overlap {v.eval_overlap:.2%}")
-        threads = torch.get_num_threads()
-        torch.set_num_threads(self.config.threads or threads)
-        try:
-            return [self.train_one(v, seed, eval_dir, settings) for seed in self.config.seeds for v in variants]
-        finally:
-            torch.set_num_threads(threads)
+                               f"{epochs:.2f} epochs{' (repeats its data)' if epochs > MAX_EPOCHS else ''}; eval overlap "
+                               + ", ".join(f"{k} {share:.2%}" for k, share in v.eval_overlap.items()))
+        jobs = [_TrainJob(v.name, seed, v.docs, v.tokens, str(v.folder), str(mix),
+                          [(d.name, str(d.folder)) for d in domains], settings, self.config.threads, self.quiet)
+                for seed in self.config.seeds for v in variants]
+        if self.config.parallel == 1:
+            return [self._report(train_and_score(job)) for job in jobs]
+        context = multiprocessing.get_context("spawn")  # torch is not fork-safe once it has threads
+        with ProcessPoolExecutor(self.config.parallel, mp_context=context) as pool:
+            futures = [pool.submit(train_and_score, dataclasses.replace(job, quiet=True)) for job in jobs]
+            return [self._report(future.result()) for future in futures]
 
-    def train_one(self, v: VariantData, seed: int, eval_dir: Path, settings: dict[str, Any]) -> dict[str, Any]:
-        from .train.data import TrainError
-        from .train.train import TrainConfig, train
+    def _report(self, run: dict[str, Any]) -> dict[str, Any]:
+        self.console.print(f"[bold]train[/bold] {run['variant']} seed {run['seed']}: val bpb {run['val_bpb']:.4f} ("
+                           + ", ".join(f"{k} {v['val_bpb']:.3f}" for k, v in run["domains"].items())
+                           + f"), {run['tokens_per_s']:,.0f} tokens/s")
+        return run
 
-        out = v.folder / "train" / f"seed{seed}"
-        try:
-            result = train(TrainConfig(shards=str(v.folder), val=str(eval_dir), out=str(out), seed=seed,
-                                       progress=not self.quiet, **settings))
-        except TrainError as exc:
-            raise CurateError(f"{exc} (to start the ablation over, use --overwrite)") from exc
-        self.console.print(f"[bold]train[/bold] {v.name} seed {seed}: val loss {result['val_loss']:.4f}, "
-                           f"{result['tokens_per_s']:,.0f} tokens/s")
-        return {
-            "variant": v.name, "seed": seed, "docs": v.docs, "tokens": v.tokens,
-            "val_loss": result["val_loss"], "val_bpb": result["val_bpb"], "tokens_per_s": result["tokens_per_s"],
-            "epochs": result["tokens"] / v.tokens, "tokens_trained": result["tokens"],
-            "curve": [[point["tokens"], point["val_loss"]] for point in result["curve"]],
-        }
+
+def _describe_stage(stage: tuple[str, dict[str, Any]]) -> str:
+    return f"{stage[0]} (annotate)" if stage[1].get("mode") == "annotate" else stage[0]
+
+
+def pool_sample(pool: Path, sample_bytes: int, seed: int = 0) -> list[str]:
+    """Documents of the pool in a seeded random order until `sample_bytes` of text."""
+    texts = [t for path in sorted((pool / "data").glob("*.parquet"))
+             for t in pq.read_table(path, columns=["text"])["text"].to_pylist() if t]
+    if not texts:
+        raise CurateError(f"{pool}: the pool kept no documents; there is nothing to train a tokenizer on")
+    order = np.random.default_rng(seed).permutation(len(texts))
+    sizes = np.array([len(texts[i].encode("utf-8", "surrogatepass")) for i in order])
+    count = max(1, int(np.searchsorted(np.cumsum(sizes), sample_bytes)) + 1)
+    return [texts[i] for i in order[:count]]
+
+
+def select_documents(pool: Path, filters: list[str], folder: Path) -> Path:
+    """The pool's documents that none of `filters` marked for removal, one Parquet file per pool file."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for path in sorted((pool / "data").glob("*.parquet")):
+        table = pq.read_table(path)
+        keep = pa.array(np.ones(table.num_rows, dtype=bool))
+        for name in filters:
+            keep = pc.and_(keep, pc.is_null(table[f"{name}_reason"]))
+        write_parquet_atomic(folder / path.name, table.filter(keep).select(SELECTION_COLUMNS))
+    return folder
+
+
+class OverlapIndex:
+    """Which evaluation n-grams (`curate.ngrams`, as `decontaminate` counts them) documents contain, per domain.
+
+    `index_run` hashes the pool once (its kept documents and those an eval-fed stage removed); a variant
+    taken from the pool is then a set of ids whose matches are unions of indexed ones."""
+
+    def __init__(self, paths: list[str], names: list[str]) -> None:
+        self.names = names
+        self.sets = [ngram_set(domain_texts(path)) for path in paths]
+        self.matches: dict[str, list[np.ndarray]] = {}  # document id -> per domain, indices of the n-grams it holds
+        self.removed_ids: set[str] = set()
+
+    def _match(self, text: str) -> list[np.ndarray] | None:
+        hashes = ngram_hashes(text)
+        found = [np.searchsorted(s, hashes[contains(s, hashes)]) for s in self.sets]
+        return found if any(len(f) for f in found) else None
+
+    def index_run(self, run: Path, removed_by: list[str]) -> None:
+        for doc_id, text in _run_texts(run, removed_by):
+            found = self._match(text)
+            if found is not None:
+                self.matches[doc_id] = found
+
+    def _shares(self, matched: list[list[np.ndarray]]) -> dict[str, float]:
+        shares = {}
+        for k, (name, reference) in enumerate(zip(self.names, self.sets)):
+            hit = np.unique(np.concatenate([m[k] for m in matched])) if matched else np.zeros(0)
+            shares[name] = len(hit) / len(reference) if len(reference) else 0.0
+        return shares
+
+    def before(self) -> dict[str, float]:
+        """The pool before decontamination: its kept documents and those an eval-fed stage removed."""
+        return self._shares(list(self.matches.values()))
+
+    def after(self, run: Path) -> dict[str, float]:
+        """A variant taken from the pool: the indexed matches of the documents it kept."""
+        ids = {i for path in sorted((run / "data").glob("*.parquet")) for i in pq.read_table(path, columns=["id"])["id"].to_pylist()}
+        return self._shares([m for doc_id, m in self.matches.items() if doc_id in ids])
+
+    def of_run(self, run: Path) -> dict[str, float]:
+        """A variant run on its own: its kept documents, hashed."""
+        return self._shares([m for _, text in _run_texts(run, []) if (m := self._match(text)) is not None])
+
+
+def _run_texts(run: Path, removed_by: list[str]) -> typing.Iterator[tuple[str, str]]:
+    """(id, text) of a run's kept documents, and of those the `removed_by` stages removed."""
+    for path in sorted((run / "data").glob("*.parquet")):
+        table = pq.read_table(path, columns=["id", "text"])
+        yield from zip(table["id"].to_pylist(), table["text"].to_pylist())
+    for path in sorted((run / "removed").glob("*.parquet")) if removed_by else []:
+        table = pq.read_table(path, columns=["id", "text", "stage"])
+        table = table.filter(pc.is_in(table["stage"], pa.array(removed_by)))
+        yield from zip(table["id"].to_pylist(), table["text"].to_pylist())
+
+
+@dataclass
+class _TrainJob:
+    """One (variant, seed) training, picklable for a worker process."""
+
+    variant: str
+    seed: int
+    docs: int
+    tokens: int
+    folder: str
+    mix: str
+    domains: list[tuple[str, str]]  # (name, val folder)
+    settings: dict[str, Any]
+    threads: int | None
+    quiet: bool
+
+
+def train_and_score(job: _TrainJob) -> dict[str, Any]:
+    """Train (or resume) one run on the variant's shards, with the mixed eval slice for its loss curve, then
+    score the final model on every domain. The run's figures: macro means over the domains."""
+    import torch
+
+    from .train.data import TrainError
+    from .train.train import TrainConfig, train
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(job.threads or threads)
+    out = Path(job.folder) / "train" / f"seed{job.seed}"
+    try:
+        config = TrainConfig(shards=job.folder, val=job.mix, out=str(out), seed=job.seed, progress=not job.quiet,
+                             **job.settings)
+        result = train(config)
+        domains = score_domains(config, job.domains)
+    except TrainError as exc:
+        raise CurateError(f"{exc} (to start the ablation over, use --overwrite)") from exc
+    finally:
+        torch.set_num_threads(threads)
+    return {
+        "variant": job.variant, "seed": job.seed, "docs": job.docs, "tokens": job.tokens,
+        "val_loss": statistics.fmean(d["val_loss"] for d in domains.values()),
+        "val_bpb": statistics.fmean(d["val_bpb"] for d in domains.values()),
+        "tokens_per_s": result["tokens_per_s"], "epochs": result["tokens"] / job.tokens,
+        "tokens_trained": result["tokens"], "domains": domains,
+        "curve": [[point["tokens"], point["val_loss"]] for point in result["curve"]],
+    }
+
+
+def score_domains(config: Any, domains: list[tuple[str, str]]) -> dict[str, dict[str, float]]:
+    """The finished run's model (its last checkpoint) on the first `eval_tokens` tokens of each domain;
+    stored beside the run as domains.json, so a resumed ablation does not score again."""
+    import json
+
+    import torch
+
+    from .train.data import eval_batches, read_split, token_byte_lengths
+    from .train.model import GPT, GPTConfig
+    from .train.train import evaluate
+
+    out = Path(config.out)
+    stored = out / "domains.json"
+    if stored.is_file():
+        scores = json.loads(stored.read_text())
+        if list(scores) == [name for name, _ in domains]:
+            return scores
+    device = "cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu"
+    train_split = read_split(config.shards, "train")
+    model = GPT(GPTConfig.from_preset(config.preset, train_split.vocab_size, **config.model)).to(device)
+    model.load_state_dict(torch.load(out / "checkpoint.pt", map_location=device, weights_only=True)["model"])
+    token_bytes = token_byte_lengths(train_split.encoding)
+    scores = {}
+    for name, folder in domains:
+        split = read_split(folder, "val")
+        batches = list(eval_batches(split.shards, model.config.context, config.batch_size, config.eval_tokens,
+                                    vocab_size=split.vocab_size))
+        sums = evaluate(model, batches, token_bytes, device)
+        scores[name] = {"val_loss": sums.loss, "val_bpb": sums.bits_per_byte}
+    write_json_atomic(stored, scores)
+    return scores
 
 
 def _claim(root: Path, overwrite: bool) -> None:
     """An output folder is new, empty, or an earlier ablation (resumed, or replaced with `overwrite`)."""
     if not root.exists() or not any(root.iterdir()):
         return
-    if not (root / "variants").is_dir():
+    if not (root / "pool").is_dir() and not (root / "variants").is_dir():
         raise CurateError(f"{root} exists and is not an ablation's output; refusing to write into it")
     if overwrite:
         shutil.rmtree(root)
 
 
-def tokenize_eval(paths: list[str], encoding: str, folder: Path, tokens_per_document: int | None = None) -> Path:
-    """The evaluation text as `val` shards (each .txt file, or each Parquet row, one document; each cut to its
-    first `tokens_per_document` tokens when given), in a folder named by the tokens' content so that a changed
-    evaluation never resumes an old training run."""
+def tokenize_eval(paths: list[str], encoding: str, folder: Path, tokens_per_document: int | None,
+                  mix_tokens: int) -> tuple[list[EvalDomain], Path]:
+    """Each domain's documents as `val` shards (each cut to its first `tokens_per_document` tokens when given),
+    and a `mix` of the first `mix_tokens / domains` tokens of each, which the loss curves are drawn on. All
+    in a folder named by the tokens' content, so that a changed evaluation never resumes an old run."""
     enc = load_encoding(encoding)
-    texts = list(iter_texts(paths))
     folder.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".tokenizing-", dir=folder))
-    writer = TokenShardWriter(scratch, "eval", vocab_size=enc.n_vocab, eot_token=enc.eot_token)
-    for ids in enc.encode_ordinary_batch(texts):
-        writer.add("val", np.asarray(ids[:tokens_per_document], dtype=np.uint32))
-    writer.close()
-    write_manifest(scratch, describe(encoding), enc.n_vocab, enc.eot_token)
+    names = domain_names(paths)
+    share = -(-mix_tokens // len(paths))
+    mix = TokenShardWriter(scratch / "mix", "eval", vocab_size=enc.n_vocab, eot_token=enc.eot_token)
     digest = hashlib.sha256()
-    for shard in shard_paths(scratch, "val"):
-        digest.update(shard.read_bytes())
+    for name, path in zip(names, paths):
+        writer = TokenShardWriter(scratch / name, "eval", vocab_size=enc.n_vocab, eot_token=enc.eot_token)
+        mixed = 0
+        for ids in enc.encode_ordinary_batch(list(domain_texts(path))):
+            tokens = np.asarray(ids[:tokens_per_document], dtype=np.uint32)
+            writer.add("val", tokens)
+            if mixed < share:
+                mix.add("val", tokens[: share - mixed])
+                mixed += len(tokens[: share - mixed]) + 1  # and its end-of-text
+        writer.close()
+        write_manifest(scratch / name, describe(encoding), enc.n_vocab, enc.eot_token)
+        digest.update(f"{name}:{share}".encode())
+        for shard in shard_paths(scratch / name, "val"):
+            digest.update(shard.read_bytes())
+    mix.close()
+    write_manifest(scratch / "mix", describe(encoding), enc.n_vocab, enc.eot_token)
     final = folder / digest.hexdigest()[:12]
     if final.is_dir():
         shutil.rmtree(scratch)
     else:
         scratch.rename(final)
-    return final.resolve()
+    final = final.resolve()
+    domains = [EvalDomain(name, path, final / name, read_manifest(final / name)["splits"]["val"]["tokens"])
+               for name, path in zip(names, paths)]
+    return domains, final / "mix"
 
 
-def ngram_overlap(train_shards: list[Path], eval_shards: list[Path], n: int = OVERLAP_NGRAM) -> float:
-    """Share of the evaluation tokens' n-grams that also occur in the training tokens (0 means no leak)."""
-    seen = np.unique(np.concatenate([_ngram_hashes(load_shard(p), n) for p in train_shards]))
-    probe = np.concatenate([_ngram_hashes(load_shard(p), n) for p in eval_shards])
-    if not len(probe) or not len(seen):
-        return 0.0
-    found = seen[np.minimum(np.searchsorted(seen, probe), len(seen) - 1)] == probe
-    return float(found.mean())
-
-
-def _ngram_hashes(tokens: np.ndarray, n: int) -> np.ndarray:
-    """A 64-bit polynomial hash of every n-token window (numpy's uint64 arithmetic wraps, as wanted)."""
-    count = len(tokens) - n + 1
-    if count < 1:
-        return np.zeros(0, dtype=np.uint64)
-    tokens = np.asarray(tokens, dtype=np.uint64)
-    hashes = np.zeros(count, dtype=np.uint64)
-    for k in range(n):
-        hashes = hashes * np.uint64(1_000_003) + tokens[k : k + count]
-    return hashes
-
-
-def summarize(runs: list[dict[str, Any]], reference: str) -> list[dict[str, Any]]:
-    """Per variant: mean and spread (max - min) over seeds, and the difference to the reference's mean;
-    `beyond_spread` says whether that difference is larger than both variants' seed spreads."""
-    by_variant: dict[str, list[dict[str, Any]]] = {}
+def summarize(runs: list[dict[str, Any]], baselines: list[str]) -> list[dict[str, Any]]:
+    """Per variant: mean and standard deviation over seeds of bits per byte (macro and per domain) and loss,
+    and per baseline the paired difference (same seed) as mean and standard deviation. `spread` is the larger
+    of the two variants' standard deviations, and `beyond_2x_spread` whether the mean difference exceeds twice
+    it (the issue's test)."""
+    by_variant: dict[str, dict[int, dict[str, Any]]] = {}
     for run in runs:
-        by_variant.setdefault(run["variant"], []).append(run)
+        by_variant.setdefault(run["variant"], {})[run["seed"]] = run
     rows = []
-    for name, items in by_variant.items():
-        losses = [r["val_loss"] for r in items]
-        rows.append({
-            "variant": name, "seeds": len(items), "docs": items[0]["docs"], "tokens": items[0]["tokens"],
-            "epochs": items[0]["epochs"], "val_loss": statistics.fmean(losses), "spread": max(losses) - min(losses),
-            "val_bpb": statistics.fmean(r["val_bpb"] for r in items),
-            "tokens_per_s": statistics.fmean(r["tokens_per_s"] for r in items),
-        })
-    ref = next(row for row in rows if row["variant"] == reference)
-    for row in rows:
-        row["vs_reference"] = row["val_loss"] - ref["val_loss"]
-        row["beyond_spread"] = abs(row["vs_reference"]) > max(row["spread"], ref["spread"])
+    for name, by_seed in by_variant.items():
+        items = list(by_seed.values())
+        first = items[0]
+        row = {
+            "variant": name, "seeds": len(items), "docs": first["docs"], "tokens": first["tokens"],
+            "epochs": first["epochs"], "repeats": first["epochs"] > MAX_EPOCHS,
+            **_mean_sd("val_bpb", [r["val_bpb"] for r in items]), **_mean_sd("val_loss", [r["val_loss"] for r in items]),
+            "domains": {d: _mean_sd("val_bpb", [r["domains"][d]["val_bpb"] for r in items]) for d in first["domains"]},
+            "tokens_per_s": statistics.fmean(r["tokens_per_s"] for r in items), "vs": {},
+        }
+        for baseline in baselines:
+            if baseline == name or baseline not in by_variant:
+                continue
+            other = by_variant[baseline]
+            seeds = sorted(set(by_seed) & set(other))
+            if not seeds:
+                continue
+            diff = _mean_sd("diff", [by_seed[s]["val_bpb"] - other[s]["val_bpb"] for s in seeds])
+            spread = max(_sd([by_seed[s]["val_bpb"] for s in seeds]), _sd([other[s]["val_bpb"] for s in seeds]))
+            row["vs"][baseline] = {
+                "val_bpb": diff["diff"], "sd": diff["diff_sd"], "seeds": len(seeds), "spread": spread,
+                "beyond_2x_spread": abs(diff["diff"]) > 2 * spread,
+                "domains": {d: _mean_sd("diff", [by_seed[s]["domains"][d]["val_bpb"] - other[s]["domains"][d]["val_bpb"]
+                                                 for s in seeds]) for d in first["domains"]},
+            }
+        rows.append(row)
     return rows
+
+
+def _sd(values: list[float]) -> float:
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def _mean_sd(key: str, values: list[float]) -> dict[str, float]:
+    return {key: statistics.fmean(values), f"{key}_sd": _sd(values)}
 
 
 def _write_outputs(root: Path, ablation: dict[str, Any], variants: list[VariantData], reference: str) -> None:
@@ -462,23 +790,40 @@ def _write_outputs(root: Path, ablation: dict[str, Any], variants: list[VariantD
 
 
 def _console() -> Console:
-    """The terminal's width; 140 columns when writing to a file or pipe, so the table is not cut."""
+    """The terminal's width; 160 columns when writing to a file or pipe, so the table is not cut."""
     console = Console()
-    return console if console.is_terminal else Console(width=140)
+    return console if console.is_terminal else Console(width=160)
+
+
+def table_rows(ablation: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The ablation table as text cells (terminal and README alike): per variant, bits per byte per domain and
+    macro (mean ± sd over seeds), and the paired difference to each baseline (`*`: beyond twice the spread)."""
+    domains = [d["name"] for d in ablation["eval"]["domains"]]
+    baselines = ablation.get("baselines", [])
+    header = ["variant", "docs", "tokens", "epochs", *domains, "bpb (macro)", *(f"vs {b}" for b in baselines)]
+    rows = []
+    for row in ablation["summary"]:
+        cells = [row["variant"], f"{row['docs']:,}", f"{row['tokens']:,}",
+                 f"{row['epochs']:.2f}" + (" (>2: repeats)" if row["repeats"] else "")]
+        cells += [f"{row['domains'][d]['val_bpb']:.3f} ± {row['domains'][d]['val_bpb_sd']:.3f}" for d in domains]
+        cells.append(f"{row['val_bpb']:.3f} ± {row['val_bpb_sd']:.3f}")
+        for baseline in baselines:
+            paired = row["vs"].get(baseline)
+            cells.append("-" if paired is None else
+                         f"{paired['val_bpb']:+.3f} ± {paired['sd']:.3f}{' *' if paired['beyond_2x_spread'] else ''}")
+        rows.append(cells)
+    return header, rows
 
 
 def print_ablation(ablation: dict[str, Any], console: Console) -> None:
-    reference = ablation["reference"]
-    table = Table(title=f"ablation: validation loss on held-out text (reference: {reference})", title_justify="left")
-    for column in ("variant", "seeds", "docs", "tokens", "epochs", "val loss", "seed spread", f"vs {reference}",
-                   "beyond spread", "bits/byte", "tokens/s"):
+    header, rows = table_rows(ablation)
+    table = Table(title="ablation: bits per byte on each held-out domain, mean ± sd over seeds; vs: paired difference "
+                        "(same seed), * beyond twice the larger seed sd", title_justify="left")
+    for column in header:
         table.add_column(column, justify="left" if column == "variant" else "right")
-    for row in ablation["summary"]:
-        table.add_row(
-            row["variant"], str(row["seeds"]), f"{row['docs']:,}", f"{row['tokens']:,}", f"{row['epochs']:.2f}",
-            f"{row['val_loss']:.4f}", f"{row['spread']:.4f}",
-            "-" if row["variant"] == reference else f"{row['vs_reference']:+.4f}",
-            "-" if row["variant"] == reference else ("yes" if row["beyond_spread"] else "no"),
-            f"{row['val_bpb']:.4f}", f"{row['tokens_per_s']:,.0f}",
-        )
+    for cells in rows:
+        table.add_row(*cells)
     console.print(table)
+    overlap = ", ".join(f"{d['name']} {d['overlap_before']:.2%}" for d in ablation["eval"]["domains"])
+    console.print(f"eval 13-gram overlap with the pool before decontamination: {overlap}; after, per variant: "
+                  + "; ".join(f"{name} {max(v['eval_overlap'].values(), default=0):.2%}" for name, v in ablation["variants"].items()))

@@ -18,6 +18,7 @@ STAGES: dict[str, str] = {
     "fineweb_quality": "curate.stages.fineweb_quality:FinewebQuality",
     "toxicity": "curate.stages.toxicity:Toxicity",
     "pii": "curate.stages.pii:Pii",
+    "decontaminate": "curate.stages.decontaminate:Decontaminate",
     "exact_dedup": "curate.stages.exact_dedup:ExactDedup",
     "minhash_dedup": "curate.stages.minhash_dedup:MinhashDedup",
     "tokenize": "curate.stages.tokenize:Tokenize",
