@@ -36,6 +36,7 @@ import re
 import shutil
 import statistics
 import tempfile
+import time
 import typing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -388,18 +389,24 @@ def run_ablation(
     root = Path(output)
     _claim(root, overwrite)
     session = _Session(config, root, workers or config.workers, quiet, console or _console())
+    clock = _Clock()
     plan = plan_pool(config.base.stages, config.variants)
     session.run_pool(plan)
+    clock.lap("pool")
     encoding = config.encoding or session.train_tokenizer()
+    clock.lap("tokenizer")
     domains, mix = tokenize_eval(config.eval_paths, encoding, root / "eval", config.eval_tokens_per_document,
                                  config.train.get("eval_tokens", 65_536))
     overlaps = OverlapIndex([d.path for d in domains], [d.name for d in domains])
     overlaps.index_run(root / "pool", removed_by=config.eval_fed)
     session.console.print("[bold]eval[/bold]: " + ", ".join(
         f"{d.name} {d.tokens:,} tokens ({overlaps.before()[d.name]:.2%} of its 13-grams in the pool)" for d in domains))
+    clock.lap("eval")
     variants = [session.run_variant(v, plan, encoding, overlaps) for v in config.variants]
+    clock.lap("variants")
     train_settings = {**config.train, **({"device": device} if device else {})}
     runs = session.train_all(variants, mix, domains, train_settings)
+    clock.lap("train")
     ablation = {
         "runs": runs,
         "summary": summarize(runs, config.baselines),
@@ -416,11 +423,27 @@ def run_ablation(
                  "folder": str(mix), "decontaminated_by": config.eval_fed},
         "train": {**train_settings, "seeds": config.seeds, "threads": config.threads, "parallel": config.parallel,
                   "max_epochs": MAX_EPOCHS},
+        "seconds": clock.laps,  # this call's wall time per step (a resumed step costs little)
     }
+    ablation["table"] = ablation_table(ablation)
     _write_outputs(root, ablation, variants, config.reference)
     print_ablation(ablation, session.console)
     session.console.print(f"ablation: {root / 'ablation.json'}\nreport: {root / 'report.html'}")
     return ablation
+
+
+class _Clock:
+    """Wall seconds per step of the ablation."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self.last = self.started = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = round(now - self.last, 1)
+        self.laps["total"] = round(now - self.started, 1)
+        self.last = now
 
 
 @dataclass
@@ -795,9 +818,13 @@ def _console() -> Console:
     return console if console.is_terminal else Console(width=160)
 
 
-def table_rows(ablation: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """The ablation table as text cells (terminal and README alike): per variant, bits per byte per domain and
-    macro (mean ± sd over seeds), and the paired difference to each baseline (`*`: beyond twice the spread)."""
+TABLE_TITLE = ("bits per byte on each held-out domain and their macro mean, mean ± sd over seeds; vs: paired "
+               "difference (same seed) as mean ± sd, * where beyond twice the larger of the two variants' seed sd")
+
+
+def ablation_table(ablation: dict[str, Any]) -> dict[str, Any]:
+    """The ablation table as text cells, for the terminal, the report and the README alike: per variant, bits per
+    byte per domain and macro, and the paired difference to each baseline."""
     domains = [d["name"] for d in ablation["eval"]["domains"]]
     baselines = ablation.get("baselines", [])
     header = ["variant", "docs", "tokens", "epochs", *domains, "bpb (macro)", *(f"vs {b}" for b in baselines)]
@@ -812,16 +839,14 @@ def table_rows(ablation: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
             cells.append("-" if paired is None else
                          f"{paired['val_bpb']:+.3f} ± {paired['sd']:.3f}{' *' if paired['beyond_2x_spread'] else ''}")
         rows.append(cells)
-    return header, rows
+    return {"title": TABLE_TITLE, "header": header, "rows": rows}
 
 
 def print_ablation(ablation: dict[str, Any], console: Console) -> None:
-    header, rows = table_rows(ablation)
-    table = Table(title="ablation: bits per byte on each held-out domain, mean ± sd over seeds; vs: paired difference "
-                        "(same seed), * beyond twice the larger seed sd", title_justify="left")
-    for column in header:
+    table = Table(title=f"ablation: {ablation['table']['title']}", title_justify="left")
+    for column in ablation["table"]["header"]:
         table.add_column(column, justify="left" if column == "variant" else "right")
-    for cells in rows:
+    for cells in ablation["table"]["rows"]:
         table.add_row(*cells)
     console.print(table)
     overlap = ", ".join(f"{d['name']} {d['overlap_before']:.2%}" for d in ablation["eval"]["domains"])

@@ -178,29 +178,26 @@ def _kept(samples: list[dict]) -> str:
 
 
 def _ablation(ablation: dict[str, Any]) -> str:
-    runs = ablation.get("runs", [])
-    by_variant: dict[str, list[dict]] = defaultdict(list)
-    for run in runs:
-        by_variant[run["variant"]].append(run)
-    rows = []
-    for variant, items in by_variant.items():
-        losses = [r["val_loss"] for r in items]
-        bpbs = [r["val_bpb"] for r in items]
-        rows.append(
-            f"<tr><td class='l'>{escape(variant)}</td><td>{len(items)}</td><td>{items[0]['docs']:,}</td>"
-            f"<td>{items[0]['tokens']:,}</td><td>{sum(losses) / len(losses):.4f}</td>"
-            f"<td>{max(losses) - min(losses):.4f}</td><td>{sum(bpbs) / len(bpbs):.4f}</td>"
-            f"<td>{sum(r['tokens_per_s'] for r in items) / len(items):,.0f}</td></tr>"
-        )
+    """The table `curate ablate` stored (its cells as the terminal shows them), the evaluation overlap before
+    and after decontamination, and the loss curves."""
+    table = ablation.get("table", {"header": [], "rows": []})
+    header = "".join(f"<th class='{'l' if i == 0 else ''}'>{escape(h)}</th>" for i, h in enumerate(table["header"]))
+    rows = "".join("<tr>" + "".join(f"<td class='{'l' if i == 0 else ''}'>{escape(c)}</td>" for i, c in enumerate(cells))
+                   + "</tr>" for cells in table["rows"])
+    domains = ablation.get("eval", {}).get("domains", [])
+    overlap = "".join(
+        f"<tr><td class='l'>{escape(name)}</td>"
+        + "".join(f"<td>{v['eval_overlap'].get(d['name'], 0):.2%}</td>" for d in domains) + "</tr>"
+        for name, v in ablation.get("variants", {}).items())
     curves = {
-        f"{r['variant']} s{r['seed']}": [(p[0], p[1]) for p in r.get("curve", [])] for r in runs if r.get("curve")
+        f"{r['variant']} s{r['seed']}": [(p[0], p[1]) for p in r.get("curve", [])] for r in ablation.get("runs", []) if r.get("curve")
     }
     return (
-        "<h2 id='ablation'>Ablation</h2><table><tr><th class='l'>variant</th><th>seeds</th><th>docs</th>"
-        "<th>tokens</th><th>val loss (mean)</th><th>seed spread</th><th>val bits/byte</th><th>tokens/s</th></tr>"
-        + "".join(rows)
-        + "</table>"
-        + (charts.lines(curves, "tokens trained", "validation loss") if curves else "")
+        "<h2 id='ablation'>Ablation</h2><p>" + escape(table.get("title", "")) + f"</p><table><tr>{header}</tr>{rows}</table>"
+        + "<h3>Evaluation 13-gram overlap with the training text</h3><table><tr><th class='l'>text</th>"
+        + "".join(f"<th>{escape(d['name'])}</th>" for d in domains) + "</tr><tr><td class='l'>pool, before decontamination</td>"
+        + "".join(f"<td>{d.get('overlap_before', 0):.2%}</td>" for d in domains) + f"</tr>{overlap}</table>"
+        + (charts.lines(curves, "tokens trained", "validation loss (a slice of every domain)") if curves else "")
     )
 
 
