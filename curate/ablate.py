@@ -50,9 +50,10 @@ import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
-from .config import InputConfig, PipelineConfig, check_value, parse_config, read_yaml, reject_unknown, validate_options
+from .config import PipelineConfig, check_value, parse_config, read_yaml, reject_unknown, validate_options
 from .errors import ConfigError, CurateError
 from .evalsets import domain_names, domain_texts
+from .io.base import InputOptions
 from .io.writers import write_json_atomic, write_parquet_atomic
 from .ngrams import contains, ngram_hashes, ngram_set
 from .stages import stage_class
@@ -499,7 +500,7 @@ class _Session:
             self.console.print(f"[bold]variant {variant.name}[/bold]: pool documents no "
                                f"{', '.join(filters) or 'filter'} removed -> {' -> '.join(n for n, _ in tail + [tokenize])}")
             selection = select_documents(self.root / "pool", filters, self.root / "selections" / variant.name)
-            pipeline = dataclasses.replace(self.config.base, input=InputConfig(paths=[str(selection)], format="parquet"),
+            pipeline = dataclasses.replace(self.config.base, input=InputOptions(paths=[str(selection)], format="parquet"),
                                            stages=[*tail, tokenize])
         else:
             self.console.print(f"[bold]variant {variant.name}[/bold]: {' -> '.join(n for n, _ in variant.stages)} -> tokenize")

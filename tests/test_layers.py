@@ -18,9 +18,9 @@ LAYERS = [
     {"executors"},
     {"pipeline"},
     {"config"},  # YAML -> stages: knows the stage registry
-    {"stages", "io", "train", "report"},
+    {"stages", "io", "train", "report", "evalsets"},  # evalsets: evaluation text, read by ablate and decontaminate
     {"errors", "document", "stats", "text", "models", "tokens", "lists", "clusters", "minhash", "mojibake",
-     "progress", "classifier", "analysis"},
+     "progress", "classifier", "analysis", "ngrams"},
 ]
 RANK = {part: depth for depth, parts in enumerate(LAYERS) for part in parts}
 
