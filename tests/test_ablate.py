@@ -260,8 +260,12 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_shipped_ablation_yaml_is_valid() -> None:
     config = load_ablation(Path(__file__).resolve().parents[1] / "pipelines" / "ablation.yaml")
     names = [v.name for v in config.variants]
-    assert {"raw", "curated"} <= set(names) and config.reference == "curated" and len(config.seeds) >= 2
-    assert [n for n, _ in config.variant("raw").stages] == ["extract", "normalize"]
+    assert {"raw", "language_only", "curated"} <= set(names) and config.reference == "curated" and len(config.seeds) >= 3
+    assert config.baselines == ["raw", "language_only"]
+    assert [n for n, _ in config.variant("raw").stages] == ["extract", "normalize", "decontaminate"]
+    assert [n for n, _ in config.variant("language_only").stages] == ["extract", "normalize", "decontaminate", "language"]
+    assert set(plan_pool(config.base.stages, config.variants).derived) == set(names)  # one pool run serves them all
+    assert all(path.startswith(("out/ablation-data/", "../shared/data/")) for path in config.eval_paths)
 
 
 def _kept(run_dir: Path) -> set[tuple[str, str]]:
