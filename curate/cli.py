@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--work-dir", metavar="DIR", help="for a URL --output: where the run works before uploading "
                      "(on a cluster, a folder every node sees; default: $CURATE_WORK_DIR, else ~/.cache/curate/runs)")
     run.add_argument("--workers", type=int, help="parallel worker processes (default: the YAML's, else 1)")
+    run.add_argument("--text-field", metavar="F", help="the JSONL/Parquet/HF field holding the text (overrides input.text_field)")
+    run.add_argument("--limit", type=int, metavar="N", help="only the first N documents, in input order (to try a pipeline)")
     run.add_argument("--executor", choices=["local", "ray"], default="local")
     run.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
     run.add_argument("--overwrite", action="store_true", help="replace an earlier run in --output")
@@ -141,6 +143,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.pipeline)
     if args.input:
         config.input.paths = list(args.input)
+    if args.text_field:
+        config.input.text_field = args.text_field
+    if args.limit is not None:
+        if args.limit < 1:
+            raise CurateError(f"--limit must be at least 1, got {args.limit}")
+        config.input.limit = args.limit
     output = args.output or config.output
     if not output:
         raise CurateError("no output folder: give --output or `output:` in the pipeline")

@@ -96,8 +96,10 @@ class OutputLayout:
                 self._unlock()
                 shutil.rmtree(self.root)
             elif previous.get("fingerprint") != config.fingerprint():
+                changed = ", ".join(config_differences(previous.get("config") or {}, config.to_dict())) or "its fingerprint"
                 raise CurateError(
-                    f"{self.root} holds a run of a different config; use --overwrite to replace it, or another --output"
+                    f"{self.root} holds a run of a different config ({changed} differ); "
+                    "use --overwrite to replace it, or another --output"
                 )
         self.work.mkdir(parents=True, exist_ok=True)
         self._lock()
@@ -257,6 +259,21 @@ class Pipeline:
             return
         for batch in pq.ParquetFile(path).iter_batches(batch_size=1000):
             yield from from_table(pa.Table.from_batches([batch]))
+
+
+def config_differences(recorded: dict, current: dict, keys: tuple[str, ...] = ("input", "stages")) -> list[str]:
+    """The key paths (`input.limit`, `stages[2].language.threshold`) whose values differ between a run's
+    recorded config and this one, among what decides the output."""
+    current = json.loads(json.dumps(current, default=str))
+    return [path for key in keys for path in _differences(recorded.get(key), current.get(key), key)]
+
+
+def _differences(old: object, new: object, path: str) -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [p for k in sorted(old.keys() | new.keys()) for p in _differences(old.get(k), new.get(k), f"{path}.{k}")]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [p for i, (a, b) in enumerate(zip(old, new)) for p in _differences(a, b, f"{path}[{i}]")]
+    return [] if old == new else [path]
 
 
 def parquet_key_tables(paths: list[tuple[str, Path]]) -> KeyTables:

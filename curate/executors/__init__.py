@@ -14,7 +14,9 @@ from typing import Protocol
 from ..config import PipelineConfig
 from ..errors import CurateError
 from ..io.base import InputShard
-from ..io.inputs import list_shards
+from ..io.check import no_documents_message
+from ..io.inputs import plan_shards
+from ..io.reshard import reshard
 from ..io.remote import holds_files, is_url, publish
 from ..io.writers import write_json_atomic
 from ..pipeline import OutputLayout, Pipeline, merge_task_stats
@@ -62,11 +64,12 @@ def execute(
     _refuse_output_inside_input(layout.root, config.input.paths)
     started = time.perf_counter()
     pipeline = Pipeline(config)
-    shards = list_shards(config.input)
+    planned = plan_shards(config.input)
     if remote and not overwrite and not layout.run_file.exists() and holds_files(remote):
         raise CurateError(f"{remote} already holds files; use --overwrite to replace them, or another --output")
     layout.prepare(config, overwrite)
     try:
+        shards = reshard(planned, layout.work / "input", config.input)
         ran, resumed = _run_phases(config, pipeline, shards, layout, workers, executor, progress, ray_address)
         pipeline.finalize(layout)
         stats = merge_task_stats(pipeline.stage_names, layout, len(pipeline.phases))
@@ -74,7 +77,7 @@ def execute(
             "run": {
                 "config": config.to_dict(),
                 "config_file": config.source_file,
-                "inputs": [s.path for s in shards],
+                "inputs": list(dict.fromkeys(s.path for s in planned)),
                 "executor": executor,
                 "workers": workers,
                 "seconds": round(time.perf_counter() - started, 3),
@@ -89,6 +92,8 @@ def execute(
         from ..report.html import write_report
 
         write_report(layout.root)
+        if not stats.docs_read:
+            raise CurateError(no_documents_message(stats.skipped, config.input.paths))
         if remote:
             publish(layout.root, remote, replace=overwrite)
     finally:

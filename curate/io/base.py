@@ -53,6 +53,7 @@ class InputShard:
     end: int | None = None
     source: str = ""  # the path relative to its input root: stable in ids whatever the mount point
     limit: int | None = None  # documents to take from this shard (`--limit`), None for all
+    size: int = 0  # bytes of the whole file (0 for a folder)
 
     @property
     def name(self) -> str:

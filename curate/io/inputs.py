@@ -3,13 +3,36 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import CurateError
-from .base import InputOptions, InputShard
-from .readers import detect_format, format_of_name, is_splittable
+from .base import InputOptions, InputShard, Skipped
+from .check import check_inputs
+from .readers import detect_format, format_of_name, is_splittable, read_shard
 from .remote import is_url, list_files
+
+
+def plan_shards(options: InputOptions) -> list[InputShard]:
+    """The shards a run reads: every input file (or byte range), checked for config mistakes in its
+    first records, and cut to the first `options.limit` documents."""
+    shards = list_shards(options)
+    check_inputs(shards, options)
+    return shards if options.limit is None else first_documents(shards, options, options.limit)
+
+
+def first_documents(shards: list[InputShard], options: InputOptions, limit: int) -> list[InputShard]:
+    """The shards holding the first `limit` documents in shard order, the last one read only up to
+    them (counted by reading, so shards before it are read twice: `--limit` is for trying a sample)."""
+    kept: list[InputShard] = []
+    for shard in shards:
+        documents = sum(1 for item in read_shard(replace(shard, limit=limit), options) if not isinstance(item, Skipped))
+        if documents >= limit:
+            return kept + [replace(shard, limit=limit)]
+        kept.append(shard)
+        limit -= documents
+    return kept
 
 
 def list_shards(options: InputOptions) -> list[InputShard]:
@@ -39,9 +62,9 @@ def list_shards(options: InputOptions) -> list[InputShard]:
 def split_file(path: str, fmt: str, source: str, size: int, shard_bytes: int, first_index: int) -> list[InputShard]:
     """One shard per file, or byte ranges of `shard_bytes` for a large file that can be read from an offset."""
     if not is_splittable(fmt, path) or size <= shard_bytes:
-        return [InputShard(first_index, path, fmt, source=source)]
+        return [InputShard(first_index, path, fmt, source=source, size=size)]
     return [
-        InputShard(first_index + n, path, fmt, start, min(start + shard_bytes, size), source)
+        InputShard(first_index + n, path, fmt, start, min(start + shard_bytes, size), source, size=size)
         for n, start in enumerate(range(0, size, shard_bytes))
     ]
 

@@ -1,0 +1,154 @@
+"""What a run makes of its input as a whole: config mistakes caught before the first task (exit 2, one
+line naming the fix), `--text-field` and `--limit`, and large compressed JSONL split for workers."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from curate.cli import main as cli_main
+from curate.config import parse_config
+from curate.errors import CurateError
+from curate.executors import execute
+from curate.io.base import InputOptions
+from curate.io.inputs import list_shards
+from curate.io.reshard import reshard
+
+PIPELINE = "stages:\n  - normalize: {}\n"
+
+
+def run_cli(tmp_path: Path, *args: str) -> int:
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(PIPELINE)
+    return cli_main(["run", str(pipeline), "--quiet", *args])
+
+
+def jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+# --- config mistakes: one line, exit 2, before any task --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"", "input is empty: no records in"),
+        (os.urandom(3000) + b"\n" + os.urandom(3000), "does not parse as jsonl"),  # a binary file renamed .jsonl
+        (b"".join(json.dumps({"id": i, "content": f"text {i} " * 20, "lang": "en"}).encode() + b"\n" for i in range(5)),
+         "has a string field 'text'; their fields: content, lang; use --text-field content"),
+        (b"".join(json.dumps({"html": "<html><body><p>a page</p></body></html>", "t": "x"}).encode() + b"\n" for _ in range(3)),
+         "it looks like HTML: set input.html_field: html"),
+    ],
+    ids=["empty", "binary", "content_field", "html_field"],
+)
+def test_input_mistakes_exit_2_with_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture, content: bytes, expected: str) -> None:
+    (tmp_path / "in.jsonl").write_bytes(content)
+    assert run_cli(tmp_path, "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists()  # caught before the output folder was claimed
+
+
+def test_text_field_flag_fixes_it_and_is_part_of_the_fingerprint(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    source = jsonl(tmp_path / "in.jsonl", [{"id": str(i), "content": f"text number {i}"} for i in range(5)])
+    out = str(tmp_path / "out")
+    assert run_cli(tmp_path, "--input", str(source), "--output", out, "--text-field", "content") == 0
+    assert [r["text"] for r in pq.read_table(Path(out) / "data").to_pylist()] == [f"text number {i}" for i in range(5)]
+    capsys.readouterr()
+    assert run_cli(tmp_path, "--input", str(source), "--output", out, "--text-field", "content", "--limit", "2") == 2
+    err = capsys.readouterr().err
+    assert "holds a run of a different config (input.limit differ)" in err
+
+
+def test_partial_damage_is_counted_not_fatal(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a-broken.jsonl").write_bytes(os.urandom(2000))
+    jsonl(tmp_path / "in" / "b-good.jsonl", [{"text": "fine"}, {"content": "no text"}])
+    config = parse_config({"input": {"paths": [str(tmp_path / "in")]}, "stages": ["normalize"]})
+    stats = execute(config, str(tmp_path / "out")).stats
+    assert stats.docs_read == 1 and stats.skipped["jsonl:missing_text"] == 1 and sum(stats.skipped.values()) >= 2
+
+
+def test_a_run_that_reads_no_document_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Records of mixed faults, none a document (a first look names no single fix): still one line, exit 2."""
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": 5}\n{broken\n' * 30)
+    assert run_cli(tmp_path, "--input", str(source), "--output", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "read 0 documents" in err and "jsonl:invalid_json 30" in err, err
+    assert json.loads((tmp_path / "out" / "stats.json").read_text())["docs_read"] == 0  # the stats are there to look at
+
+
+# --- --limit: the first N documents in shard order --------------------------------------------------
+
+
+def test_limit_takes_the_first_documents_in_shard_order(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    jsonl(tmp_path / "in" / "a.jsonl", [{"id": f"a{i}", "text": "x"} for i in range(3)] + [{"nothing": 1}])
+    jsonl(tmp_path / "in" / "b.jsonl", [{"id": f"b{i}", "text": "y"} for i in range(5)])
+    jsonl(tmp_path / "in" / "c.jsonl", [{"id": "c0", "text": "z"}])
+    config = parse_config({"input": {"paths": [str(tmp_path / "in")], "limit": 5}, "stages": ["normalize"]})
+    outcome = execute(config, str(tmp_path / "out"), workers=1)
+    assert [r["id"] for r in pq.read_table(outcome.layout.data).to_pylist()] == ["a0", "a1", "a2", "b0", "b1"]
+    assert outcome.stats.docs_read == 5 and outcome.stats.skipped == {"jsonl:missing_text": 1}
+
+
+# --- large compressed JSONL: decompressed once, then split ------------------------------------------
+
+
+def test_reshard_splits_a_compressed_file_with_the_same_documents(tmp_path: Path) -> None:
+    rows = [{"text": f"document {i} " + os.urandom(60 + i % 50).hex()} for i in range(3000)]  # ~150 KB compressed
+    source = tmp_path / "big.jsonl.gz"
+    with gzip.open(source, "wt") as out:
+        out.writelines(json.dumps(r) + "\n" for r in rows)
+    options = InputOptions(paths=[str(source)], shard_bytes=100_000)
+    [whole] = list_shards(options)
+    split = reshard([whole], tmp_path / "work", options)
+    assert len(split) == 6 and [s.index for s in split] == list(range(6)) and {s.source for s in split} == {"big.jsonl.gz"}
+
+    def run(workers: int, name: str) -> list[dict]:
+        config = parse_config({"input": {"paths": [str(source)], "shard_bytes": 100_000}, "stages": ["normalize"]})
+        return pq.read_table(execute(config, str(tmp_path / name), workers=workers).layout.data).to_pylist()
+
+    resharded = run(2, "two")
+    assert len(list((tmp_path / "two" / "data").glob("*.parquet"))) == 6
+    config = parse_config({"input": {"paths": [str(source)]}, "stages": ["normalize"]})  # the default: one shard
+    single = pq.read_table(execute(config, str(tmp_path / "one")).layout.data).to_pylist()
+    key = lambda r: r["id"]  # noqa: E731
+    assert sorted(resharded, key=key) == sorted(single, key=key)  # same ids, texts and metadata
+
+
+def test_a_half_written_reshard_is_made_again(tmp_path: Path) -> None:
+    source = tmp_path / "big.jsonl.gz"
+    with gzip.open(source, "wt") as out:
+        out.writelines(json.dumps({"text": f"doc {i}"}) + "\n" for i in range(2000))
+    options = InputOptions(paths=[str(source)], shard_bytes=10_000)
+    work = tmp_path / "work"
+    first = reshard(list_shards(options), work, options)
+    copy = Path(first[0].path)
+    expected = copy.read_bytes()
+    copy.unlink()
+    copy.with_name(copy.name + ".tmp").write_bytes(expected[:100])  # an interrupted copy
+    again = reshard(list_shards(options), work, options)
+    assert again == first and copy.read_bytes() == expected
+
+
+def test_a_damaged_compressed_file_is_not_resharded(tmp_path: Path) -> None:
+    data = gzip.compress(b"".join(b'{"text": "doc %d"}\n' % i for i in range(5000)))
+    source = tmp_path / "cut.jsonl.gz"
+    source.write_bytes(data[: len(data) // 2])
+    options = InputOptions(paths=[str(source)], shard_bytes=1000)
+    [shard] = reshard(list_shards(options), tmp_path / "work", options)
+    assert shard.path == str(source)  # read as it is, so the reader counts the damage
+
+
+def test_limit_refuses_nonsense(tmp_path: Path) -> None:
+    with pytest.raises(CurateError, match="input.limit"):
+        parse_config({"input": {"paths": ["x"], "limit": 0}, "stages": ["normalize"]})
