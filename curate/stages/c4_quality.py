@@ -170,6 +170,13 @@ class C4Quality(RuleStage):
             doc.text = "\n".join(kept)
         return verdict
 
+    def line_verdict(self, line: str, judged: bool = True) -> str | None:
+        """The rule that drops (or, for a page rule, removes the page over) one stripped line; None keeps
+        it. `judged`: the document is one the `languages` rules judge. For measuring line rules alone."""
+        rules = [(rule, bound) for rule, bound in self.line_rules if judged or rule.scope == "all"]
+        line, rule = self._check_line(line, rules)
+        return rule.reason if rule is not None else None if line else "only_citations"
+
     def _check_line(self, line: str, line_rules: list[tuple[LineRule, object]]) -> tuple[str, LineRule | None]:
         """The line after citation removal, and the first rule that drops it (or removes the page)."""
         if self.max_word_length is not None and LONG_WORD.breaks(line, "", self.max_word_length):
