@@ -1,4 +1,4 @@
-"""One per-document analysis (lines, paragraphs, words, n-gram keys) shared by the heuristic stages.
+"""One per-document analysis (lines, paragraphs, words, word ids) shared by the heuristic stages.
 
 Gopher repetition, Gopher quality, C4 and FineWeb each need the same splits of the same text. The
 first stage that asks computes a split; later stages on the same batch reuse it. `analysis_of`
@@ -17,7 +17,6 @@ from .document import Document
 from .text import lines, no_space_chars, spaced_words, written_with_spaces
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_KEY_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier: n-gram keys collide with odds of about 2**-64
 
 
 class TextAnalysis:
@@ -43,7 +42,7 @@ class TextAnalysis:
 
     @cached_property
     def written_with_spaces(self) -> bool:
-        return written_with_spaces(self.text)
+        return written_with_spaces(self.text, self.no_space_chars)
 
     @cached_property
     def no_space_chars(self) -> int:
@@ -66,16 +65,6 @@ class TextAnalysis:
         first_seen: dict[str, int] = {}
         n = len(self.words)
         return np.fromiter(map(first_seen.setdefault, self.words, range(n)), np.uint64, n) + np.uint64(1)
-
-    def ngram_keys(self, up_to: int) -> dict[int, np.ndarray]:
-        """64-bit keys of every word n-gram for n = 2..up_to, key i for the n-gram starting at word i
-        (a polynomial over word ids; sorting keys is much faster than hashing tuples of strings)."""
-        cached: dict[int, np.ndarray] = self.__dict__.setdefault("_ngram_keys", {})
-        keys = cached.get(max(cached, default=1), self.word_ids)
-        for n in range(max(cached, default=1) + 1, up_to + 1):
-            keys = keys[:-1] * _KEY_BASE + self.word_ids[n - 1 :]
-            cached[n] = keys
-        return {n: cached[n] for n in range(2, up_to + 1)}
 
 
 def analysis_of(doc: Document) -> TextAnalysis:

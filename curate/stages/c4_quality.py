@@ -72,7 +72,9 @@ class LineRule:
     breaks: Callable[[str, str, object], bool]
 
 
-LONG_WORD = LineRule("long_word", "max_word_length", "all", False, lambda line, _, n: any(len(w) > n for w in line.split()))
+LONG_WORD = LineRule(
+    "long_word", "max_word_length", "all", False, lambda line, _, n: len(line) > n and any(len(w) > n for w in line.split())
+)
 # Checked in this order after the long-word rule and citation removal (the table above).
 LINE_RULES = (
     LineRule(

@@ -41,6 +41,7 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+from numba import njit
 
 from ..analysis import TextAnalysis
 from ..errors import ConfigError
@@ -49,6 +50,8 @@ from .rules import Rule, RuleStage, Scope
 
 TOP_NGRAMS = {2: 0.2, 3: 0.18, 4: 0.16}
 DUP_NGRAMS = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+_KEY_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier of the n-gram key polynomial
+_SLOT_MIX = np.uint64(0xBF58476D1CE4E5B9)  # spreads keys over the table's slots
 
 
 def _share(bins: int = 50) -> Signal:
@@ -138,46 +141,88 @@ def _duplicate_chars(items: list[str]) -> int:
 
 
 def ngram_chars(analysis: TextAnalysis, top_sizes: list[int], dup_sizes: list[int]) -> dict[str, int]:
-    """Characters covered by the top n-grams (`top_<n>gram`) and by repeated n-grams (`dup_<n>gram`).
+    """Characters covered by the top n-grams (`top_<n>gram`) and by repeated n-grams (`dup_<n>gram`)."""
+    sizes = sorted({*top_sizes, *dup_sizes})
+    if not sizes:
+        return {}
+    top = np.array([n in top_sizes for n in range(sizes[-1] + 1)])
+    dup = np.array([n in dup_sizes for n in range(sizes[-1] + 1)])
+    chars = _ngram_kernel(analysis.word_ids, analysis.word_lengths, top, dup)
+    return {
+        **{f"top_{n}gram": int(chars[0, n]) for n in top_sizes},
+        **{f"dup_{n}gram": int(chars[1, n]) for n in dup_sizes},
+    }
 
-    A repeated (n+1)-gram implies a repeated n-gram, so once an n has no repeat the larger ones
-    are 0 without looking.
+
+@njit(cache=True)
+def _ngram_kernel(word_ids: np.ndarray, lengths: np.ndarray, top: np.ndarray, dup: np.ndarray) -> np.ndarray:
+    """Row 0: characters of the most frequent n-gram (the first to occur among equally frequent ones)
+    times its count, 0 when none repeats. Row 1: characters of the words inside any repeat (not the
+    first occurrence) of an n-gram, each word once. Column n, for the n that `top`/`dup` ask for.
+
+    N-grams are 64-bit keys (a polynomial over word ids: collisions have odds of about 2**-64),
+    counted in an open-addressing table, so each n is one linear pass. A repeated (n+1)-gram implies
+    a repeated n-gram, so once an n has no repeat the larger ones are 0 without looking.
     """
-    found: dict[str, int] = {}
-    lengths = analysis.word_lengths
-    char_offsets = np.concatenate(([0], np.cumsum(lengths)))
-    keys = analysis.ngram_keys(max([*top_sizes, *dup_sizes], default=1))
+    largest = len(top) - 1
+    out = np.zeros((2, largest + 1), np.int64)
+    n_words = len(word_ids)
+    size = 1
+    while size < 2 * n_words:
+        size *= 2
+    mask = np.uint64(size - 1)
+    table_keys = np.zeros(size, np.uint64)
+    table_count = np.zeros(size, np.int64)
+    table_first = np.full(size, -1, np.int64)
+    slot_of = np.zeros(n_words, np.int64)
+    covered = np.zeros(n_words + 1, np.int64)
+    keys = word_ids.copy()
+    offsets = np.zeros(n_words + 1, np.int64)
+    for i in range(n_words):
+        offsets[i + 1] = offsets[i] + lengths[i]
     repeats_possible = True
-    for n in sorted(keys):
-        if n in top_sizes:
-            found[f"top_{n}gram"] = _top_chars(keys[n], char_offsets, n)
-        if n in dup_sizes:
-            found[f"dup_{n}gram"] = _repeat_chars(keys[n], lengths, n) if repeats_possible else 0
-            repeats_possible = found[f"dup_{n}gram"] > 0
-    return found
-
-
-def _top_chars(keys: np.ndarray, char_offsets: np.ndarray, n: int) -> int:
-    """Characters of the most frequent n-gram (the first to occur among equally frequent) times its count."""
-    if len(keys) == 0:
-        return 0
-    distinct, counts = np.unique(keys, return_counts=True)
-    top = int(counts.max())
-    if top < 2:
-        return 0
-    top_keys = distinct[counts == top]
-    at = np.minimum(np.searchsorted(top_keys, keys), len(top_keys) - 1)
-    first = int(np.argmax(top_keys[at] == keys))
-    return int(char_offsets[first + n] - char_offsets[first]) * top
-
-
-def _repeat_chars(keys: np.ndarray, lengths: np.ndarray, n: int) -> int:
-    """Characters of the words inside any repeat (not the first occurrence) of an n-gram, each once."""
-    _, first_at = np.unique(keys, return_index=True)
-    if len(first_at) == len(keys):
-        return 0
-    repeat = np.ones(len(keys), bool)
-    repeat[first_at] = False
-    starts = np.flatnonzero(repeat)
-    edges = np.bincount(starts, minlength=len(lengths) + 1) - np.bincount(starts + n, minlength=len(lengths) + 1)
-    return int(lengths[np.cumsum(edges[:-1]) > 0].sum())
+    for n in range(2, largest + 1):
+        n_grams = n_words - n + 1
+        if n_grams <= 0:
+            break
+        for i in range(n_grams):
+            keys[i] = keys[i] * _KEY_BASE + word_ids[i + n - 1]
+        if not (top[n] or (dup[n] and repeats_possible)):
+            continue
+        table_first[:] = -1
+        table_count[:] = 0
+        any_repeat = False
+        covered[:] = 0
+        for i in range(n_grams):
+            key = keys[i]
+            slot = ((key * _SLOT_MIX) >> np.uint64(17)) & mask
+            while table_first[slot] != -1 and table_keys[slot] != key:
+                slot = (slot + np.uint64(1)) & mask
+            if table_first[slot] == -1:
+                table_keys[slot] = key
+                table_first[slot] = i
+            else:
+                any_repeat = True
+                covered[i] += 1
+                covered[i + n] -= 1
+            table_count[slot] += 1
+            slot_of[i] = slot
+        if top[n] and any_repeat:
+            best = 1
+            best_first = -1
+            for i in range(n_grams):
+                count = table_count[slot_of[i]]
+                if count > best:
+                    best = count
+                    best_first = i
+            out[0, n] = (offsets[best_first + n] - offsets[best_first]) * best
+        if dup[n] and any_repeat:
+            depth = 0
+            total = 0
+            for i in range(n_words):
+                depth += covered[i]
+                if depth > 0:
+                    total += lengths[i]
+            out[1, n] = total
+        repeats_possible = repeats_possible and any_repeat
+    return out
