@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, TextIO
@@ -32,6 +33,7 @@ from .stats import RunStats, StageStats
 if TYPE_CHECKING:
     from .stages.tokenize import Tokenize
 
+PROGRESS_SECONDS = 1.0  # how often a task reports what it has read
 BATCH_BYTES = 64 * 2**20  # a batch is also cut at this many bytes, so huge documents stay bounded
 DECISION_ROWS_PER_GROUP = 1 << 16  # small row groups: a task reads only those holding its shard
 
@@ -62,6 +64,10 @@ class OutputLayout:
 
     def done_marker(self, phase: int, shard: InputShard) -> Path:
         return self.phase_dir(phase) / f"done-{shard.name}.json"
+
+    def reading(self, shard: InputShard) -> Path:
+        """What a task has read of its shard so far (see `Pipeline._read`)."""
+        return self.phase_dir(0) / f"reading-{shard.name}.json"
 
     def intermediate(self, phase: int, shard: InputShard) -> Path:
         return self.phase_dir(phase) / f"docs-{shard.name}.parquet"
@@ -158,7 +164,7 @@ class Pipeline:
         stats = RunStats.for_stages(self.stage_names)
         last = phase_index == len(self.phases) - 1
         if phase_index == 0:
-            docs: Iterable[Document] = self._read(shard, stats)
+            docs: Iterable[Document] = self._read(shard, stats, layout.reading(shard))
         else:
             docs = self._read_intermediate(layout.intermediate(phase_index - 1, shard))
             decisions = pq.read_table(layout.decisions(phase_index), filters=[("shard", "=", shard.name)])
@@ -244,14 +250,21 @@ class Pipeline:
         if self.tokenizer is not None:
             self.tokenizer.write_manifest(layout.tokens)
 
-    def _read(self, shard: InputShard, stats: RunStats) -> Iterator[Document]:
-        for item in read_shard(shard, self.config.input):
+    def _read(self, shard: InputShard, stats: RunStats, progress_file: Path) -> Iterator[Document]:
+        """The shard's documents, counted; what has been read so far is in `progress_file` (rewritten
+        about every second, removed at the end) for a progress display in any process to sum."""
+        reported = time.monotonic()
+        for n, item in enumerate(read_shard(shard, self.config.input)):
+            if n % 256 == 255 and time.monotonic() - reported > PROGRESS_SECONDS:
+                write_json_atomic(progress_file, {"docs": stats.docs_read, "bytes": stats.bytes_read})
+                reported = time.monotonic()
             if isinstance(item, Skipped):
                 stats.skipped[item.reason] += 1
                 continue
             stats.docs_read += 1
             stats.bytes_read += item.nbytes
             yield item
+        progress_file.unlink(missing_ok=True)
 
     @staticmethod
     def _read_intermediate(path: Path) -> Iterator[Document]:

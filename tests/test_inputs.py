@@ -152,3 +152,28 @@ def test_a_damaged_compressed_file_is_not_resharded(tmp_path: Path) -> None:
 def test_limit_refuses_nonsense(tmp_path: Path) -> None:
     with pytest.raises(CurateError, match="input.limit"):
         parse_config({"input": {"paths": ["x"], "limit": 0}, "stages": ["normalize"]})
+
+
+# --- progress inside a shard -------------------------------------------------------------------------
+
+
+def test_a_task_reports_what_it_has_read_while_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import curate.pipeline
+    from curate.progress import reading_so_far
+
+    reports: list[dict] = []
+    write = curate.pipeline.write_json_atomic
+
+    def recording(path: Path, data) -> None:
+        if path.name.startswith("reading-"):
+            reports.append(data)
+            assert reading_so_far(path.parent) == ((reports[-2]["docs"], reports[-2]["bytes"]) if len(reports) > 1 else (0, 0))
+        write(path, data)
+
+    monkeypatch.setattr(curate.pipeline, "write_json_atomic", recording)
+    monkeypatch.setattr(curate.pipeline, "PROGRESS_SECONDS", 0.0)
+    source = jsonl(tmp_path / "in.jsonl", [{"text": f"document {i}"} for i in range(2000)])
+    outcome = execute(parse_config({"input": {"paths": [str(source)]}, "stages": ["normalize"]}), str(tmp_path / "out"))
+    assert [r["docs"] for r in reports] == [255 + 256 * i for i in range(len(reports))] and len(reports) == 7
+    assert reports[-1]["bytes"] == sum(len(f"document {i}") for i in range(reports[-1]["docs"]))
+    assert reading_so_far(outcome.layout.phase_dir(0)) == (0, 0)  # the reports go when the task is done
