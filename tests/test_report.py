@@ -94,3 +94,115 @@ def test_report_in_a_real_browser(demo_run, tmp_path):
     screenshot = tmp_path / "report.png"  # docs/report.png is refreshed by `make screenshot` only
     shot = run_chromium("--window-size=1200,1600", f"--screenshot={screenshot}", url)
     assert shot.returncode == 0 and screenshot.stat().st_size > 10_000
+
+
+def section(page: str, anchor: str) -> str:
+    """The page from the element with id `anchor` to the next heading of the same or a higher level."""
+    start = page.index(f"id='{anchor}'")
+    opening = page.rfind("<", 0, start)
+    heading = opening if page[opening + 1] == "h" else page.index("<h", start)  # the element, or its first heading
+    level = page[heading + 2]
+    ends = [page.find(f"<h{n}", heading + 3) for n in range(1, int(level) + 1)]
+    return page[start : min([e for e in ends if e > 0], default=len(page))]
+
+
+def test_first_examples_of_every_reason_show_without_a_click(demo_run):
+    stats = json.loads((demo_run / "stats.json").read_text())
+    page = (demo_run / "report.html").read_text()
+    assert page.index("id='removed'") < page.index("id='funnel'")  # the evidence comes first
+    for stage in stats["stages"]:
+        for reason in stage["removed"]:
+            part = section(page, "reason-" + re.sub(r"[^A-Za-z0-9_-]", "-", reason))
+            assert "class='doc" in part.split("<details>")[0], reason
+
+
+def test_a_duplicate_shows_beside_its_survivor(demo_run):
+    import pyarrow.parquet as pq
+
+    removed = pq.read_table(demo_run / "removed").to_pylist()
+    kept = {row["id"]: row for row in pq.read_table(demo_run / "data").to_pylist()}
+    page = (demo_run / "report.html").read_text()
+    pairs = re.findall(r"<div class='pair'>(.*?)</div></div>(?=<div class='pair'>|<h|<details|</div>)", page, re.S)
+    duplicates = [r for r in removed if r["reason"].endswith("duplicate_of")]
+    assert duplicates and pairs
+    shown = 0
+    for row in duplicates:
+        pair = next((p for p in pairs if f"id {row['id']}" in p), None)
+        if pair is None:
+            continue
+        survivor = kept[row["detail"]]
+        assert escape_html(survivor["url"]) in pair and f"id {survivor['id']}" in pair
+        assert escape_html(survivor["text"][:60]) in pair  # its opening text, read from the kept Parquet
+        shown += 1
+    assert shown >= 2  # exact and near duplicates
+
+
+def escape_html(text: str) -> str:
+    from html import escape
+
+    return escape(text)
+
+
+def test_charts_in_natural_order_and_facts_from_the_run(demo_run):
+    page = (demo_run / "report.html").read_text()
+    repetition = section(page, "stage-gopher_repetition")
+    assert repetition.index(">gopher_dup_5gram") < repetition.index(">gopher_dup_9gram") < repetition.index(">gopher_dup_10gram")
+    assert "width=\"100%\"" in page  # charts take the page's width
+    import platform
+
+    import curate
+
+    run = section(page, "run")
+    assert "<th>curate</th>" in run and curate.__version__ in run and platform.python_version() in run
+    yaml_text = (REPO / "pipelines" / "web.yaml").read_text()
+    comment = next(line for line in yaml_text.splitlines() if "#" in line)
+    assert escape_html(comment) in run  # the YAML as written, comments and all
+    domains = section(page, "domains")
+    assert re.search(r"riverside-gardens\.example</td><td>1</td><td>1</td>", domains)  # kept and removed per domain
+
+
+def test_an_empty_histogram_says_so_and_bins_are_cut_to_the_data(tmp_path):
+    docs = tmp_path / "in.jsonl"
+    docs.write_text("".join(json.dumps({"id": str(i), "text": f"word {i} " * 30}) + "\n" for i in range(5)))
+    out = tmp_path / "out"
+    execute(parse_config({"input": {"paths": [str(docs)]}, "stages": ["normalize", "gopher_repetition"]}), str(out))
+    stats = json.loads((out / "stats.json").read_text())
+    hist = stats["stages"][1]["histograms"]["gopher_dup_5gram"]
+    hist["counts"] = [0] * len(hist["counts"])
+    (out / "stats.json").write_text(json.dumps(stats))
+    page = write_report(out).read_text()
+    assert "Nothing to draw" in section(page, "stage-gopher_repetition")
+    from curate.report.charts import histogram
+
+    bars = histogram([0] * 10 + [3, 5] + [0] * 18, [i / 30 for i in range(31)])
+    assert bars.count("<rect ") == 4  # the two filled bins and one empty bin either side
+
+
+def test_resumed_run_reports_the_time_its_tasks_took(tmp_path):
+    docs = tmp_path / "in.jsonl"
+    docs.write_text("".join(json.dumps({"id": str(i), "text": f"some words number {i}"}) + "\n" for i in range(50)))
+    config = parse_config({"input": {"paths": [str(docs)]}, "stages": ["normalize", "exact_dedup"]})
+    execute(config, str(tmp_path / "out"))
+    first = json.loads((tmp_path / "out" / "stats.json").read_text())
+    execute(config, str(tmp_path / "out"))  # everything resumes
+    page = (tmp_path / "out" / "report.html").read_text()
+    stage_seconds = sum(s["seconds"] for s in first["stages"])
+    assert re.search(r"after resuming \d+ task\(s\) done earlier; stages took [\d.]+ s summed over all tasks", page)
+    assert f"stages took {stage_seconds:,.1f} s" in page
+
+
+def test_ablation_table_and_readable_curves_come_first(demo_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "variant"
+    shutil.copytree(demo_run, run, ignore=shutil.ignore_patterns(".curate"))
+    curve = lambda final: [[t, final + 6 / (1 + t / 1000)] for t in (100, 2000, 4000, 6000, 8000)]  # noqa: E731
+    runs = [{"variant": v, "seed": s, "docs": 10, "tokens": 8000, "val_loss": f + s / 10, "val_bpb": 2.0,
+             "tokens_per_s": 900.0, "curve": curve(f + s / 10)} for v, f in (("raw", 5.0), ("curated", 4.6)) for s in (0, 1)]
+    (run / "ablation.json").write_text(json.dumps({"runs": runs}))
+    page = write_report(run).read_text()
+    assert page.index("id='ablation'") < page.index("id='removed'")
+    ablation = section(page, "ablation")
+    assert "curated" in ablation and "seed spread" in ablation and "<polygon" in ablation  # mean line and seed band
+    y_labels = [float(v) for v in re.findall(r'text-anchor="end">([\d.]+)</text>', ablation)]
+    assert y_labels and max(y_labels) < 8  # fitted to the losses after warm-up, not the first evaluation (about 10.5)

@@ -20,6 +20,7 @@ from ..io.reshard import reshard
 from ..io.remote import holds_files, is_url, publish
 from ..io.writers import write_json_atomic
 from ..pipeline import OutputLayout, Pipeline, merge_task_stats
+from ..report.provenance import source_text, versions
 from ..stats import RunStats
 from .local import LocalRunner
 
@@ -77,6 +78,7 @@ def execute(
             "run": {
                 "config": config.to_dict(),
                 "config_file": config.source_file,
+                "config_text": source_text(config.source_file),
                 "inputs": list(dict.fromkeys(s.path for s in planned)),
                 "executor": executor,
                 "workers": workers,
@@ -84,6 +86,7 @@ def execute(
                 "tasks_run": ran,
                 "tasks_resumed": resumed,
                 "python": sys.version.split()[0],
+                "versions": versions(),
                 "platform": platform.platform(),
             },
             "thresholds": {s.name: s.thresholds() for s in pipeline.stages if s.thresholds()},

@@ -1,0 +1,110 @@
+"""What the report shows from the output Parquet: example documents per reason, the survivors of duplicates, and
+kept and removed counts per URL domain. Reads are bounded (a fixed number of files, a few columns), so the report
+costs seconds on any corpus."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+SAMPLES_PER_REASON = 3
+FILES_SAMPLED = 16  # example documents come from at most this many Parquet files per folder
+DOMAIN_FILES = 64  # domain counts read the url column of at most this many files per folder
+SNIPPET_CHARS = 400
+DUPLICATE_REASON_SUFFIX = "duplicate_of"  # exact_dedup:exact_duplicate_of, minhash_dedup:duplicate_of: detail = survivor id
+
+
+def sample_docs(folder: Path, by_reason: bool) -> dict[str, list[dict]]:
+    """A seeded sample of documents per reason (or overall, under ""), from a bounded number of files."""
+    pools: dict[str, list[dict]] = defaultdict(list)
+    rng = random.Random(0)
+    seen: dict[str, int] = defaultdict(int)
+    for path in _bounded(sorted(folder.glob("*.parquet")), FILES_SAMPLED):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=2048):
+            for row in batch.to_pylist():
+                key = (row.get("reason") or "") if by_reason else ""
+                seen[key] += 1
+                row["text"] = (row.get("text") or "")[:SNIPPET_CHARS]
+                pool = pools[key]
+                if len(pool) < SAMPLES_PER_REASON:  # reservoir sampling per key
+                    pool.append(row)
+                else:
+                    j = rng.randrange(seen[key])
+                    if j < SAMPLES_PER_REASON:
+                        pool[j] = row
+    return pools
+
+
+def is_duplicate(row: dict[str, Any]) -> bool:
+    return str(row.get("reason") or "").endswith(DUPLICATE_REASON_SUFFIX) and bool(row.get("detail"))
+
+
+def find_survivors(run_dir: Path, samples: dict[str, list[dict]]) -> dict[str, dict]:
+    """The documents the sampled duplicates were removed in favour of, by id, from the kept Parquet (or the removed
+    one: a survivor of exact dedup may fall to a later stage)."""
+    wanted = {str(row["detail"]) for rows in samples.values() for row in rows if is_duplicate(row)}
+    found: dict[str, dict] = {}
+    for folder in ("data", "removed"):
+        for path in sorted((run_dir / folder).glob("*.parquet")):
+            if not wanted - found.keys():
+                return found
+            table = pq.read_table(path, columns=["id", "url", "text"])
+            table = table.filter(pc.is_in(table["id"], value_set=_string_array(wanted - found.keys())))
+            for row in table.to_pylist():
+                row["text"] = (row.get("text") or "")[:SNIPPET_CHARS]
+                row["folder"] = folder
+                found[row["id"]] = row
+    return found
+
+
+@dataclass
+class DomainCounts:
+    kept: Counter = field(default_factory=Counter)
+    removed: Counter = field(default_factory=Counter)
+    reasons: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    files_read: int = 0
+    files_total: int = 0
+
+
+def domain_counts(run_dir: Path) -> DomainCounts:
+    """Kept and removed documents per URL host (without `www.`), and each host's removal reasons."""
+    counts = DomainCounts()
+    for folder, columns in (("data", ["url"]), ("removed", ["url", "reason"])):
+        files = sorted((run_dir / folder).glob("*.parquet"))
+        counts.files_total += len(files)
+        for path in _bounded(files, DOMAIN_FILES):
+            counts.files_read += 1
+            table = pq.read_table(path, columns=columns).to_pydict()
+            reasons = table.get("reason", [None] * len(table["url"]))
+            for url, reason in zip(table["url"], reasons):
+                domain = _domain(url)
+                if folder == "data":
+                    counts.kept[domain] += 1
+                else:
+                    counts.removed[domain] += 1
+                    counts.reasons[domain][reason or "?"] += 1
+    return counts
+
+
+def _domain(url: str | None) -> str:
+    if not url:
+        return "(no URL)"
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.") or "(no host)"
+
+
+def _bounded(files: list[Path], limit: int) -> list[Path]:
+    return sorted(random.Random(0).sample(files, limit)) if len(files) > limit else files
+
+
+def _string_array(values: set[str]):
+    import pyarrow as pa
+
+    return pa.array(sorted(values), type=pa.string())
