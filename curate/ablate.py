@@ -39,7 +39,7 @@ import tempfile
 import time
 import typing
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
-from .config import PipelineConfig, check_value, parse_config, read_yaml, reject_unknown, validate_options
+from .config import PipelineConfig, check_stages, check_value, parse_config, read_yaml, reject_unknown, validate_options
 from .errors import ConfigError, CurateError
 from .evalsets import domain_names, domain_texts
 from .io.base import InputOptions
@@ -60,14 +60,14 @@ from .stages import stage_class
 from .tokens.bpe import train_bpe
 from .tokens.encodings import check_spec, describe, load_encoding, write_ranks
 from .tokens.shards import TokenShardWriter, load_shard, read_manifest, shard_paths, write_manifest
+from .train.train import TrainConfig
 
 TOP_LEVEL_KEYS = {"pipeline", "input", "output", "workers", "threads", "parallel", "variants", "reference", "baselines",
                   "tokenizer", "eval", "train"}
 VARIANT_KEYS = {"drop", "stages"}
 TOKENIZER_KEYS = {"vocab_size", "sample_bytes", "encoding"}
-# TrainConfig fields an ablation sets for every run alike; shards, val, out and seed are the ablation's.
-TRAIN_KEYS = {"preset", "model", "tokens", "batch_size", "grad_accum", "lr", "min_lr_ratio", "warmup", "weight_decay",
-              "grad_clip", "align_to_documents", "evals", "eval_tokens", "log_every", "device", "compile"}
+# TrainConfig fields an ablation sets for every run alike; the ablation sets the others per run.
+TRAIN_KEYS = {f.name for f in fields(TrainConfig)} - {"shards", "val", "out", "seed", "progress", "stop_after"}
 EVAL_SET = "eval"  # as a stage option's value: the ablation's evaluation paths
 MAX_EPOCHS = 2.0  # beyond this many passes over its data a variant's score also measures repetition
 SELECTION_COLUMNS = ["id", "text", "url", "source"]
@@ -237,6 +237,7 @@ def _parse_variants(raw: Any, base_stages: Stages, eval_paths: list[str]) -> lis
             raise ConfigError(f"{where}: no stages left")
         if any(n == "tokenize" for n, _ in stages):
             raise ConfigError(f"{where}: tokenize is the ablation's own last stage; leave it out")
+        check_stages(stages, f"{where}.stages")  # every variant is valid before the first one runs
         variants.append(Variant(name, stages))
     return variants
 
@@ -288,8 +289,6 @@ def _parse_eval(raw: Any) -> tuple[list[str], int | None]:
 
 
 def _parse_train(raw: Any) -> tuple[dict[str, Any], list[int]]:
-    from .train.train import TrainConfig
-
     if not isinstance(raw, dict):
         raise ConfigError("train: expected a mapping (preset, tokens, seeds, ...)")
     reject_unknown(raw, TRAIN_KEYS | {"seeds"}, "train")
@@ -516,8 +515,6 @@ class _Session:
                   settings: dict[str, Any]) -> list[dict[str, Any]]:
         """Every variant at every seed with the same settings, `parallel` at a time; seed-major, so that a
         half-finished ablation already compares every variant."""
-        from .train.train import TrainConfig
-
         budget = settings.get("tokens", TrainConfig.tokens)
         for v in variants:
             epochs = budget / v.tokens

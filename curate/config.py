@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
-import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
 from .errors import ConfigError
 from .io.base import InputOptions
 from .io.readers import INPUT_FORMATS
-from .stages import stage_class
+from .options import check_value, reject_unknown
+from .stages import ID_KEY, KEY_PATTERN, stage_key, validate_options
 
 TOP_LEVEL_KEYS = {"input", "output", "stages", "workers", "batch_size"}
+AT_LEAST_ONE = {"bounds": {"ge": 1}}
 INPUT_TYPES: dict[str, Any] = {k: v for k, v in typing.get_type_hints(InputOptions).items() if k not in ("paths", "format")}
 
 
 @dataclass
 class PipelineConfig:
     input: InputOptions
-    stages: list[tuple[str, dict[str, Any]]]
+    stages: list[tuple[str, dict[str, Any]]]  # (stage name, options); options may hold the reserved `id`
     output: str | None = None
     workers: int = 1
     batch_size: int = 1000
@@ -74,8 +74,8 @@ def parse_config(raw: Any) -> PipelineConfig:
         input=_parse_input(raw.get("input") or {}),
         stages=_parse_stages(raw["stages"]),
         output=check_value("output", raw.get("output"), str | None),
-        workers=check_value("workers", raw.get("workers", 1), int),
-        batch_size=check_value("batch_size", raw.get("batch_size", 1000), int),
+        workers=check_value("workers", raw.get("workers", 1), int, AT_LEAST_ONE),
+        batch_size=check_value("batch_size", raw.get("batch_size", 1000), int, AT_LEAST_ONE),
     )
 
 
@@ -109,69 +109,25 @@ def _parse_stages(raw: Any) -> list[tuple[str, dict[str, Any]]]:
         options = options or {}
         if not isinstance(options, dict):
             raise ConfigError(f"stages[{i}].{name}: options must be a mapping, got {options!r}")
-        validate_options(name, options, where=f"stages[{i}].{name}")
         stages.append((name, options))
+    check_stages(stages, "stages")
     return stages
 
 
-def validate_options(name: str, options: dict[str, Any], where: str) -> None:
-    """Check options against the stage's `__init__` signature: names and types."""
-    cls = stage_class(name)
-    params = inspect.signature(cls.__init__).parameters
-    hints = typing.get_type_hints(cls.__init__)
-    allowed = [p for p in params if p != "self"]
-    for key, value in options.items():
-        if key not in allowed:
-            raise ConfigError(f"{where}: unknown option {key!r}; options are: {', '.join(allowed)}")
-        if key in hints:
-            check_value(f"{where}.{key}", value, hints[key])
-
-
-def reject_unknown(raw: dict, allowed: set[str], where: str) -> None:
-    for key in raw:
-        if key not in allowed:
-            raise ConfigError(f"{where}: unknown key {key!r}; expected: {', '.join(sorted(allowed))}")
-
-
-def check_value(where: str, value: Any, hint: Any) -> Any:
-    if not _matches(value, hint):
-        raise ConfigError(f"{where}: expected {_describe(hint)}, got {value!r}")
-    return value
-
-
-def _matches(value: Any, hint: Any) -> bool:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is Any:
-        return True
-    if hint is type(None):
-        return value is None
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, a) for a in args)
-    if origin is Literal:
-        return value in args
-    if origin in (list, tuple, set, frozenset):
-        return isinstance(value, list) and (not args or all(_matches(v, args[0]) for v in value))
-    if origin is dict:
-        return isinstance(value, dict) and all(_matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items())
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(hint, type):
-        return isinstance(value, hint)
-    return True
-
-
-def _describe(hint: Any) -> str:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is Literal:
-        return " or ".join(repr(a) for a in args)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(a) for a in args)
-    if hint is type(None):
-        return "nothing (null)"
-    if origin is list:
-        return f"a list of {_describe(args[0])}" if args else "a list"
-    if origin is dict:
-        return "a mapping"
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(hint, str(hint))
+def check_stages(stages: list[tuple[str, dict[str, Any]]], where: str) -> None:
+    """Every stage's options, and one key per stage instance: a repeated name needs an `id:`."""
+    seen: dict[str, int] = {}
+    for i, (name, options) in enumerate(stages):
+        here = f"{where}[{i}].{name}"
+        if ID_KEY in options:
+            check_value(f"{here}.{ID_KEY}", options[ID_KEY], str)
+            if not KEY_PATTERN.match(options[ID_KEY]):
+                raise ConfigError(f"{here}.{ID_KEY}: expected an identifier (letters, digits, _), got {options[ID_KEY]!r}")
+        validate_options(name, options, here)
+        key = stage_key(name, options)
+        if key in seen:
+            first = seen[key]
+            raise ConfigError(
+                f"{here}: the stage key {key!r} repeats {where}[{first}]; give one of them a unique `{ID_KEY}:`"
+            )
+        seen[key] = i

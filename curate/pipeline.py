@@ -26,7 +26,7 @@ from .errors import CurateError
 from .io.base import InputShard, Skipped
 from .io.readers import read_shard
 from .io.writers import AtomicParquetWriter, write_json_atomic, write_parquet_atomic
-from .stages import GlobalStage, Stage, stage_class
+from .stages import GlobalStage, Stage, build_stage
 from .stages.base import split_verdict
 from .stats import RunStats, StageStats
 
@@ -136,7 +136,7 @@ class OutputLayout:
 class Pipeline:
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
-        self.stages: list[Stage] = [stage_class(name)(**options) for name, options in config.stages]
+        self.stages: list[Stage] = [build_stage(name, options) for name, options in config.stages]
         self.phases = _cut_into_phases(self.stages)
         self.tokenizer = _token_stage(self.phases)
         signals: dict[str, pa.DataType] = {}
@@ -147,9 +147,9 @@ class Pipeline:
         self.intermediate_schema = schema_for(signals, intermediate=True)
         self._ready = False
 
-    @property
-    def stage_names(self) -> list[str]:
-        return [s.name for s in self.stages]
+    def empty_stats(self) -> RunStats:
+        """Stats with a zero entry per stage, keyed by each stage's key."""
+        return RunStats.for_stages([s.name for s in self.stages], [s.key for s in self.stages])
 
     def setup(self) -> None:
         if not self._ready:
@@ -161,7 +161,7 @@ class Pipeline:
         """Run one phase on one shard; outputs are renamed into place, the done marker last."""
         self.setup()
         phase = self.phases[phase_index]
-        stats = RunStats.for_stages(self.stage_names)
+        stats = self.empty_stats()
         last = phase_index == len(self.phases) - 1
         if phase_index == 0:
             docs: Iterable[Document] = self._read(shard, stats, layout.reading(shard))
@@ -179,12 +179,12 @@ class Pipeline:
         key_tables: list[pa.Table] = []
         for batch in _batches(docs, self.config.batch_size):
             for stage in phase.stages:
-                batch, removed = stage(batch, stats.stage(stage.name))
+                batch, removed = stage(batch, stats.stage(stage.key))
                 if removed:
-                    reasons, details = zip(*(split_verdict(stage.name, v) for _, v in removed))
+                    reasons, details = zip(*(split_verdict(stage.key, v) for _, v in removed))
                     removed_out.write(
                         [d for d, _ in removed],
-                        extra={"stage": [stage.name] * len(removed), "reason": list(reasons), "detail": list(details)},
+                        extra={"stage": [stage.key] * len(removed), "reason": list(reasons), "detail": list(details)},
                     )
             if phase.next_global is not None and batch:
                 key_tables.append(phase.next_global.keys(batch))
@@ -214,7 +214,7 @@ class Pipeline:
         """One part of the barrier before `phase_index`: its pairs, then a marker with its stats.
         (No `setup`: a global stage loads nothing, and the map stages' models are not needed.)"""
         stage = self.global_stage(phase_index)
-        stats = StageStats(stage.name)
+        stats = StageStats(stage.name, id=stage.key)
         scratch = layout.phase_dir(phase_index) / f"scratch-{part:04d}"
         scratch.mkdir(parents=True, exist_ok=True)
         pairs = stage.pairs(self._key_tables(phase_index, shards, layout), part, scratch, stats)
@@ -226,7 +226,7 @@ class Pipeline:
     def resolve(self, phase_index: int, shards: list[InputShard], layout: OutputLayout) -> StageStats:
         """The barrier before `phase_index`, after every part: its global stage decides over all pairs."""
         stage = self.global_stage(phase_index)
-        stats = StageStats(stage.name)
+        stats = StageStats(stage.name, id=stage.key)
         parts = range(stage.parts())
         for part in parts:
             stats.merge(StageStats.from_dict(json.loads(layout.pairs_marker(phase_index, part).read_text())))
@@ -336,15 +336,15 @@ def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
         yield batch
 
 
-def merge_task_stats(stage_names: list[str], layout: OutputLayout, phases: int) -> RunStats:
+def merge_task_stats(pipeline: Pipeline, layout: OutputLayout) -> RunStats:
     """The run's stats, from every task's persisted marker (so a resumed run counts everything)."""
-    total = RunStats.for_stages(stage_names)
-    for phase in range(phases):
+    total = pipeline.empty_stats()
+    for phase in range(len(pipeline.phases)):
         directory = layout.phase_dir(phase)
         for marker in sorted(directory.glob("done-*.json")):
             total.merge(RunStats.from_dict(json.loads(marker.read_text())))
         resolve = layout.resolve_marker(phase)
         if resolve.exists():
             part = StageStats.from_dict(json.loads(resolve.read_text()))
-            total.stage(part.name).merge(part)
+            total.stage(part.id).merge(part)
     return total

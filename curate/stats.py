@@ -57,7 +57,8 @@ class Histogram:
 
 @dataclass
 class StageStats:
-    """What one stage did; `merge` adds another task's numbers for the same stage."""
+    """What one stage did; `merge` adds another task's numbers for the same stage. `name` is the
+    stage's kind, `id` its key in the pipeline (the name unless it repeats)."""
 
     name: str
     docs_in: int = 0
@@ -68,6 +69,10 @@ class StageStats:
     removed: Counter = field(default_factory=Counter)
     counters: Counter = field(default_factory=Counter)  # stage-specific counts (e.g. pii:email)
     histograms: dict[str, Histogram] = field(default_factory=dict)
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        self.id = self.id or self.name
 
     def merge(self, other: "StageStats") -> None:
         self.docs_in += other.docs_in
@@ -90,6 +95,7 @@ class StageStats:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "id": self.id,
             "docs_in": self.docs_in,
             "docs_out": self.docs_out,
             "bytes_in": self.bytes_in,
@@ -105,6 +111,7 @@ class StageStats:
     def from_dict(cls, d: dict[str, Any]) -> "StageStats":
         return cls(
             name=d["name"],
+            id=d.get("id", d["name"]),
             docs_in=d["docs_in"],
             docs_out=d["docs_out"],
             bytes_in=d["bytes_in"],
@@ -127,14 +134,15 @@ class RunStats:
     docs_written: int = 0
 
     @classmethod
-    def for_stages(cls, names: list[str]) -> "RunStats":
-        return cls(stages=[StageStats(n) for n in names])
+    def for_stages(cls, names: list[str], ids: list[str] | None = None) -> "RunStats":
+        """Empty stats for stages of these names (and ids, where a name repeats)."""
+        return cls(stages=[StageStats(n, id=i) for n, i in zip(names, ids or names)])
 
-    def stage(self, name: str) -> StageStats:
-        return next(s for s in self.stages if s.name == name)
+    def stage(self, stage_id: str) -> StageStats:
+        return next(s for s in self.stages if s.id == stage_id)
 
     def merge(self, other: "RunStats") -> None:
-        if [s.name for s in self.stages] != [s.name for s in other.stages]:
+        if [s.id for s in self.stages] != [s.id for s in other.stages]:
             raise ValueError("cannot merge stats of different pipelines")
         for mine, theirs in zip(self.stages, other.stages):
             mine.merge(theirs)
@@ -146,14 +154,14 @@ class RunStats:
     def conservation_problems(self) -> list[str]:
         """Every way documents could have gone missing; empty when all are accounted for."""
         problems = [
-            f"{s.name}: docs_in {s.docs_in} != docs_out {s.docs_out} + removed {sum(s.removed.values())}"
+            f"{s.id}: docs_in {s.docs_in} != docs_out {s.docs_out} + removed {sum(s.removed.values())}"
             for s in self.stages
             if not s.conserved
         ]
         expected_in = self.docs_read
         for s in self.stages:
             if s.docs_in != expected_in:
-                problems.append(f"{s.name}: docs_in {s.docs_in} but the previous step passed on {expected_in}")
+                problems.append(f"{s.id}: docs_in {s.docs_in} but the previous step passed on {expected_in}")
             expected_in = s.docs_out
         if self.docs_written != expected_in:
             problems.append(f"docs_written {self.docs_written} but the last step passed on {expected_in}")

@@ -73,7 +73,7 @@ def execute(
         shards = reshard(planned, layout.work / "input", config.input)
         ran, resumed = _run_phases(config, pipeline, shards, layout, workers, executor, progress, ray_address)
         pipeline.finalize(layout)
-        stats = merge_task_stats(pipeline.stage_names, layout, len(pipeline.phases))
+        stats = merge_task_stats(pipeline, layout)
         summary = stats.to_dict() | {
             "run": {
                 "config": config.to_dict(),
@@ -89,7 +89,7 @@ def execute(
                 "versions": versions(),
                 "platform": platform.platform(),
             },
-            "thresholds": {s.name: s.thresholds() for s in pipeline.stages if s.thresholds()},
+            "thresholds": {s.key: s.thresholds() for s in pipeline.stages if s.thresholds()},
         }
         write_json_atomic(layout.stats, summary)
         from ..report.html import write_report

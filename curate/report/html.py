@@ -60,7 +60,7 @@ def write_report(run_dir: str | Path) -> Path:
         _funnel(stats),
         _domains(domain_counts(run_dir)),
         _lengths(stats),
-        *(_stage_section(s, thresholds.get(s["name"], {})) for s in stats["stages"]),
+        *(_stage_section(s, thresholds.get(s.get("id", s["name"]), {})) for s in stats["stages"]),
         _kept(kept_samples),
         _run_facts(stats),
     ]
@@ -116,7 +116,7 @@ def _removed_overview(stats: dict[str, Any], samples: dict[str, list[dict]], sur
     for stage in stats["stages"]:
         for reason, count in sorted(stage["removed"].items(), key=lambda kv: -kv[1]):
             anchor = _anchor(reason)
-            rows.append(f"<tr><td class='l'>{escape(stage['name'])}</td><td class='l'><a href='#{anchor}'>"
+            rows.append(f"<tr><td class='l'>{escape(stage.get('id', stage['name']))}</td><td class='l'><a href='#{anchor}'>"
                         f"{escape(reason.split(':', 1)[-1])}</a></td><td class='num'>{count:,}</td>"
                         f"<td class='num'>{_share(count, stage['docs_in'])}</td><td class='num'>{_share(count, read)}</td></tr>")
             docs = samples.get(reason, [])
@@ -137,10 +137,10 @@ def _removed_overview(stats: dict[str, Any], samples: dict[str, list[dict]], sur
 
 def _funnel(stats: dict[str, Any]) -> str:
     stages = stats["stages"]
-    rows = [(s["name"], s["docs_in"], s["docs_out"]) for s in stages]
-    byte_rows = [(s["name"], s["bytes_in"], s["bytes_out"]) for s in stages]
+    rows = [(s.get("id", s["name"]), s["docs_in"], s["docs_out"]) for s in stages]
+    byte_rows = [(s.get("id", s["name"]), s["bytes_in"], s["bytes_out"]) for s in stages]
     table = "".join(
-        f"<tr><td class='l'><a href='#stage-{escape(s['name'])}'>{escape(s['name'])}</a></td><td>{s['docs_in']:,}</td>"
+        f"<tr><td class='l'><a href='#stage-{escape(s.get('id', s['name']))}'>{escape(s.get('id', s['name']))}</a></td><td>{s['docs_in']:,}</td>"
         f"<td>{s['docs_out']:,}</td><td>{_share(s['docs_in'] - s['docs_out'], s['docs_in'])}</td>"
         f"<td>{s['bytes_in'] / 1e6:,.2f}</td><td>{s['bytes_out'] / 1e6:,.2f}</td><td>{s.get('seconds', 0):,.2f}</td>"
         f"<td>{_rate(s)}</td></tr>"
@@ -176,7 +176,7 @@ def _domains(counts: DomainCounts) -> str:
 
 
 def _stage_section(stage: dict[str, Any], thresholds: dict[str, float]) -> str:
-    name = stage["name"]
+    name = stage.get("id", stage["name"])
     removed_total = sum(stage["removed"].values())
     reasons = ", ".join(
         f"<a href='#{_anchor(reason)}'>{escape(reason.split(':', 1)[-1])}</a> {count:,}"

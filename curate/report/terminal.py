@@ -36,7 +36,7 @@ def print_stats(stats: dict[str, Any], console: Console | None = None) -> None:
         share = f"{s['docs_out'] / s['docs_in']:.1%}" if s["docs_in"] else "-"
         rate = _compact(s["docs_per_s"]) if s.get("docs_per_s") else "-"
         table.add_row(
-            s["name"], f"{s['docs_in']:,}", f"{s['docs_out']:,}", share,
+            s.get("id", s["name"]), f"{s['docs_in']:,}", f"{s['docs_out']:,}", share,
             f"{s['bytes_in'] / 1e6:.2f}", f"{s['bytes_out'] / 1e6:.2f}", rate,
         )
     console.print(table)

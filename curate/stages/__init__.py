@@ -1,11 +1,20 @@
-"""The stage registry: YAML stage name -> class, imported only when a pipeline uses it."""
+"""The stage registry: YAML stage name -> class, imported only when a pipeline uses it. A name of the
+form `module:ClassName` loads a user's own `Stage` subclass from any importable module (plugins)."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import importlib
+import inspect
+import re
+import typing
+from functools import cache
+from typing import Any
 
-from ..errors import ConfigError
-from .base import GlobalStage, Signal, Stage
+from ..errors import ConfigError, one_line
+from ..options import parse, unknown_key
+from .base import GlobalStage, Signal, Stage, StageOptions
 
 STAGES: dict[str, str] = {
     "extract": "curate.stages.extract:Extract",
@@ -23,13 +32,78 @@ STAGES: dict[str, str] = {
     "minhash_dedup": "curate.stages.minhash_dedup:MinhashDedup",
     "tokenize": "curate.stages.tokenize:Tokenize",
 }
+ID_KEY = "id"  # the reserved option key that names a stage instance where its name repeats
+KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # a key becomes a column name (`<key>_reason`)
 
 
-def stage_class(name: str) -> type[Stage]:
-    if name not in STAGES:
-        raise ConfigError(f"unknown stage {name!r}; known stages: {', '.join(STAGES)}")
-    module, cls = STAGES[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+def stage_class(name: str, where: str = "stages") -> type[Stage]:
+    """The class behind a stage name: a built-in, or `module:ClassName` (a plugin: importing the
+    module runs its code). Errors start with `where`."""
+    if name in STAGES:
+        module, cls = STAGES[name].split(":")
+        return getattr(importlib.import_module(module), cls)
+    if ":" not in name:
+        raise ConfigError(unknown_key(where, name, STAGES, "stage") + "; or module:ClassName for your own")
+    return _plugin_class(name, where)
 
 
-__all__ = ["STAGES", "GlobalStage", "Signal", "Stage", "stage_class"]
+def _plugin_class(name: str, where: str) -> type[Stage]:
+    module_name, _, class_name = name.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"{where}: plugin module {exc.name!r} not found (is it on PYTHONPATH?)") from None
+    except Exception as exc:  # noqa: BLE001 - the user's module may raise anything while it loads
+        raise ConfigError(f"{where}: importing plugin module {module_name} failed: {one_line(exc)}") from None
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise ConfigError(f"{where}: plugin module {module_name} has no class {class_name!r}")
+    if not (isinstance(cls, type) and issubclass(cls, Stage)):
+        raise ConfigError(f"{where}: {name} is not a subclass of curate.stages.Stage")
+    if not isinstance(getattr(cls, "name", None), str) or not KEY_PATTERN.match(cls.name):
+        raise ConfigError(f"{where}: {name} must set `name` to an identifier (letters, digits, _)")
+    return cls
+
+
+@cache
+def options_class(cls: type[Stage]) -> type[StageOptions]:
+    """The options dataclass a stage is validated against: its declared `Options`, or, for a stage
+    that still takes its options in its own `__init__` signature, one made from that signature
+    (types only; declare `Options` to get ranges, docs and key-path errors for cross-field checks)."""
+    params = [p for p in list(inspect.signature(cls.__init__).parameters.values())[1:] if p.name != "mode"]
+    if all(p.kind == p.VAR_KEYWORD for p in params):
+        return cls.Options
+    hints = typing.get_type_hints(cls.__init__)
+    fields = [(p.name, hints.get(p.name, Any), _field(p.default)) for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return dataclasses.make_dataclass(f"{cls.__name__}Options", fields, bases=(StageOptions,), frozen=True, kw_only=True)
+
+
+def _field(default: Any) -> Any:
+    if default is inspect.Parameter.empty:
+        return dataclasses.field()
+    if default.__class__.__hash__ is None:  # mutable: each instance gets its own copy
+        return dataclasses.field(default_factory=lambda: copy.deepcopy(default))
+    return dataclasses.field(default=default)
+
+
+def validate_options(name: str, options: dict[str, Any], where: str) -> StageOptions:
+    """The stage's validated options (the reserved `id` aside); errors name `where` and the key."""
+    return parse(options_class(stage_class(name, where)), {k: v for k, v in options.items() if k != ID_KEY}, where)
+
+
+def stage_key(name: str, options: dict[str, Any]) -> str:
+    """A stage instance's identity: its `id:` option, else its class's `name`."""
+    return options.get(ID_KEY) or stage_class(name).name
+
+
+def build_stage(name: str, options: dict[str, Any]) -> Stage:
+    """A stage from its config entry, keyed by its identity."""
+    stage = stage_class(name)(**{k: v for k, v in options.items() if k != ID_KEY})
+    stage.key = stage_key(name, options)
+    return stage
+
+
+__all__ = [
+    "ID_KEY", "KEY_PATTERN", "STAGES", "GlobalStage", "Signal", "Stage", "StageOptions", "build_stage", "options_class",
+    "stage_class", "stage_key", "validate_options",
+]

@@ -6,13 +6,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ClassVar, Iterator, Literal
+from typing import Any, Callable, ClassVar, Iterator, Literal
 
 import pyarrow as pa
 
 from ..clusters import ClusterDecisions, KeyTables
 from ..document import Document
-from ..errors import ConfigError
+from ..options import option, parse
 from ..stats import Histogram, StageStats
 
 Mode = Literal["filter", "annotate"]
@@ -29,23 +29,37 @@ class Signal:
     categorical: bool = False  # count each value (e.g. language) in the stage's counters as `name=value`
 
 
+@dataclass(frozen=True, kw_only=True)
+class StageOptions:
+    """What every stage takes; a stage's own options subclass this (see `curate.options`)."""
+
+    mode: Mode = option("filter", "filter removes documents; annotate keeps them and records `<key>_reason`")
+
+
 class Stage:
     """Keeps, changes or removes documents, a batch at a time.
 
-    Subclasses set `name`, declare `signals`, take their options as keyword arguments of
-    `__init__` (the config validator reads that signature), and implement `process`, which may
-    also count events finer than a document (lines dropped by rule, PII by type) in `self.tally`.
+    Subclasses set `name`, declare `signals` and their `Options` (a `StageOptions` dataclass: the
+    config is validated against it before anything runs), take those options as keywords of
+    `__init__` and read them from `self.options`, and implement `process`, which may also count
+    events finer than a document (lines dropped by rule, PII by type) in `self.tally`. `key` is the
+    stage's identity in a pipeline: its name, or the `id:` given where a name repeats.
     A stage never reads files or knows about executors: models are loaded in `setup`, once per worker.
     """
 
     name: ClassVar[str]
     signals: ClassVar[dict[str, Signal]] = {}
     is_global: ClassVar[bool] = False
+    Options: ClassVar[type[StageOptions]] = StageOptions
 
-    def __init__(self, mode: Mode = "filter") -> None:
-        if mode not in ("filter", "annotate"):
-            raise ConfigError(f"{self.name}.mode: expected 'filter' or 'annotate', got {mode!r}")
-        self.mode = mode
+    def __init__(self, mode: Mode | None = None, **options: Any) -> None:
+        """`mode` may come first for stages that still take their options in their own `__init__`
+        signature and pass only `mode` on (they are validated by that signature)."""
+        if mode is not None:
+            options["mode"] = mode
+        self.options = parse(self.Options, options, self.name)
+        self.mode = self.options.mode
+        self.key = self.name
         self.tally: Counter[str] = Counter()  # what `process` counts beyond verdicts; moved to the stats per batch
 
     def setup(self) -> None:
@@ -60,9 +74,9 @@ class Stage:
         return {}
 
     def output_signals(self) -> dict[str, Signal]:
-        """Columns this stage adds; annotate mode adds `<name>_reason` (what filter mode would say)."""
+        """Columns this stage adds; annotate mode adds `<key>_reason` (what filter mode would say)."""
         if self.mode == "annotate":
-            return {**self.signals, f"{self.name}_reason": Signal(pa.string())}
+            return {**self.signals, f"{self.key}_reason": Signal(pa.string())}
         return dict(self.signals)
 
     def __call__(self, docs: list[Document], stats: StageStats) -> tuple[list[Document], list[tuple[Document, str]]]:
@@ -73,7 +87,7 @@ class Stage:
         stats.bytes_in += sum(sizes_in)
         verdicts = self.process(docs) if docs else []
         if len(verdicts) != len(docs):
-            raise RuntimeError(f"stage {self.name} returned {len(verdicts)} verdicts for {len(docs)} documents")
+            raise RuntimeError(f"stage {self.key} returned {len(verdicts)} verdicts for {len(docs)} documents")
         stats.counters.update(self.tally)
         self.tally.clear()
         kept: list[Document] = []
@@ -82,11 +96,11 @@ class Stage:
             if verdict is None:
                 kept.append(doc)
             elif self.mode == "annotate":
-                doc.signals[f"{self.name}_reason"] = verdict
+                doc.signals[f"{self.key}_reason"] = verdict
                 kept.append(doc)
             else:
                 removed.append((doc, verdict))
-                stats.removed[split_verdict(self.name, verdict)[0]] += 1
+                stats.removed[split_verdict(self.key, verdict)[0]] += 1
         for key, signal in self.signals.items():
             if signal.bins is not None:
                 _histogram(stats, key, signal.bins, signal.log).add(d.signals.get(key) for d in docs)
@@ -133,8 +147,8 @@ class GlobalStage(Stage):
 
     is_global = True
 
-    def __init__(self, mode: Mode = "filter") -> None:
-        super().__init__(mode)
+    def __init__(self, mode: Mode | None = None, **options: Any) -> None:
+        super().__init__(mode, **options)
         self.decisions = ClusterDecisions()
 
     def keys(self, docs: list[Document]) -> pa.Table:

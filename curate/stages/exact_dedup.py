@@ -11,19 +11,20 @@ Only 128-bit hashes and ids leave a shard, never text.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Any, Callable, Iterator, Literal
 
 import numpy as np
 import pyarrow as pa
 import xxhash
 
 from ..document import Document
-from ..errors import ConfigError
 from ..clusters import KeyTables, SortedRuns, decisions_for, edge_table, join, table_edges, unique_edges
+from ..options import option
 from ..stats import StageStats
 from ..text import simplify
-from .base import GlobalStage, Verdict
+from .base import GlobalStage, StageOptions, Verdict
 
 Normalization = Literal["none", "whitespace", "simplify"]
 HASH_RANGES = 4  # resolve parts: each groups the hashes that are equal to its number mod 4
@@ -31,24 +32,25 @@ _SPACE = re.compile(r"\s+")
 _URL_SALT = b"url\0"  # keeps URL hashes apart from text hashes in the shared key space
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExactDedupOptions(StageOptions):
+    normalize: Normalization = option(
+        "whitespace", "none: byte for byte; whitespace: runs of blanks as one; simplify: also case, punctuation, digits"
+    )
+    match_url: bool = option(False, "documents with the same URL are duplicates too")
+    memory_mb: int = option(1024, "memory for grouping hashes; beyond it, sorted runs spill to disk", ge=1)
+
+
 class ExactDedup(GlobalStage):
     name = "exact_dedup"
 
-    def __init__(
-        self,
-        normalize: Normalization = "whitespace",
-        match_url: bool = False,
-        memory_mb: int = 1024,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        """`normalize`: "none" compares texts byte for byte, "whitespace" collapses runs of
-        whitespace and strips the ends, "simplify" also ignores case, punctuation and digits."""
-        super().__init__(mode)
-        if normalize not in ("none", "whitespace", "simplify"):
-            raise ConfigError(f"exact_dedup.normalize: expected 'none', 'whitespace' or 'simplify', got {normalize!r}")
-        if memory_mb < 1:
-            raise ConfigError("exact_dedup.memory_mb: must be >= 1")
-        self.normalize, self.match_url, self.memory_bytes = normalize, match_url, memory_mb * 2**20
+    Options = ExactDedupOptions
+    options: ExactDedupOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o = self.options
+        self.normalize, self.match_url, self.memory_bytes = o.normalize, o.match_url, o.memory_mb * 2**20
 
     def _normalized(self, text: str) -> str:
         if self.normalize == "whitespace":

@@ -23,48 +23,43 @@ import resource
 import subprocess
 import sys
 from multiprocessing.connection import Connection
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import pyarrow as pa
 
 from ..document import Document
-from ..errors import ConfigError, CurateError
-from .base import Signal, Stage, Verdict
+from ..errors import CurateError
+from ..options import option
+from .base import Signal, Stage, StageOptions, Verdict
 
 Extractor = Literal["resiliparse", "trafilatura"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtractOptions(StageOptions):
+    extractor: Extractor = option("resiliparse", "the HTML extractor: resiliparse (fast) or trafilatura")
+    main_content: bool = option(True, "keep only the main content (drop navigation, footers)")
+    comments: bool = option(False, "keep user comments")
+    min_chars: int = option(1, "pages with fewer characters of text are removed as no_text", ge=0)
+    max_html_chars: int = option(8 * 2**20, "larger pages are removed unread (the WARC reader skips bodies over 8 MiB)", ge=1)
+    timeout_s: float | None = option(10.0, "the most one page may take; null extracts in this process, unlimited", gt=0)
+    memory_mb: int | None = option(2048, "memory extracting one page may add to the helper process; null: no limit", ge=1)
 
 
 class Extract(Stage):
     name = "extract"
     signals = {"extracted_chars": Signal(pa.int64(), bins=(1, 1_000_000, 30), log=True)}
 
-    def __init__(
-        self,
-        extractor: Extractor = "resiliparse",
-        main_content: bool = True,
-        comments: bool = False,
-        min_chars: int = 1,
-        max_html_chars: int = 8 * 2**20,
-        timeout_s: float | None = 10.0,
-        memory_mb: int | None = 2048,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        """`max_html_chars`: larger pages are removed unread (the WARC reader already skips bodies over
-        8 MiB). `timeout_s`: the most one page may take; null extracts in this process, with no limit.
-        `memory_mb`: the memory extracting one page may add to the helper process (null: no limit)."""
-        super().__init__(mode)
-        if max_html_chars < 1:
-            raise ConfigError(f"extract.max_html_chars: expected at least 1, got {max_html_chars}")
-        if timeout_s is not None and timeout_s <= 0:
-            raise ConfigError(f"extract.timeout_s: expected a positive number of seconds or null, got {timeout_s}")
-        if memory_mb is not None and memory_mb < 1:
-            raise ConfigError(f"extract.memory_mb: expected a positive number of MB or null, got {memory_mb}")
-        self.extractor = extractor
-        self.options = {"extractor": extractor, "main_content": main_content, "comments": comments}
-        self.min_chars = min_chars
-        self.max_html_chars = max_html_chars
-        self.timeout_s = timeout_s
-        self.memory_mb = memory_mb
+    Options = ExtractOptions
+    options: ExtractOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o = self.options
+        self.extractor_options = {"extractor": o.extractor, "main_content": o.main_content, "comments": o.comments}
+        self.min_chars, self.max_html_chars = o.min_chars, o.max_html_chars
+        self.timeout_s, self.memory_mb = o.timeout_s, o.memory_mb
         self._helper: _Helper | None = None
 
     def process(self, docs: list[Document]) -> list[Verdict]:
@@ -93,11 +88,11 @@ class Extract(Stage):
     def _extract_all(self, pages: list[str]) -> list[tuple[str, str | None]]:
         """(outcome, text) per page: ("ok", text), or (reason, None)."""
         if self.timeout_s is None:
-            return [extract_page(html, **self.options) for html in pages]
+            return [extract_page(html, **self.extractor_options) for html in pages]
         results: list[tuple[str, str | None]] = []
         while len(results) < len(pages):
             if self._helper is None or not self._helper.alive():
-                self._helper = _Helper(self.options, self.memory_mb)
+                self._helper = _Helper(self.extractor_options, self.memory_mb)
             finished, lost = self._helper.extract(pages[len(results):], self.timeout_s)
             results += finished
             if lost:  # it hung or died on the last page: the next one gets a fresh helper

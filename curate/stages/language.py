@@ -24,8 +24,8 @@ import bisect
 import functools
 import re
 from collections import Counter
-from pathlib import Path
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -33,7 +33,8 @@ import pyarrow as pa
 from ..document import Document
 from ..errors import ConfigError
 from ..models import lid_model_path
-from .base import Signal, Stage, Verdict
+from ..options import option
+from .base import Signal, Stage, StageOptions, Verdict
 
 LABEL_ALIASES = {"no": "nb"}  # lid.176 label -> the code the stage reports
 UNDETERMINED = "und"
@@ -167,6 +168,15 @@ def misplaced_script(sample: str, label: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, kw_only=True)
+class LanguageOptions(StageOptions):
+    keep: list[str] | None = option(None, "languages to keep (lid.176 codes); null keeps every language")
+    threshold: float = option(0.65, "documents whose top language scores below this are removed", ge=0, le=1)
+    model: str | None = option(None, "a fastText lid.176 model file; null: the shipped one", file=True)
+    max_chars: int | None = option(10_000, "characters of each document the model reads; null: all", ge=1)
+    script_check: bool = option(True, "overrule the model where the text's script contradicts it")
+
+
 class Language(Stage):
     name = "language"
     signals = {
@@ -174,32 +184,19 @@ class Language(Stage):
         "language_score": Signal(pa.float32(), bins=(0, 1, 20)),
     }
 
-    def __init__(
-        self,
-        keep: list[str] | None = None,
-        threshold: float = 0.65,
-        model: str | None = None,
-        max_chars: int | None = 10_000,
-        script_check: bool = True,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        super().__init__(mode)
-        if not 0 <= threshold <= 1:
-            raise ConfigError(f"language.threshold: expected a number in 0..1, got {threshold!r}")
-        if max_chars is not None and max_chars < 1:
-            raise ConfigError(f"language.max_chars: expected a positive integer or null, got {max_chars!r}")
-        self.keep = None if keep is None else {LABEL_ALIASES.get(lang, lang) for lang in keep}
-        self.threshold = threshold
-        self.model_option = model
-        self.max_chars = max_chars
-        self.script_check = script_check
+    Options = LanguageOptions
+    options: LanguageOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o = self.options
+        self.keep = None if o.keep is None else {LABEL_ALIASES.get(lang, lang) for lang in o.keep}
+        self.threshold, self.model_option, self.max_chars, self.script_check = o.threshold, o.model, o.max_chars, o.script_check
         self.model = None
 
     def setup(self) -> None:
         import fasttext
 
-        if self.model_option and not Path(self.model_option).is_file():
-            raise ConfigError(f"language.model: model file not found: {self.model_option}")
         self.model = fasttext.load_model(str(lid_model_path(self.model_option)))
         known = {LABEL_ALIASES.get(label, label) for label in self.labels()}
         unknown = sorted((self.keep or set()) - known)

@@ -12,48 +12,58 @@ number, the same for the survivor and its duplicates); documents in no cluster g
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
 
 from ..document import Document
-from ..errors import ConfigError
 from ..clusters import KeyTables, SortedRuns, decisions_for, edge_table, gather, join, table_edges, unique_edges
 from ..minhash import MinHasher, band_keys, estimated_jaccard, fixed_size_list, list_values, lsh_params
+from ..options import OptionError, option
 from ..stats import StageStats
-from .base import GlobalStage, Signal, Verdict
+from .base import GlobalStage, Signal, StageOptions, Verdict
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinhashDedupOptions(StageOptions):
+    threshold: float = option(0.8, "the Jaccard similarity from which two documents are duplicates", gt=0, le=1)
+    num_perm: int = option(128, "permutations in each signature", ge=2)
+    ngram: int = option(5, "words per shingle (characters in scripts written without spaces)", ge=1)
+    seed: int = option(1, "seed of the permutations (datasketch's)")
+    bands: int | None = option(None, "LSH bands; with rows, or both null to follow threshold", ge=1)
+    rows: int | None = option(None, "rows per LSH band; with bands, or both null", ge=1)
+    verify: bool = option(True, "keep only candidate pairs whose signatures estimate >= threshold")
+    memory_mb: int = option(1024, "memory for grouping band keys and verifying; beyond it, runs spill to disk", ge=1)
+
+    def __post_init__(self) -> None:
+        if (self.bands is None) != (self.rows is None):
+            raise OptionError("bands" if self.bands is None else "rows", "give both bands and rows, or neither")
+        if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
+            raise OptionError("bands", f"bands x rows ({self.bands} x {self.rows}) must fit in num_perm {self.num_perm}")
+
+    def lsh(self) -> tuple[int, int]:
+        """(bands, rows): as given, or datasketch's optimum for the threshold."""
+        if self.bands is not None and self.rows is not None:
+            return self.bands, self.rows
+        return lsh_params(self.threshold, self.num_perm)
 
 
 class MinhashDedup(GlobalStage):
     name = "minhash_dedup"
     signals = {"minhash_cluster": Signal(pa.int64())}
 
-    def __init__(
-        self,
-        threshold: float = 0.8,
-        num_perm: int = 128,
-        ngram: int = 5,
-        seed: int = 1,
-        bands: int | None = None,
-        rows: int | None = None,
-        verify: bool = True,
-        memory_mb: int = 1024,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        super().__init__(mode)
-        if not 0.0 < threshold <= 1.0:
-            raise ConfigError(f"minhash_dedup.threshold: expected a number in (0, 1], got {threshold!r}")
-        if num_perm < 2 or ngram < 1 or memory_mb < 1:
-            raise ConfigError("minhash_dedup: num_perm must be >= 2, ngram >= 1 and memory_mb >= 1")
-        if (bands is None) != (rows is None):
-            raise ConfigError("minhash_dedup: give both bands and rows, or neither (then they follow threshold)")
-        self.bands, self.rows = (bands, rows) if bands is not None and rows is not None else lsh_params(threshold, num_perm)
-        if self.bands * self.rows > num_perm or self.bands < 1 or self.rows < 1:
-            raise ConfigError(f"minhash_dedup: bands x rows ({self.bands} x {self.rows}) must fit in num_perm {num_perm}")
-        self.threshold, self.verify, self.memory_bytes = threshold, verify, memory_mb * 2**20
-        self.hasher = MinHasher(num_perm=num_perm, seed=seed, ngram=ngram)
+    Options = MinhashDedupOptions
+    options: MinhashDedupOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o = self.options
+        self.bands, self.rows = o.lsh()
+        self.threshold, self.verify, self.memory_bytes = o.threshold, o.verify, o.memory_mb * 2**20
+        self.hasher = MinHasher(num_perm=o.num_perm, seed=o.seed, ngram=o.ngram)
 
     def thresholds(self) -> dict[str, float]:
         return {"minhash_jaccard": self.threshold}

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any
 
 import ftfy
 import pyarrow as pa
@@ -18,7 +19,8 @@ from ftfy.chardata import CONTROL_CHARS, LIGATURES
 
 from ..document import Document
 from ..mojibake import ReadingScorer, is_bad, may_hold_mojibake, repair_lossy
-from .base import Signal, Stage, Verdict
+from ..options import option
+from .base import Signal, Stage, StageOptions, Verdict
 
 FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, unescape_html=False, explain=False)
 # What ftfy would change in tidied text that does not look like mojibake: C1 controls, surrogates,
@@ -41,23 +43,25 @@ _LINE_EDGES = re.compile(" \n ?|\n ")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
+@dataclass(frozen=True, kw_only=True)
+class NormalizeOptions(StageOptions):
+    fix_mojibake: bool = option(True, "repair text decoded with the wrong encoding (ftfy)")
+    repair_lossy: bool = option(True, "also restore bytes a Windows-1252 decode dropped (needs fix_mojibake)")
+    lid_model: str | None = option(None, "the fastText lid.176 file that judges repair candidates; null: shipped", file=True)
+
+
 class Normalize(Stage):
     name = "normalize"
     signals = {"mojibake_fixed": Signal(pa.bool_())}
 
-    def __init__(
-        self,
-        fix_mojibake: bool = True,
-        repair_lossy: bool = True,
-        lid_model: str | None = None,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        """`repair_lossy` restores bytes dropped by a Windows-1252 decode (needs `fix_mojibake`);
-        `lid_model` is the fastText lid.176 file it uses to judge candidates (default: the shipped one)."""
-        super().__init__(mode)
-        self.fix_mojibake = fix_mojibake
-        self.repair_lossy = repair_lossy and fix_mojibake
-        self.lid_model = lid_model
+    Options = NormalizeOptions
+    options: NormalizeOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.fix_mojibake = self.options.fix_mojibake
+        self.repair_lossy = self.options.repair_lossy and self.fix_mojibake
+        self.lid_model = self.options.lid_model
         self.scorer: ReadingScorer | None = None
 
     def setup(self) -> None:

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import pyarrow as pa
 
 from ..document import Document
-from .base import Signal, Stage, Verdict
+from ..options import option
+from .base import Signal, Stage, StageOptions, Verdict
 
 PiiType = Literal["email", "ip_address", "phone"]
 PLACEHOLDERS: dict[str, str] = {"email": "<EMAIL>", "ip_address": "<IP_ADDRESS>", "phone": "<PHONE>"}
@@ -73,6 +75,11 @@ _NOT_A_PHONE_BEFORE = re.compile(r"(?:isbn|issn|doi|arxiv|[$€£¥₹])[\s:-]*$
 _CURRENCY_AFTER = re.compile(r"\s?(?:[$€£¥₹%]|eur\b|usd\b)", re.IGNORECASE)
 
 
+@dataclass(frozen=True, kw_only=True)
+class PiiOptions(StageOptions):
+    types: list[PiiType] | None = option(None, "which kinds to replace (email, ip_address, phone); null: all")
+
+
 class Pii(Stage):
     name = "pii"
     signals = {
@@ -80,13 +87,12 @@ class Pii(Stage):
         **{signal: Signal(pa.int32()) for signal in COUNT_SIGNALS.values()},
     }
 
-    def __init__(
-        self,
-        types: list[PiiType] | None = None,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        super().__init__(mode)
-        self.types = set(PLACEHOLDERS) if types is None else set(types)
+    Options = PiiOptions
+    options: PiiOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.types = set(PLACEHOLDERS) if self.options.types is None else set(self.options.types)
 
     def output_signals(self) -> dict[str, Signal]:
         return dict(self.signals)  # never removes, so annotate mode has no reason column

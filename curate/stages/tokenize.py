@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import array
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -18,13 +19,29 @@ import tiktoken
 import xxhash
 
 from ..document import Document
-from ..errors import ConfigError, CurateError
+from ..errors import CurateError
+from ..options import OptionError, option
 from ..tokens import encodings
 from ..tokens.shards import DEFAULT_SHARD_TOKENS, MAX_SHARD_TOKENS, TokenShardWriter, token_dtype, write_manifest
-from .base import Signal, Stage, Verdict
+from .base import Signal, Stage, StageOptions, Verdict
 
 
 SPLIT_SEED = 0x5EED  # fixed: the split must not change between runs
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenizeOptions(StageOptions):
+    encoding: str = option(encodings.DEFAULT_ENCODING, "a tiktoken name (cl100k_base, o200k_base, gpt2, ...) or a .tiktoken path")
+    shard_tokens: int = option(DEFAULT_SHARD_TOKENS, "tokens per shard file", ge=1, le=MAX_SHARD_TOKENS)
+    val_fraction: float = option(0.01, "share of documents in the val split, by a hash of their id", ge=0, le=1)
+    shuffle_seed: int | None = option(None, "write each shard's documents in this seed's random order; null: input order")
+    threads: int | None = option(None, "tiktoken's batch threads; null: all cores", ge=1)
+
+    def __post_init__(self) -> None:
+        try:
+            encodings.check_spec(self.encoding)
+        except CurateError as exc:
+            raise OptionError("encoding", str(exc)) from None
 
 
 class Tokenize(Stage):
@@ -34,35 +51,15 @@ class Tokenize(Stage):
         "split": Signal(pa.string()),  # train or val: which token shards hold the document
     }
 
-    def __init__(
-        self,
-        encoding: str = encodings.DEFAULT_ENCODING,
-        shard_tokens: int = DEFAULT_SHARD_TOKENS,
-        val_fraction: float = 0.01,
-        shuffle_seed: int | None = None,
-        threads: int | None = None,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        """`encoding`: a tiktoken name (cl100k_base, o200k_base, r50k_base/gpt2, p50k_base) or a `.tiktoken`
-        path. `val_fraction`: share of documents for the val split, chosen by a hash of the document id (the
-        same documents whatever the run). `shuffle_seed`: write each shard's documents in a seeded random
-        order. `threads`: tiktoken's batch threads (default: all cores)."""
-        super().__init__(mode)
-        try:
-            encodings.check_spec(encoding)
-        except CurateError as exc:
-            raise ConfigError(f"tokenize.encoding: {exc}") from None
-        if not 1 <= shard_tokens <= MAX_SHARD_TOKENS:
-            raise ConfigError(f"tokenize.shard_tokens: expected 1 to {MAX_SHARD_TOKENS:,} tokens, got {shard_tokens}")
-        if not 0.0 <= val_fraction <= 1.0:
-            raise ConfigError(f"tokenize.val_fraction: expected a number from 0 to 1, got {val_fraction}")
-        if threads is not None and threads < 1:
-            raise ConfigError(f"tokenize.threads: expected at least 1, got {threads}")
-        self.encoding_spec = encoding
-        self.shard_tokens = shard_tokens
-        self.val_fraction = val_fraction
-        self.shuffle_seed = shuffle_seed
-        self.threads = threads or os.cpu_count() or 1
+    Options = TokenizeOptions
+    options: TokenizeOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o = self.options
+        self.encoding_spec, self.shard_tokens, self.val_fraction = o.encoding, o.shard_tokens, o.val_fraction
+        self.shuffle_seed = o.shuffle_seed
+        self.threads = o.threads or os.cpu_count() or 1
         self._encoding: tiktoken.Encoding | None = None
 
     def setup(self) -> None:

@@ -17,13 +17,15 @@ The detail after the reason names the domain or the words. Lists are plain text,
 from __future__ import annotations
 
 import re
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..document import Document
 from ..errors import ConfigError
 from ..lists import default_list, read_list
-from .base import Stage, Verdict
+from ..options import option
+from .base import Stage, StageOptions, Verdict
 
 DEFAULT_DOMAINS = "blocked_domains.txt"
 DEFAULT_HARD_WORDS = "banned_url_words_hard.txt"
@@ -31,38 +33,41 @@ DEFAULT_SOFT_WORDS = "banned_url_words_soft.txt"
 _URL_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 
 
+@dataclass(frozen=True, kw_only=True)
+class UrlFilterOptions(StageOptions):
+    domains: list[str] = option([], "domains to block, beside the shipped list")
+    domain_files: list[str] = option([], "files of domains to block, one a line", file=True)
+    hard_words: list[str] = option([], "words that block a URL wherever they occur in it")
+    hard_word_files: list[str] = option([], "files of hard-banned words", file=True)
+    soft_words: list[str] = option([], "words that block a URL when soft_word_min of them are its words")
+    soft_word_files: list[str] = option([], "files of soft-banned words", file=True)
+    soft_word_min: int = option(2, "how many different soft-banned words block a URL", ge=1)
+    opt_out_domains: list[str] = option([], "domains whose publishers opted out")
+    opt_out_files: list[str] = option([], "files of opted-out domains", file=True)
+    default_lists: bool = option(True, "use the shipped lists (curate/lists/)")
+
+
 class UrlFilter(Stage):
     name = "url_filter"
 
-    def __init__(
-        self,
-        domains: list[str] | None = None,
-        domain_files: list[str] | None = None,
-        hard_words: list[str] | None = None,
-        hard_word_files: list[str] | None = None,
-        soft_words: list[str] | None = None,
-        soft_word_files: list[str] | None = None,
-        soft_word_min: int = 2,
-        opt_out_domains: list[str] | None = None,
-        opt_out_files: list[str] | None = None,
-        default_lists: bool = True,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
+    Options = UrlFilterOptions
+    options: UrlFilterOptions
+
+    def __init__(self, **options: Any) -> None:
         """Inline entries and extra files add to the shipped lists; `default_lists: false` drops those."""
-        super().__init__(mode)
-        if soft_word_min < 1:
-            raise ConfigError(f"url_filter.soft_word_min: expected a positive integer, got {soft_word_min!r}")
+        super().__init__(**options)
+        o = self.options
 
         def shipped(name: str) -> list:
-            return [default_list(name)] if default_lists else []
+            return [default_list(name)] if o.default_lists else []
 
         self.sources = {  # list -> (inline entries, files)
-            "domains": (domains or [], shipped(DEFAULT_DOMAINS) + (domain_files or [])),
-            "hard": (hard_words or [], shipped(DEFAULT_HARD_WORDS) + (hard_word_files or [])),
-            "soft": (soft_words or [], shipped(DEFAULT_SOFT_WORDS) + (soft_word_files or [])),
-            "opt_out": (opt_out_domains or [], opt_out_files or []),
+            "domains": (o.domains, shipped(DEFAULT_DOMAINS) + o.domain_files),
+            "hard": (o.hard_words, shipped(DEFAULT_HARD_WORDS) + o.hard_word_files),
+            "soft": (o.soft_words, shipped(DEFAULT_SOFT_WORDS) + o.soft_word_files),
+            "opt_out": (o.opt_out_domains, o.opt_out_files),
         }
-        self.soft_word_min = soft_word_min
+        self.soft_word_min = o.soft_word_min
         self.blocked_domains: set[str] = set()
         self.opted_out_domains: set[str] = set()
         self.hard_words: re.Pattern | None = None
