@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import multiprocessing
 import re
 import shutil
@@ -56,7 +55,8 @@ from .evalsets import domain_names, domain_texts
 from .io.base import InputOptions
 from .io.writers import write_json_atomic, write_parquet_atomic
 from .ngrams import contains, ngram_hashes, ngram_set
-from .stages import stage_class
+from .options import docs
+from .stages import options_class, stage_class
 from .tokens.bpe import train_bpe
 from .tokens.encodings import check_spec, describe, load_encoding, write_ranks
 from .tokens.shards import TokenShardWriter, load_shard, read_manifest, shard_paths, write_manifest
@@ -350,7 +350,7 @@ def _in_order(head: Stages, prefix: Stages) -> bool:
 
 
 def _can_annotate(name: str) -> bool:
-    return "mode" in inspect.signature(stage_class(name).__init__).parameters
+    return "mode" in docs(options_class(stage_class(name)))
 
 
 # --- running ----------------------------------------------------------------------------------------------

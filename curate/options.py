@@ -56,6 +56,9 @@ def parse(cls: type[T], raw: Mapping[str, Any], where: str) -> T:
         if key not in fields:
             raise ConfigError(unknown_key(where, key, fields, "option"))
         check_value(f"{where}.{key}", value, hints[key], fields[key].metadata)
+    missing = [name for name, f in fields.items() if name not in raw and _required(f)]
+    if missing:
+        raise ConfigError(f"{where}: missing option {missing[0]!r} ({docs(cls)[missing[0]] or 'no default'})")
     try:
         return cls(**raw)
     except OptionError as exc:
@@ -92,6 +95,10 @@ def check_value(where: str, value: Any, hint: Any, metadata: Mapping[str, Any] |
 def docs(cls: type) -> dict[str, str]:
     """Field name -> its one-line doc."""
     return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(cls) if f.init}
+
+
+def _required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
 
 
 def _within(value: Any, bounds: Mapping[str, float]) -> bool:

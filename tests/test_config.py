@@ -133,7 +133,12 @@ def test_every_stage_declares_documented_options():
         if name not in SIGNATURE_STAGES:
             assert stage_class(name).Options is options, f"{name} still takes its options by signature"
             assert all(docs(options).values()), f"{name}: every option needs a one-line doc"
-        assert parse(options, {}, name) == options(), name  # the defaults are valid
+        required = [f.name for f in dataclasses.fields(options) if f.default is f.default_factory is dataclasses.MISSING]
+        if not required:
+            assert parse(options, {}, name) == options(), name  # the defaults are valid
+        else:
+            with pytest.raises(ConfigError, match=rf"^{name}: missing option '{required[0]}'"):
+                parse(options, {}, name)
 
 
 def test_an_option_type_the_checker_cannot_check_fails_closed():
