@@ -1,22 +1,51 @@
-"""One per-document analysis (lines, paragraphs, words, word ids) shared by the heuristic stages.
+"""One per-document analysis (lines, paragraphs, words, word hashes) shared by the heuristic stages.
 
 Gopher repetition, Gopher quality, C4 and FineWeb each need the same splits of the same text. The
 first stage that asks computes a split; later stages on the same batch reuse it. `analysis_of`
 keeps the analysis on the document (`Document.analysis`, never written to Parquet) and starts over
 when the text changed (C4 rewrites it), so a stage never sees splits of a text it does not hold.
+
+The words are `curate.text.spaced_words` (the regex is the reference), found by one numba pass over
+the text's code points with a table of character classes built from the same regexes (`\\s`, `\\w`,
+letters, scripts without spaces). The pass also hashes each word (as written and lowered one code
+point at a time, for the stop words) and counts whitespace tokens with and without a letter (the
+alpha rule): one scan instead of four regexes over the text.
 """
 
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
+from numba import njit
 
 from .document import Document
-from .text import lines, no_space_chars, spaced_words, written_with_spaces
+from .text import NO_SPACE_SCRIPTS, lines, written_with_spaces
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_SPACE, _WORD, _LETTER, _NO_SPACE = 1, 2, 4, 8  # character class bits
+_HASH_BASE = np.uint64(0x100000001B3)  # odd: the polynomial base of word hashes (mod 2**64)
+
+
+@cache
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """Class bits of every code point, from the regexes the reference uses, and each code point's
+    lowercase where that is one code point (the stop words compare lowered words)."""
+    every = "".join(map(chr, range(0x110000)))
+    flags = np.zeros(0x110000, np.uint8)
+    for bit, pattern in ((_SPACE, r"\s"), (_WORD, r"\w"), (_LETTER, r"[^\W\d_]"), (_NO_SPACE, f"[{NO_SPACE_SCRIPTS}]")):
+        flags[[m.start() for m in re.finditer(pattern, every)]] |= bit
+    lower = np.arange(0x110000, dtype=np.uint32)
+    for point, char in enumerate(every):
+        lowered = char.lower()
+        if lowered != char and len(lowered) == 1:
+            lower[point] = ord(lowered)
+    return flags, lower
+
+
+def code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
 
 
 class TextAnalysis:
@@ -36,18 +65,51 @@ class TextAnalysis:
         return [p.strip() for p in _PARAGRAPH_BREAK.split(self.text) if p.strip()]
 
     @cached_property
+    def _scan(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return _scan_text(code_points(self.text), *_tables())
+
+    @property
+    def word_count(self) -> int:
+        return len(self._scan[0])
+
+    @property
     def words(self) -> list[str]:
-        """`curate.text.spaced_words`: the words every word-based heuristic counts."""
-        return spaced_words(self.text)
+        """The words as strings (`curate.text.spaced_words`); the rules use their counts and hashes."""
+        starts, lengths = self._scan[0], self._scan[1]
+        return [self.text[s : s + n] for s, n in zip(starts.tolist(), lengths.tolist())]
+
+    @property
+    def word_lengths(self) -> np.ndarray:
+        return self._scan[1]
+
+    @property
+    def word_ids(self) -> np.ndarray:
+        """A 64-bit hash of each word: equal words get equal ids, the seed of n-gram keys."""
+        return self._scan[2]
+
+    @property
+    def lowered_word_ids(self) -> np.ndarray:
+        """The same hash of each word lowered code point by code point (`word_id("The".lower())`)."""
+        return self._scan[3]
+
+    @property
+    def whitespace_tokens(self) -> int:
+        """`len(text.split())`."""
+        return int(self._scan[4][0])
+
+    @property
+    def tokens_with_letter(self) -> int:
+        """Whitespace tokens holding at least one letter."""
+        return int(self._scan[4][1])
+
+    @property
+    def no_space_chars(self) -> int:
+        """Characters of scripts written without spaces (each is one word)."""
+        return int(self._scan[4][2])
 
     @cached_property
     def written_with_spaces(self) -> bool:
         return written_with_spaces(self.text, self.no_space_chars)
-
-    @cached_property
-    def no_space_chars(self) -> int:
-        """Characters of scripts written without spaces (each is one word)."""
-        return no_space_chars(self.text)
 
     def judged_by(self, languages: list[str] | None, language: str | None) -> bool:
         """`curate.text.rule_applies` with this text's script share computed once."""
@@ -55,16 +117,17 @@ class TextAnalysis:
             return language in languages
         return self.written_with_spaces
 
-    @cached_property
-    def word_lengths(self) -> np.ndarray:
-        return np.fromiter(map(len, self.words), np.int64, len(self.words))
 
-    @cached_property
-    def word_ids(self) -> np.ndarray:
-        """Each word's first position plus one: equal words get equal ids, the seed of n-gram keys."""
-        first_seen: dict[str, int] = {}
-        n = len(self.words)
-        return np.fromiter(map(first_seen.setdefault, self.words, range(n)), np.uint64, n) + np.uint64(1)
+def lowered_word_id(word: str) -> int | None:
+    """The id `TextAnalysis.lowered_word_ids` gives this word in any case; None when the string is
+    not exactly one word (it can then equal no word of a text)."""
+    starts, lengths, _, lowered, _ = _scan_text(code_points(word), *_tables())
+    return int(lowered[0]) if len(starts) == 1 and lengths[0] == len(word) else None
+
+
+def warm_up() -> None:
+    """Build the tables and load (or compile, the first time) the kernel: a stage's `setup`."""
+    TextAnalysis("warm up").word_count
 
 
 def analysis_of(doc: Document) -> TextAnalysis:
@@ -74,3 +137,61 @@ def analysis_of(doc: Document) -> TextAnalysis:
         analysis = doc.analysis = TextAnalysis(doc.text)
     return analysis
 
+
+@njit(cache=True)
+def _scan_text(
+    points: np.ndarray, flags: np.ndarray, lower: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Word starts, lengths, hashes and lowered hashes, then [whitespace tokens, tokens with a
+    letter, characters of scripts without spaces].
+
+    A word is a character of a script written without spaces, or, in a run of characters that are
+    neither spaces nor such characters, the stretch from its first word character to its last.
+    """
+    n = len(points)
+    starts = np.empty(n, np.int64)
+    lengths = np.empty(n, np.int64)
+    hashes = np.empty(n, np.uint64)
+    lowered = np.empty(n, np.uint64)
+    counts = np.zeros(3, np.int64)
+    words = 0
+    in_token = False
+    token_letter = False
+    run_first = -1
+    run_last = -1
+    for i in range(n + 1):
+        bits = _SPACE if i == n else flags[points[i]]
+        if bits & _SPACE:
+            if in_token:
+                counts[0] += 1
+                if token_letter:
+                    counts[1] += 1
+            in_token = False
+            token_letter = False
+        else:
+            in_token = True
+            token_letter = token_letter or (bits & _LETTER) != 0
+        if bits & (_SPACE | _NO_SPACE):
+            if run_first >= 0:
+                starts[words] = run_first
+                lengths[words] = run_last + 1 - run_first
+                words += 1
+                run_first = -1
+            if i < n and bits & _NO_SPACE:
+                counts[2] += 1
+                starts[words] = i
+                lengths[words] = 1
+                words += 1
+        elif bits & _WORD:
+            if run_first < 0:
+                run_first = i
+            run_last = i
+    for w in range(words):
+        plain = np.uint64(0)
+        low = np.uint64(0)
+        for i in range(starts[w], starts[w] + lengths[w]):
+            plain = (plain + np.uint64(points[i]) + np.uint64(1)) * _HASH_BASE
+            low = (low + np.uint64(lower[points[i]]) + np.uint64(1)) * _HASH_BASE
+        hashes[w] = plain
+        lowered[w] = low
+    return starts[:words].copy(), lengths[:words].copy(), hashes[:words].copy(), lowered[:words].copy(), counts

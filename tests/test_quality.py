@@ -18,9 +18,10 @@ from curate.stages.base import Stage
 from curate.stages.c4_quality import C4Quality
 from curate.stages.fineweb_quality import FinewebQuality
 from curate.stages.gopher_quality import GopherQuality
-from curate.analysis import TextAnalysis
+from curate.analysis import TextAnalysis, lowered_word_id
 from curate.stages.gopher_repetition import GopherRepetition, ngram_chars
 from curate.stats import StageStats
+from curate.text import no_space_chars, spaced_words
 
 SENTENCES = [
     "The old lighthouse keeper walked along the shore every morning before dawn.",
@@ -149,6 +150,26 @@ def test_ngram_keys_match_an_exact_count_on_real_web_text(shared_data: Path) -> 
                 assert fast[f"dup_{n}gram"] == expected
                 repeated += expected > 0
     assert repeated > 50  # the comparison exercised real repeats, not only the no-repeat shortcut
+
+
+def test_the_word_scan_equals_the_regex_reference(shared_data: Path) -> None:
+    """The compiled scan finds exactly `text.spaced_words`, and counts tokens as `str.split` and the
+    letter regex do, on multilingual web pages and on scripts written without spaces."""
+    with gzip.open(shared_data / "web-text-turku-register" / "docs.jsonl.gz", "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for _, line in zip(range(300), f)]
+    texts += ["\n".join(lingua_documents(shared_data, lang)[:5]) for lang in ("zh", "ja", "th")]
+    texts += ["", " \n", "(a), b-- --c__ _ 3.5% \u0130stanbul \u212aelvin \ud800 x"]
+    letter_token = re.compile(r"(?<!\S)(?=\S*?[^\W\d_])\S+")
+    for text in texts:
+        analysis = TextAnalysis(text)
+        assert analysis.words == spaced_words(text)
+        assert analysis.whitespace_tokens == len(text.split())
+        assert analysis.tokens_with_letter == len(letter_token.findall(text))
+        assert analysis.no_space_chars == no_space_chars(text)
+        # lowered one code point at a time: str.lower() only differs where one becomes two (İ) or by context (Σ)
+        same = [(lowered_word_id(w.lower()), int(j)) for w, j in zip(analysis.words, analysis.lowered_word_ids)
+                if len(w.lower()) == len(w) and "Σ" not in w]  # fmt: skip
+        assert all(expected is None or expected == got for expected, got in same)
 
 
 C4_GOOD = "\n".join(SENTENCES[:6])

@@ -78,7 +78,7 @@ class FinewebQuality(RuleStage):
         text_lines = analysis.lines
         n_lines = len(text_lines) or 1
         line_chars = sum(map(len, text_lines))
-        n_words = len(analysis.words)
+        n_words = analysis.word_count
         values = {
             "fineweb_dup_line_chars": (line_chars - sum(map(len, set(text_lines)))) / (line_chars or 1),
             "fineweb_newline_ratio": max(len(text_lines) - 1, 0) / n_words if n_words else 0.0,

@@ -25,7 +25,7 @@ curate takes whitespace-separated words, the reading the alpha rule needs:
 | bullet lines | "lines starting with a bullet point" | non-empty lines starting with • - * · ◦ ▪ ‣ ● | all lines (blank ones too) starting with • or - |
 | ellipsis lines | "ending with an ellipsis" | non-empty lines ending with `...` or `…` | all lines (blank ones too) |
 | alpha words | "80% of words ... contain at least one alphabetic character" | whitespace tokens: a number or a symbol standing alone counts against | tokens holding a letter over non-punctuation tokens (punctuation tokens are ignored) |
-| stop words | "at least two of the following English words" | distinct stop words among the words, case-insensitive | distinct stop words among the tokens, case-sensitive (its PR 329) |
+| stop words | "at least two of the following English words" | distinct stop words among the words, case-insensitive (lowered a code point at a time) | distinct stop words among the tokens, case-sensitive (its PR 329) |
 
 The mean word length and stop words only make sense for English-like text, so they judge documents
 whose `language` signal is in `languages` (default English); a document without that signal is
@@ -36,20 +36,18 @@ spaces, whatever `languages` says.
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
+import numpy as np
 import pyarrow as pa
 
-from ..analysis import TextAnalysis
+from ..analysis import TextAnalysis, lowered_word_id
 from .base import Signal
 from .rules import Rule, RuleStage, Scope
 
 STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]
 BULLETS = ("•", "-", "*", "·", "◦", "▪", "‣", "●")
 ELLIPSES = ("...", "…")
-# A whitespace-separated token holding at least one letter; linear even on long letterless tokens.
-_TOKEN_WITH_LETTER = re.compile(r"(?<!\S)(?=\S*?[^\W\d_])\S+")
 
 
 class GopherQuality(RuleStage):
@@ -105,11 +103,12 @@ class GopherQuality(RuleStage):
         }
         super().__init__(bounds, languages, mode)
         self.stop_words = frozenset(w.lower() for w in (STOP_WORDS if stop_words is None else stop_words))
+        ids = {lowered_word_id(word) for word in self.stop_words} - {None}
+        self.stop_word_ids = np.array(sorted(ids), np.uint64)
 
     def measure(self, analysis: TextAnalysis, scopes: dict[Scope, bool]) -> dict[str, float]:
         text = analysis.text
-        tokens = analysis.words
-        n_words = len(tokens)
+        n_words = analysis.word_count
         text_lines = analysis.lines
         n_lines = len(text_lines) or 1
         values: dict[str, float] = {
@@ -121,13 +120,13 @@ class GopherQuality(RuleStage):
             "gopher_ellipsis_lines": sum(1 for ln in text_lines if ln.endswith(ELLIPSES)) / n_lines,
         }
         if scopes["spaced"]:
-            n_chunks = len(text.split())
-            values["gopher_alpha_words"] = len(_TOKEN_WITH_LETTER.findall(text)) / n_chunks if n_chunks else 0.0
+            tokens = analysis.whitespace_tokens
+            values["gopher_alpha_words"] = analysis.tokens_with_letter / tokens if tokens else 0.0
         if scopes["languages"]:
             no_space = analysis.no_space_chars
             spaced = n_words - no_space
             values["gopher_mean_word_length"] = (
                 (int(analysis.word_lengths.sum()) - no_space) / spaced if spaced else 0.0
             )
-            values["gopher_stop_words"] = len(self.stop_words.intersection(map(str.lower, tokens)))
+            values["gopher_stop_words"] = int(np.isin(self.stop_word_ids, analysis.lowered_word_ids).sum())
         return values

@@ -107,7 +107,8 @@ class GopherRepetition(RuleStage):
         self.dup_sizes = sorted(dup)
 
     def setup(self) -> None:
-        """Load (or compile, the first time) the n-gram kernel before the first batch is timed."""
+        """Load (or compile, the first time) the kernels before the first batch is timed."""
+        super().setup()
         ngram_chars(TextAnalysis("warm the kernel up"), [2], [5])
 
     def measure(self, analysis: TextAnalysis, scopes: dict[Scope, bool]) -> dict[str, float]:

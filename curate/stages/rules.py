@@ -12,7 +12,7 @@ import operator
 from dataclasses import dataclass
 from typing import Callable, ClassVar, Literal
 
-from ..analysis import TextAnalysis, analysis_of
+from ..analysis import TextAnalysis, analysis_of, warm_up
 from ..document import Document
 from ..errors import ConfigError
 from .base import Mode, Stage, Verdict
@@ -58,6 +58,9 @@ class RuleStage(Stage):
             raise ConfigError(f"{self.name}: rules without a bound: {missing}")
         self.bounds = bounds
         self.languages = None if languages is None else list(languages)
+
+    def setup(self) -> None:
+        warm_up()
 
     def thresholds(self) -> dict[str, float]:
         """Signal -> the bound of the first rule on it that is switched on."""
