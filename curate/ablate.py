@@ -56,7 +56,7 @@ from .io.base import InputOptions
 from .io.writers import write_json_atomic, write_parquet_atomic
 from .ngrams import contains, ngram_hashes, ngram_set
 from .options import docs
-from .stages import options_class, stage_class
+from .stages import options_class, stage_class, stage_key
 from .tokens.bpe import train_bpe
 from .tokens.encodings import check_spec, describe, load_encoding, write_ranks
 from .tokens.shards import TokenShardWriter, load_shard, read_manifest, shard_paths, write_manifest
@@ -209,8 +209,8 @@ def _parse_base(raw: Any, input_override: Any) -> tuple[PipelineConfig, dict[str
 def _parse_variants(raw: Any, base_stages: Stages, eval_paths: list[str]) -> list[Variant]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError("variants: expected a mapping of variant name -> {drop: [...]} or {stages: [...]}")
-    base_names = [name for name, _ in base_stages]
-    base_options = dict(base_stages)
+    base_names = [stage_key(name, options) for name, options in base_stages]  # variants name stages by their key
+    base_options = dict(zip(base_names, base_stages))
     variants = []
     for name, spec in raw.items():
         where = f"variants.{name}"
@@ -227,7 +227,7 @@ def _parse_variants(raw: Any, base_stages: Stages, eval_paths: list[str]) -> lis
             unknown = [d for d in dropped if d not in base_names]
             if unknown:
                 raise ConfigError(f"{where}.drop: {unknown[0]!r} is not a stage of the pipeline ({', '.join(base_names)})")
-            stages = [(n, o) for n, o in base_stages if n not in dropped]
+            stages = [(n, o) for n, o in base_stages if stage_key(n, o) not in dropped]
         elif "stages" in spec:
             stages = [_variant_stage(item, base_options, f"{where}.stages[{i}]", eval_paths) for i, item in enumerate(
                 check_value(f"{where}.stages", spec["stages"], list))]
@@ -242,12 +242,15 @@ def _parse_variants(raw: Any, base_stages: Stages, eval_paths: list[str]) -> lis
     return variants
 
 
-def _variant_stage(item: Any, base_options: dict[str, dict[str, Any]], where: str, eval_paths: list[str]) -> tuple[str, dict[str, Any]]:
-    """A stage name takes the pipeline's options for it (its defaults when the pipeline lacks it); a one-key
-    map gives options of its own."""
+def _variant_stage(item: Any, base_options: dict[str, tuple[str, dict[str, Any]]], where: str,
+                   eval_paths: list[str]) -> tuple[str, dict[str, Any]]:
+    """A stage's key takes the pipeline's stage of that key (a stage name its defaults when the pipeline lacks
+    it); a one-key map gives options of its own."""
     if isinstance(item, str):
+        if item in base_options:
+            return base_options[item]
         validate_options(item, {}, where)
-        return item, base_options.get(item, {})
+        return item, {}
     if isinstance(item, dict) and len(item) == 1:
         (name, options), = item.items()
         options = options or {}

@@ -168,7 +168,14 @@ def test_every_ablation_variant_is_validated_before_anything_runs(tmp_path: Path
     raw["variants"]["loose"] = {"stages": ["normalize", "normalize"]}
     with pytest.raises(ConfigError, match=r"variants\.loose\.stages\[1\]\.normalize: the stage key 'normalize' repeats"):
         parse_ablation(raw)
-    raw["variants"]["loose"] = {"stages": ["normalize"]}
+    raw["pipeline"]["stages"] = ["normalize", {"normalize": {"id": "normalize_again", "fix_mojibake": False}}]
+    raw["variants"]["loose"] = {"drop": ["normalize_again"]}  # a repeated stage is dropped by its key
+    raw["variants"]["again"] = {"stages": ["normalize_again"]}  # and picked by it
+    config = parse_ablation(raw)
+    assert config.variant("loose").stages == [("normalize", {})]
+    assert config.variant("again").stages == [("normalize", {"id": "normalize_again", "fix_mojibake": False})]
+    assert config.variant("raw").stages == [("normalize", {})]
+    del raw["variants"]["again"]
     raw["train"] = {"tokens": 1000, "lr": "fast"}
     with pytest.raises(ConfigError, match=r"train\.lr: expected a number or null, got 'fast'"):
         parse_ablation(raw)
