@@ -58,6 +58,14 @@ def test_min_overlaps_ngram_size_and_annotate(tmp_path: Path) -> None:
     assert not removed and kept[0].signals["decontaminate_reason"] == "eval_overlap"
 
 
+def test_a_pickled_stage_rebuilds_its_reference(tmp_path: Path) -> None:
+    import pickle
+
+    stage = pickle.loads(pickle.dumps(_stage(tmp_path, [SENTENCE])))
+    assert stage.reference is None
+    assert [reason for _, reason in stage([Document("copy", SENTENCE)], StageStats("d"))[1]] == ["eval_overlap"]
+
+
 def test_options_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="decontaminate.ngram: expected at least 1"):
         Decontaminate(against="x", ngram=0)

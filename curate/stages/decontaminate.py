@@ -6,7 +6,7 @@ A model scored on text it trained on looks better than it is. `against` names th
 `min_overlaps` of its distinct `ngram`-word n-grams (13 by default, as GPT-3's check) occur in them, with
 n-grams as `curate.ngrams` defines them (lowercased words, so punctuation and spacing never hide a match).
 `eval_overlaps` records how many each document shares. The evaluation n-grams are built once per worker in
-`setup`, as other stages load their models.
+`setup`, as other stages load their models (and again after the stage is pickled to another process).
 """
 
 from __future__ import annotations
@@ -49,13 +49,18 @@ class Decontaminate(Stage):
     def setup(self) -> None:
         self.reference = ngram_set((text for path in self.against for text in domain_texts(path)), self.ngram)
 
+    def __getstate__(self) -> dict:
+        """The reference set is left behind: n-gram hashes hold only in the process that made them."""
+        return {**self.__dict__, "reference": None}
+
     def process(self, docs: list[Document]) -> list[Verdict]:
         if self.reference is None:
             self.setup()
         assert self.reference is not None
         verdicts: list[Verdict] = []
         for doc in docs:
-            shared = int(contains(self.reference, ngram_hashes(doc.text, self.ngram)).sum())
+            hashes = ngram_hashes(doc.text, self.ngram, distinct=False)
+            shared = len(np.unique(hashes[contains(self.reference, hashes)]))
             doc.signals["eval_overlaps"] = shared
             verdicts.append("eval_overlap" if shared >= self.min_overlaps else None)
         return verdicts
