@@ -403,7 +403,7 @@ def run_ablation(
     overlaps = OverlapIndex([d.path for d in domains], [d.name for d in domains])
     overlaps.index_run(root / "pool", removed_by=config.eval_fed)
     session.console.print("[bold]eval[/bold]: " + ", ".join(
-        f"{d.name} {d.tokens:,} tokens ({overlaps.before()[d.name]:.2%} of its 13-grams in the pool)" for d in domains))
+        f"{d.name} {d.tokens:,} tokens ({overlaps.before()[d.name]:.3%} of its 13-grams in the pool)" for d in domains))
     clock.lap("eval")
     variants = [session.run_variant(v, plan, encoding, overlaps) for v in config.variants]
     clock.lap("variants")
@@ -850,6 +850,6 @@ def print_ablation(ablation: dict[str, Any], console: Console) -> None:
     for cells in ablation["table"]["rows"]:
         table.add_row(*cells)
     console.print(table)
-    overlap = ", ".join(f"{d['name']} {d['overlap_before']:.2%}" for d in ablation["eval"]["domains"])
+    overlap = ", ".join(f"{d['name']} {d['overlap_before']:.3%}" for d in ablation["eval"]["domains"])
     console.print(f"eval 13-gram overlap with the pool before decontamination: {overlap}; after, per variant: "
-                  + "; ".join(f"{name} {max(v['eval_overlap'].values(), default=0):.2%}" for name, v in ablation["variants"].items()))
+                  + "; ".join(f"{name} {max(v['eval_overlap'].values(), default=0):.3%}" for name, v in ablation["variants"].items()))

@@ -123,8 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     ablate = sub.add_parser(
         "ablate", help="compare pipeline variants by the loss of a small GPT trained on each",
         description="Run pipeline variants (raw, curated, one stage left out, ...), train the same small GPT on each "
-        "at an equal token budget and several seeds with one shared tokenizer, and score every run on one held-out "
-        "text. Writes DIR/ablation.json and DIR/report.html; running it again resumes.",
+        "at an equal token budget and several seeds with one shared tokenizer, and score every run in bits per byte "
+        "on each held-out evaluation domain. Writes DIR/ablation.json and DIR/report.html; running it again resumes.",
     )
     ablate.add_argument("ablation", metavar="ABLATION.yaml", help="ablation YAML (see pipelines/ablation.yaml)")
     ablate.add_argument("--output", metavar="DIR", help="output folder (overrides the YAML)")

@@ -252,7 +252,7 @@ def _ablation(ablation: dict[str, Any]) -> str:
     domains = ablation.get("eval", {}).get("domains", [])
     overlap = "".join(
         f"<tr><td class='l'>{escape(name)}</td>"
-        + "".join(f"<td>{v.get('eval_overlap', {}).get(d['name'], 0):.2%}</td>" for d in domains) + "</tr>"
+        + "".join(f"<td>{v.get('eval_overlap', {}).get(d['name'], 0):.3%}</td>" for d in domains) + "</tr>"
         for name, v in ablation.get("variants", {}).items())
     by_variant: dict[str, list[list[tuple[float, float]]]] = defaultdict(list)
     for run in runs:
@@ -262,7 +262,7 @@ def _ablation(ablation: dict[str, Any]) -> str:
     overlap_html = (
         "<h3>Evaluation 13-gram overlap with the training text</h3><table><tr><th class='l'>text</th>"
         + "".join(f"<th>{escape(d['name'])}</th>" for d in domains) + "</tr><tr><td class='l'>pool, before decontamination</td>"
-        + "".join(f"<td>{d.get('overlap_before', 0):.2%}</td>" for d in domains) + f"</tr>{overlap}</table>"
+        + "".join(f"<td>{d.get('overlap_before', 0):.3%}</td>" for d in domains) + f"</tr>{overlap}</table>"
         if domains else ""
     )
     return (
