@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a BPE vocabulary with GPT-4's split pattern and <|endoftext|> as its last id.",
     )
     tok_train.add_argument("--input", nargs="+", required=True, metavar="PATH",
-                           help="a run folder (its data/), Parquet files or folders, or .txt files")
+                           help="a run folder (its data/), Parquet, JSONL (.jsonl, .jsonl.gz) or .txt files, or folders of them")
+    tok_train.add_argument("--text-field", default="text", metavar="F", help="JSONL: the field holding the text (default: text)")
     tok_train.add_argument("--vocab-size", type=int, default=8192, help="ids including <|endoftext|> (default: 8192)")
     tok_train.add_argument("--output", required=True, metavar="FILE.tiktoken")
     tok_train.set_defaults(handler=cmd_tokenizer_train)
@@ -211,9 +212,11 @@ def cmd_tokenizer_train(args: argparse.Namespace) -> int:
     if not args.output.endswith(".tiktoken"):
         raise CurateError(f"--output must end in .tiktoken (that is how encodings are told from names), got {args.output}")
     started = time.perf_counter()
-    trained = train_to_file(args.input, args.vocab_size, Path(args.output))
+    trained = train_to_file(args.input, args.vocab_size, Path(args.output), args.text_field)
     print(f"trained {trained.vocab_size:,} ids (with <|endoftext|>) on {trained.texts:,} texts "
-          f"({trained.bytes / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s: {trained.path}")
+          f"({trained.bytes / 1e6:.2f} MB) in {time.perf_counter() - started:.1f}s: {trained.path}")
+    if trained.shortfall:
+        print(trained.shortfall)
     return 0
 
 

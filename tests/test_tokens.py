@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import regex
 
 from curate.cli import main as cli
 from curate.config import parse_config
@@ -322,3 +323,24 @@ def test_documents_reads_through_the_index(cl100k_run):
 def test_tokenize_before_a_global_stage_is_refused():
     with pytest.raises(CurateError, match="tokenize must come after"):
         Pipeline(parse_config({"input": {"paths": ["x"]}, "stages": ["normalize", "tokenize", "exact_dedup"]}))
+
+
+def test_tokenizer_train_reads_jsonl_and_says_why_it_returns_fewer_ids(tmp_path, shared_data, capsys):
+    """On a small corpus BPE runs out of pairs once every distinct word is one token: the CLI says so."""
+    source = shared_data / "cc-text-jsonl-dolma" / "cc_en_head-0091.jsonl"
+    lines = source.read_text(encoding="utf-8").splitlines()[:20]
+    records = tmp_path / "docs.jsonl"
+    records.write_text("\n".join(json.dumps({"content": json.loads(line)["text"]}) for line in lines) + "\nnot json\n")
+    output = tmp_path / "cc.tiktoken"
+    assert cli(["tokenizer", "train", "--input", str(records), "--output", str(output)]) == 2
+    assert "--text-field" in capsys.readouterr().err  # records hold `content`, not `text`
+    assert cli(["tokenizer", "train", "--input", str(records), "--text-field", "content", "--vocab-size", "50000",
+                "--output", str(output)]) == 0
+    printed = capsys.readouterr().out
+    got = encodings.load_encoding(str(output)).n_vocab
+    assert got < 50_000 and f"trained {got:,} ids" in printed and f"on {len(lines)} texts" in printed
+    assert f"{got:,} of 50,000 ids: the corpus ran out of pairs to merge" in printed
+    words = {w for line in lines for w in regex.findall(encodings.GPT4_PATTERN, json.loads(line)["text"])}
+    assert f"each of its {len(words):,} distinct words" in printed
+    enc = encodings.load_encoding(str(output))
+    assert all(len(enc.encode_ordinary(w)) == 1 for w in words)  # the reason given is the real one
