@@ -153,7 +153,7 @@ def test_charts_in_natural_order_and_facts_from_the_run(demo_run):
     import curate
 
     run = section(page, "run")
-    assert "<th>curate</th>" in run and curate.__version__ in run and platform.python_version() in run
+    assert f"<b>curate</b> {curate.__version__}" in run and platform.python_version() in run
     yaml_text = (REPO / "pipelines" / "web.yaml").read_text()
     comment = next(line for line in yaml_text.splitlines() if "#" in line)
     assert escape_html(comment) in run  # the YAML as written, comments and all

@@ -109,7 +109,7 @@ def curves(runs: dict[str, list[list[tuple[float, float]]]], x_label: str, y_lab
     points = [p for series in runs.values() for run in series for p in run]
     if not points:
         return ""
-    height, pad_left, pad_bottom, legend_w = 300, 60, 40, 200
+    height, pad_left, pad_bottom, legend_w = 300, 60, 40, 240
     plot_w, plot_h = WIDTH - pad_left - legend_w, height - pad_bottom - 10
     x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
     x1 = x1 if x1 > x0 else x0 + 1
@@ -145,7 +145,7 @@ def curves(runs: dict[str, list[list[tuple[float, float]]]], x_label: str, y_lab
                      f'stroke="{color}" stroke-width="2"/></g>')
         last = f"{mean[-1][1]:.3f}" if mean else ""
         parts.append(f'<text x="{pad_left + plot_w + 12}" y="{24 + 18 * i}" fill="{color}" font-weight="bold">'
-                     f'{escape(name)} {escape(last)} ({len(series)} run{"s" if len(series) != 1 else ""})</text>')
+                     f'{escape(name)} {escape(last)} (n={len(series)})</text>')
     return _svg(WIDTH, height, "".join(parts), "lines")
 
 

@@ -310,8 +310,8 @@ def _run_facts(stats: dict[str, Any]) -> str:
         "<h2 id='run'>Run</h2><table>"
         + "".join(f"<tr><th class='l'>{escape(k)}</th><td class='l'>{escape(str(v))}</td></tr>" for k, v in facts.items())
         + "</table>"
-        + ("<h3>Versions</h3><table><tr>" + "".join(f"<th>{escape(k)}</th>" for k in versions) + "</tr><tr>"
-           + "".join(f"<td>{escape(str(v))}</td>" for v in versions.values()) + "</tr></table>" if versions else "")
+        + ("<h3>Versions</h3><p class='versions'>" + " · ".join(f"<b>{escape(k)}</b> {escape(str(v))}" for k, v in versions.items())
+           + "</p>" if versions else "")
         + f"<details><summary>{len(inputs):,} input shard(s)</summary><ul>{shown}{more}</ul></details>"
         + config_html
     )
