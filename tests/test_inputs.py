@@ -177,3 +177,16 @@ def test_a_task_reports_what_it_has_read_while_reading(tmp_path: Path, monkeypat
     assert [r["docs"] for r in reports] == [255 + 256 * i for i in range(len(reports))] and len(reports) == 7
     assert reports[-1]["bytes"] == sum(len(f"document {i}") for i in range(reports[-1]["docs"]))
     assert reading_so_far(outcome.layout.phase_dir(0)) == (0, 0)  # the reports go when the task is done
+
+
+def test_parquet_and_hf_without_the_text_column_name_the_column(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import datasets
+    import pyarrow as pa
+
+    table = {"id": ["a", "b"], "body": ["a long enough text " * 5, "another one " * 8], "lang": ["en", "fi"]}
+    pq.write_table(pa.table(table), tmp_path / "rows.parquet")
+    datasets.Dataset.from_dict(table).save_to_disk(str(tmp_path / "rows_hf"))
+    for path in ("rows.parquet", "rows_hf"):
+        assert run_cli(tmp_path, "--input", str(tmp_path / path), "--output", str(tmp_path / f"out-{path}")) == 2
+        err = capsys.readouterr().err
+        assert "their fields: body, id, lang; use --text-field body" in err, err

@@ -679,12 +679,27 @@ def test_arc_length_over_the_cap_counts_what_it_swallowed(tmp_path: Path, monkey
         assert skipped == {"arc:payload_too_large": 1, "arc:content_length_mismatch": 2} | junk
 
 
+@pytest.mark.parametrize("damage", ["zeroed", "cut", "garbage_between"])
+def test_arc_damaged_gzip_member_costs_one_record(tmp_path: Path, damage: str) -> None:
+    head = gzip.compress(arc_record("filedesc://test.arc", ARC_VERSION_BLOCK, "text/plain"))
+    members = [gzip.compress(arc_page(i)) for i in range(4)]
+    broken = {
+        "zeroed": members[1][:20] + bytes(len(members[1]) - 20),
+        "cut": members[1][: len(members[1]) // 2],
+        "garbage_between": members[1] + b"\x1f\x8b\x08 not a member" * 3,
+    }[damage]
+    (tmp_path / "a.arc.gz").write_bytes(head + members[0] + broken + members[2] + members[3])
+    docs, skipped = read_all(tmp_path / "a.arc.gz")
+    assert arc_numbers(docs) == ([0, 1, 2, 3] if damage == "garbage_between" else [0, 2, 3])
+    assert skipped == {"arc:corrupt_gzip_member": 1}
+
+
 def test_arc_truncated_gzip_and_not_an_arc_file(tmp_path: Path) -> None:
     whole = write_arc(tmp_path / "whole.arc.gz", [arc_page(i) for i in range(3)], True).read_bytes()
     last = len(gzip.compress(arc_page(2)))
     (tmp_path / "cut.arc.gz").write_bytes(whole[: len(whole) - last // 2])
     docs, skipped = read_all(tmp_path / "cut.arc.gz")
-    assert arc_numbers(docs) == [0, 1] and skipped == {"arc:truncated_or_corrupt_file": 1}
+    assert arc_numbers(docs) == [0, 1] and skipped == {"arc:corrupt_gzip_member": 1}
     (tmp_path / "junk.arc").write_bytes(b"\x00\x01 not an arc file\n" * 50)
     assert read_all(tmp_path / "junk.arc") == ([], Counter({"arc:not_an_arc_file": 1}))
     (tmp_path / "empty.arc").write_bytes(b"")

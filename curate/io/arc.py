@@ -16,8 +16,9 @@ response, headers included), then a newline. Payloads become documents as WARC r
   (reading resumes there), else `truncated_record`. Over the payload cap, the record is
   `payload_too_large` and each header line inside its bytes one `content_length_mismatch`, read a
   window at a time so memory stays bounded.
-- A damaged gzip stream ends the file with one `truncated_or_corrupt_file`; a file without a single
-  header line is `not_an_arc_file`.
+- In `.arc.gz` (one gzip member per record, as the Internet Archive writes them), a member that does not
+  decompress is dropped whole and counted as `corrupt_gzip_member`; reading goes on at the next good
+  member, so one bad member costs one record. A file without a single header line is `not_an_arc_file`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import BinaryIO, Generator, Iterator
 
 from ..document import Document, stable_id
 from .base import InputOptions, InputShard, Skipped
-from .compressed import DECOMPRESSION_ERRORS, open_binary
+from .compressed import DECOMPRESSION_ERRORS, GzipMembers, open_binary
 from .payload import MAX_PAYLOAD_BYTES, page_document, parse_content_type, undo_http_encodings
 
 MAX_LINE_BYTES = 64 << 10  # a header line (or an HTTP header block) longer than this is junk
@@ -63,13 +64,16 @@ def parse_header(line: bytes) -> ArcHeader | None:
 
 def read_arc(shard: InputShard, options: InputOptions | None = None) -> Iterator[Document | Skipped]:
     """Records in file order; damage is counted and reading resumes after it (see the module docstring)."""
-    with open_binary(shard.path, sniff=True) as raw:
+    with open_binary(shard.path, sniff=True, gzip_members=True) as raw:
         stream = _Pushback(raw)
         try:
             records = yield from _records(stream, shard)
-        except DECOMPRESSION_ERRORS:
+        except DECOMPRESSION_ERRORS:  # zstd, or a URL's stream
             yield Skipped("arc:truncated_or_corrupt_file")
             return
+        members = getattr(raw, "raw", None)
+        if isinstance(members, GzipMembers):  # each damaged stretch of members lost one record, at least
+            yield from [Skipped("arc:corrupt_gzip_member")] * members.damaged
     if not records and stream.offset:
         yield Skipped("arc:not_an_arc_file")
 

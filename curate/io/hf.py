@@ -6,7 +6,7 @@ from typing import Iterator
 
 from ..document import Document
 from .base import InputOptions, InputShard, Skipped
-from .parquet import has_content_column
+from .parquet import SAMPLE_ROWS, has_content_column, missing_column
 from .records import row_to_document
 
 
@@ -22,8 +22,7 @@ def read_hf(shard: InputShard, options: InputOptions) -> Iterator[Document | Ski
     row = 0
     for split in splits:
         if not has_content_column(split.column_names, options):
-            for _ in range(split.num_rows):  # every row is accounted for, none silently lost
-                yield Skipped("hf:missing_text_column")
+            yield from missing_column(split.num_rows, split.select(range(min(SAMPLE_ROWS, split.num_rows))).to_list(), "hf")
             row += split.num_rows
             continue
         for batch in split.iter(batch_size=1024):

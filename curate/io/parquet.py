@@ -8,9 +8,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..document import Document
-from .base import FieldSeen, InputOptions, InputShard, Skipped
-from .records import row_to_document
+from .base import InputOptions, InputShard, Skipped
+from .records import fields_seen, row_to_document
 from .remote import is_url, open_url
+
+
+SAMPLE_ROWS = 20
 
 
 def read_parquet(shard: InputShard, options: InputOptions) -> Iterator[Document | Skipped]:
@@ -20,8 +23,8 @@ def read_parquet(shard: InputShard, options: InputOptions) -> Iterator[Document 
         yield Skipped("parquet:unreadable_file")
         return
     if not has_content_column(file.schema_arrow.names, options):
-        for _ in range(file.metadata.num_rows):  # every row is accounted for, none silently lost
-            yield Skipped("parquet:missing_text_column", fields=tuple(_columns_seen(file.schema_arrow)))
+        first_rows = next(file.iter_batches(batch_size=SAMPLE_ROWS), None)
+        yield from missing_column(file.metadata.num_rows, first_rows.to_pylist() if first_rows else [], "parquet")
         return
     row = 0
     try:
@@ -38,5 +41,9 @@ def has_content_column(columns: list[str], options: InputOptions) -> bool:
     return options.text_field in columns or (options.html_field is not None and options.html_field in columns)
 
 
-def _columns_seen(schema: pa.Schema) -> list[FieldSeen]:
-    return [FieldSeen(f.name, 0, False) for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+def missing_column(rows: int, first_rows: list[dict], reader: str) -> Iterator[Skipped]:
+    """Every row of a table without the text column, accounted for (none silently lost), each with the
+    string columns of its first rows, so the input check can name the one meant."""
+    fields = tuple(field for row in first_rows for field in fields_seen(row))
+    for _ in range(rows):
+        yield Skipped(f"{reader}:missing_text_column", fields=fields)
