@@ -102,9 +102,9 @@ class OutputLayout:
                 self._unlock()
                 shutil.rmtree(self.root)
             elif previous.get("fingerprint") != config.fingerprint():
-                changed = ", ".join(config_differences(previous.get("config") or {}, config.to_dict())) or "its fingerprint"
+                changed = ", ".join(config_differences(previous.get("config") or {}, config.to_dict())) or "fingerprint"
                 raise CurateError(
-                    f"{self.root} holds a run of a different config ({changed} differ); "
+                    f"{self.root} holds a run of a different config (changed: {changed}); "
                     "use --overwrite to replace it, or another --output"
                 )
         self.work.mkdir(parents=True, exist_ok=True)

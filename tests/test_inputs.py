@@ -64,7 +64,7 @@ def test_text_field_flag_fixes_it_and_is_part_of_the_fingerprint(tmp_path: Path,
     capsys.readouterr()
     assert run_cli(tmp_path, "--input", str(source), "--output", out, "--text-field", "content", "--limit", "2") == 2
     err = capsys.readouterr().err
-    assert "holds a run of a different config (input.limit differ)" in err
+    assert "holds a run of a different config (changed: input.limit)" in err
 
 
 def test_partial_damage_is_counted_not_fatal(tmp_path: Path) -> None:
@@ -190,3 +190,15 @@ def test_parquet_and_hf_without_the_text_column_name_the_column(tmp_path: Path, 
         assert run_cli(tmp_path, "--input", str(tmp_path / path), "--output", str(tmp_path / f"out-{path}")) == 2
         err = capsys.readouterr().err
         assert "their fields: body, id, lang; use --text-field body" in err, err
+
+
+def test_config_differences_name_the_key_paths() -> None:
+    from curate.pipeline import config_differences
+
+    old = parse_config({"input": {"paths": ["a"]}, "stages": [{"normalize": {}}, "language"]})
+    new = parse_config({"input": {"paths": ["a"], "text_field": "body"}, "stages": [{"normalize": {"fix_mojibake": False}}, "language"]})
+    recorded = json.loads(json.dumps(old.to_dict(), default=str))
+    assert config_differences(recorded, new.to_dict()) == ["input.text_field", "stages[0].normalize.fix_mojibake"]
+    longer = parse_config({"input": {"paths": ["a"]}, "stages": ["normalize", "language", "gopher_quality"]})
+    assert config_differences(recorded, longer.to_dict()) == ["stages"]
+    assert config_differences(recorded, old.to_dict()) == []
