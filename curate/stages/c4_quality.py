@@ -46,15 +46,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Any, Callable
 
 import pyarrow as pa
 
 from ..analysis import analysis_of
 from ..document import Document
 from ..text import TERMINAL_PUNCTUATION, count_sentences
+from ..options import option
 from .base import Signal, Verdict
-from .rules import Rule, RuleStage, Scope
+from .rules import Rule, RuleOptions, RuleStage, Scope
 
 CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
 POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
@@ -94,6 +95,22 @@ LINE_RULES = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class C4QualityOptions(RuleOptions):
+    """A null number or false switches its rule off; `languages` limits the punctuation,
+    words-per-line and sentence rules."""
+
+    max_word_length: int | None = option(1000, "a line with a longer whitespace token is dropped", ge=1)
+    remove_citations: bool = option(True, "remove Wikipedia citation marks ([1], [edit], [citation needed])")
+    require_terminal_punctuation: bool = option(True, "drop lines not ending in terminal punctuation (web.yaml: false)")
+    min_words_per_line: int | None = option(3, "drop lines with fewer whitespace tokens", ge=0)
+    min_sentences: int | None = option(5, "remove a document with fewer sentences in its kept lines", ge=0)
+    remove_lorem_ipsum: bool = option(True, "remove a document with a line containing 'lorem ipsum'")
+    drop_javascript_lines: bool = option(True, "drop lines containing 'javascript'")
+    remove_curly_brackets: bool = option(True, "remove a document with a kept line containing '{'")
+    drop_policy_lines: bool = option(True, "drop lines about terms of use, privacy or cookie policies")
+
+
 class C4Quality(RuleStage):
     name = "c4_quality"
     signals = {
@@ -104,34 +121,16 @@ class C4Quality(RuleStage):
         Rule("too_few_sentences", "c4_sentences", "min_sentences", "<", "languages"),
     )
 
-    def __init__(
-        self,
-        max_word_length: int | None = 1000,
-        remove_citations: bool = True,
-        require_terminal_punctuation: bool = True,
-        min_words_per_line: int | None = 3,
-        min_sentences: int | None = 5,
-        remove_lorem_ipsum: bool = True,
-        drop_javascript_lines: bool = True,
-        remove_curly_brackets: bool = True,
-        drop_policy_lines: bool = True,
-        languages: list[str] | None = None,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        """A null number or false switches its rule off. `languages` limits the punctuation,
-        words-per-line and sentence rules (null: every language written with spaces)."""
-        super().__init__({"min_sentences": min_sentences}, languages, mode)
-        self.max_word_length = max_word_length
-        self.remove_citations = remove_citations
-        options = {
-            "require_terminal_punctuation": require_terminal_punctuation,
-            "min_words_per_line": min_words_per_line,
-            "remove_lorem_ipsum": remove_lorem_ipsum,
-            "drop_javascript_lines": drop_javascript_lines,
-            "remove_curly_brackets": remove_curly_brackets,
-            "drop_policy_lines": drop_policy_lines,
-        }
-        self.line_rules = [(rule, options[rule.option]) for rule in LINE_RULES if options[rule.option] not in (None, False)]
+    Options = C4QualityOptions
+    options: C4QualityOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.line_rules = [
+            (rule, getattr(self.options, rule.option))
+            for rule in LINE_RULES
+            if getattr(self.options, rule.option) not in (None, False)
+        ]
 
     def judge(self, doc: Document) -> Verdict:
         """Keep the lines C4 keeps; remove the document when a page rule fires or too little is left."""
@@ -181,9 +180,9 @@ class C4Quality(RuleStage):
 
     def _check_line(self, line: str, line_rules: list[tuple[LineRule, object]]) -> tuple[str, LineRule | None]:
         """The line after citation removal, and the first rule that drops it (or removes the page)."""
-        if self.max_word_length is not None and LONG_WORD.breaks(line, "", self.max_word_length):
+        if self.options.max_word_length is not None and LONG_WORD.breaks(line, "", self.options.max_word_length):
             return line, LONG_WORD
-        if self.remove_citations:
+        if self.options.remove_citations:
             line = CITATION.sub("", line).strip()
         lowered = line.lower()
         for rule, bound in line_rules:

@@ -27,16 +27,28 @@ end sentences with punctuation, so the punctuation and short-line rules judge on
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
 
 import pyarrow as pa
 
 from ..analysis import TextAnalysis
 from .base import Signal
-from .rules import Rule, RuleStage, Scope
+from ..options import option
+from .rules import Rule, RuleOptions, RuleStage, Scope
 
 # FineWeb's line ends (datatrove's original `stop_chars`), and the sentence ends of other scripts.
 LINE_ENDS = (".", "'", '"', "!", "?", "。", "！", "？", "।", "؟", "۔", "።")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinewebQualityOptions(RuleOptions):
+    """Null switches a rule off; the comparisons are FineWeb's (see the table above)."""
+
+    min_line_punct_ratio: float | None = option(0.12, "a share of punctuated lines at or below this removes a document", ge=0, le=1)
+    max_short_line_ratio: float | None = option(0.67, "a share of short lines at or above this removes it", ge=0, le=1)
+    short_line_length: int = option(30, "a line of at most this many characters is short", ge=0)
+    max_dup_line_chars: float | None = option(0.01, "a share of characters in repeated lines at or above this removes it", ge=0, le=1)
+    max_newline_ratio: float | None = option(0.3, "more line breaks per word remove it", ge=0)
 
 
 class FinewebQuality(RuleStage):
@@ -54,25 +66,8 @@ class FinewebQuality(RuleStage):
         Rule("newline_ratio", "fineweb_newline_ratio", "max_newline_ratio", ">", "all"),
     )
 
-    def __init__(
-        self,
-        min_line_punct_ratio: float | None = 0.12,
-        max_short_line_ratio: float | None = 0.67,
-        short_line_length: int = 30,
-        max_dup_line_chars: float | None = 0.01,
-        max_newline_ratio: float | None = 0.3,
-        languages: list[str] | None = None,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        """Null switches a rule off."""
-        bounds = {
-            "min_line_punct_ratio": min_line_punct_ratio,
-            "max_short_line_ratio": max_short_line_ratio,
-            "max_dup_line_chars": max_dup_line_chars,
-            "max_newline_ratio": max_newline_ratio,
-        }
-        super().__init__(bounds, languages, mode)
-        self.short_line_length = short_line_length
+    Options = FinewebQualityOptions
+    options: FinewebQualityOptions
 
     def measure(self, analysis: TextAnalysis, scopes: dict[Scope, bool]) -> dict[str, float]:
         text_lines = analysis.lines
@@ -85,6 +80,6 @@ class FinewebQuality(RuleStage):
         }
         if scopes["languages"]:
             values["fineweb_line_punct_ratio"] = sum(1 for line in text_lines if line.endswith(LINE_ENDS)) / n_lines
-            short = sum(1 for line in text_lines if len(line) <= self.short_line_length)
+            short = sum(1 for line in text_lines if len(line) <= self.options.short_line_length)
             values["fineweb_short_line_ratio"] = short / n_lines
         return values

@@ -36,18 +36,39 @@ spaces, whatever `languages` says.
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from ..analysis import TextAnalysis, lowered_word_id
 from .base import Signal
-from .rules import Rule, RuleStage, Scope
+from ..options import option
+from .rules import Rule, RuleOptions, RuleStage, Scope
 
 STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]
 BULLETS = ("•", "-", "*", "·", "◦", "▪", "‣", "●")
 ELLIPSES = ("...", "…")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GopherQualityOptions(RuleOptions):
+    """Null switches a rule off."""
+
+    min_words: int | None = option(50, "fewer words remove a document (word_count)", ge=0)
+    max_words: int | None = option(100_000, "more words remove it (word_count)", ge=0)
+    min_mean_word_length: float | None = option(3, "a shorter mean word length removes it", ge=0)
+    max_mean_word_length: float | None = option(10, "a longer mean word length removes it", ge=0)
+    max_symbol_word_ratio: float | None = option(0.1, "more `#`, or more ellipses, per word remove it", ge=0)
+    max_bullet_lines: float | None = option(0.9, "a larger share of lines starting with a bullet removes it", ge=0, le=1)
+    max_ellipsis_lines: float | None = option(0.3, "a larger share of lines ending with an ellipsis removes it", ge=0, le=1)
+    min_alpha_words: float | None = option(0.8, "a smaller share of whitespace tokens holding a letter removes it", ge=0, le=1)
+    min_stop_words: int | None = option(2, "fewer distinct stop words remove it", ge=0)
+    stop_words: list[str] | None = option(None, "the stop words; null: the, be, to, of, and, that, have, with")
+    languages: list[str] | None = option(
+        ["en"], "languages the mean-word-length and stop-word rules judge; null: every language written with spaces"
+    )
 
 
 class GopherQuality(RuleStage):
@@ -73,36 +94,13 @@ class GopherQuality(RuleStage):
         Rule("stop_words", "gopher_stop_words", "min_stop_words", "<", "languages"),
     )
 
-    def __init__(
-        self,
-        min_words: int | None = 50,
-        max_words: int | None = 100_000,
-        min_mean_word_length: float | None = 3,
-        max_mean_word_length: float | None = 10,
-        max_symbol_word_ratio: float | None = 0.1,
-        max_bullet_lines: float | None = 0.9,
-        max_ellipsis_lines: float | None = 0.3,
-        min_alpha_words: float | None = 0.8,
-        min_stop_words: int | None = 2,
-        stop_words: list[str] | None = None,
-        languages: list[str] | None = ["en"],  # noqa: B006 - never mutated; copied by RuleStage
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        """Each threshold may be null to switch its rule off; `languages` null means every language
-        written with spaces."""
-        bounds = {
-            "min_words": min_words,
-            "max_words": max_words,
-            "min_mean_word_length": min_mean_word_length,
-            "max_mean_word_length": max_mean_word_length,
-            "max_symbol_word_ratio": max_symbol_word_ratio,
-            "max_bullet_lines": max_bullet_lines,
-            "max_ellipsis_lines": max_ellipsis_lines,
-            "min_alpha_words": min_alpha_words,
-            "min_stop_words": min_stop_words,
-        }
-        super().__init__(bounds, languages, mode)
-        self.stop_words = frozenset(w.lower() for w in (STOP_WORDS if stop_words is None else stop_words))
+    Options = GopherQualityOptions
+    options: GopherQualityOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        words = STOP_WORDS if self.options.stop_words is None else self.options.stop_words
+        self.stop_words = frozenset(w.lower() for w in words)
         ids = {lowered_word_id(word) for word in self.stop_words} - {None}
         self.stop_word_ids = np.array(sorted(ids), np.uint64)
 

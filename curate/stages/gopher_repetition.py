@@ -37,16 +37,16 @@ ordinary text shows 15-30% "duplicated 10-grams".
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 from numba import njit
 
 from ..analysis import TextAnalysis
-from ..errors import ConfigError
+from ..options import OptionError, option
 from .base import Signal
-from .rules import Rule, RuleStage, Scope
+from .rules import Rule, RuleOptions, RuleStage, Scope
 
 TOP_NGRAMS = {2: 0.2, 3: 0.18, 4: 0.16}
 DUP_NGRAMS = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
@@ -60,6 +60,31 @@ def _share(bins: int = 50) -> Signal:
 
 def _rule(reason: str, scope: Scope) -> Rule:
     return Rule(reason, f"gopher_{reason}", reason, ">", scope)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GopherRepetitionOptions(RuleOptions):
+    """Null switches a rule off; `languages` limits the n-gram rules."""
+
+    max_dup_paragraphs: float | None = option(0.3, "a larger share of repeated paragraphs removes a document", ge=0, le=1)
+    max_dup_paragraph_chars: float | None = option(0.2, "a larger share of characters in repeated paragraphs", ge=0, le=1)
+    max_dup_lines: float | None = option(0.3, "a larger share of repeated lines removes it", ge=0, le=1)
+    max_dup_line_chars: float | None = option(0.2, "a larger share of characters in repeated lines", ge=0, le=1)
+    max_top_ngram_chars: dict[int, float] | None = option(
+        None, "n (2-4) -> the share of characters the top n-gram may cover; null: the published table; an n left out is off"
+    )
+    max_dup_ngram_chars: dict[int, float] | None = option(
+        None, "n (5-10) -> the share of characters repeated n-grams may cover; null: the published table"
+    )
+
+    def __post_init__(self) -> None:
+        for key, given, published in (
+            ("max_top_ngram_chars", self.max_top_ngram_chars, TOP_NGRAMS),
+            ("max_dup_ngram_chars", self.max_dup_ngram_chars, DUP_NGRAMS),
+        ):
+            unknown = sorted(set(given or {}) - set(published))
+            if unknown:
+                raise OptionError(key, f"n must be among {sorted(published)}, got {unknown}")
 
 
 class GopherRepetition(RuleStage):
@@ -78,33 +103,30 @@ class GopherRepetition(RuleStage):
         *(_rule(f"dup_{n}gram", "languages") for n in DUP_NGRAMS),
     )
 
-    def __init__(
-        self,
-        max_dup_paragraphs: float | None = 0.3,
-        max_dup_paragraph_chars: float | None = 0.2,
-        max_dup_lines: float | None = 0.3,
-        max_dup_line_chars: float | None = 0.2,
-        max_top_ngram_chars: dict[int, float] | None = None,
-        max_dup_ngram_chars: dict[int, float] | None = None,
-        languages: list[str] | None = None,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        """The n-gram thresholds map n to a share (null: the published table); leaving an n out
-        switches its rule off. `languages` limits the n-gram rules (null: languages written with spaces).
-        A rule's bound is keyed by its reason."""
-        top = _ngram_thresholds("max_top_ngram_chars", max_top_ngram_chars, TOP_NGRAMS)
-        dup = _ngram_thresholds("max_dup_ngram_chars", max_dup_ngram_chars, DUP_NGRAMS)
-        bounds = {
-            "dup_paragraphs": max_dup_paragraphs,
-            "dup_paragraph_chars": max_dup_paragraph_chars,
-            "dup_lines": max_dup_lines,
-            "dup_line_chars": max_dup_line_chars,
+    Options = GopherRepetitionOptions
+    options: GopherRepetitionOptions
+
+    def rule_bounds(self) -> dict[str, float | None]:
+        """A rule's bound is keyed by its reason; an n-gram size left out of its table is off."""
+        o = self.options
+        top = TOP_NGRAMS if o.max_top_ngram_chars is None else o.max_top_ngram_chars
+        dup = DUP_NGRAMS if o.max_dup_ngram_chars is None else o.max_dup_ngram_chars
+        return {
+            "dup_paragraphs": o.max_dup_paragraphs,
+            "dup_paragraph_chars": o.max_dup_paragraph_chars,
+            "dup_lines": o.max_dup_lines,
+            "dup_line_chars": o.max_dup_line_chars,
             **{f"top_{n}gram": top.get(n) for n in TOP_NGRAMS},
             **{f"dup_{n}gram": dup.get(n) for n in DUP_NGRAMS},
         }
-        super().__init__(bounds, languages, mode)
-        self.top_sizes = sorted(top)
-        self.dup_sizes = sorted(dup)
+
+    @property
+    def top_sizes(self) -> list[int]:
+        return [n for n in TOP_NGRAMS if self.bounds[f"top_{n}gram"] is not None]
+
+    @property
+    def dup_sizes(self) -> list[int]:
+        return [n for n in DUP_NGRAMS if self.bounds[f"dup_{n}gram"] is not None]
 
     def setup(self) -> None:
         """Load (or compile, the first time) the kernels before the first batch is timed."""
@@ -125,14 +147,6 @@ class GopherRepetition(RuleStage):
             found = ngram_chars(analysis, self.top_sizes, self.dup_sizes)
             shares.update({key: chars / n_chars for key, chars in found.items()})
         return {f"gopher_{key}": share for key, share in shares.items()}
-
-
-def _ngram_thresholds(option: str, given: dict[int, float] | None, published: dict[int, float]) -> dict[int, float]:
-    thresholds = dict(published if given is None else given)
-    unknown = sorted(set(thresholds) - set(published))
-    if unknown:
-        raise ConfigError(f"gopher_repetition.{option}: n must be among {sorted(published)}, got {unknown}")
-    return dict(sorted(thresholds.items()))
 
 
 def _duplicates(items: list[str]) -> int:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Literal
 
 from ..analysis import TextAnalysis, analysis_of, warm_up
 from ..document import Document
-from ..errors import ConfigError
-from .base import Mode, Stage, Verdict
+from ..options import option
+from .base import Stage, StageOptions, Verdict
 
 Scope = Literal["all", "spaced", "languages"]
 SCOPES: dict[Scope, str] = {
@@ -46,18 +46,28 @@ class Rule:
         return COMPARISONS[self.comparison](value, bound)
 
 
+@dataclass(frozen=True, kw_only=True)
+class RuleOptions(StageOptions):
+    languages: list[str] | None = option(
+        None, "languages the rules marked `languages` judge; null: every language written with spaces"
+    )
+
+
 class RuleStage(Stage):
-    """A stage whose removals are the rows of `rules`; subclasses compute the signals in `measure`."""
+    """A stage whose removals are the rows of `rules`; subclasses compute the signals in `measure`.
+    A rule's bound is the option its row names (`rule_bounds` for stages whose options map otherwise)."""
 
     rules: ClassVar[tuple[Rule, ...]]
+    Options = RuleOptions
+    options: RuleOptions
 
-    def __init__(self, bounds: dict[str, float | None], languages: list[str] | None, mode: Mode) -> None:
-        super().__init__(mode)
-        missing = sorted({rule.option for rule in self.rules} - set(bounds))
-        if missing:
-            raise ConfigError(f"{self.name}: rules without a bound: {missing}")
-        self.bounds = bounds
-        self.languages = None if languages is None else list(languages)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.bounds = self.rule_bounds()
+        self.languages = self.options.languages
+
+    def rule_bounds(self) -> dict[str, float | None]:
+        return {rule.option: getattr(self.options, rule.option) for rule in self.rules}
 
     def setup(self) -> None:
         warm_up()
