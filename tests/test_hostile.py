@@ -6,6 +6,7 @@ reader could decode, and stay within bounded memory (peak RSS of the `curate run
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from curate.config import parse_config
 from curate.document import Document
@@ -85,6 +87,19 @@ def hostile(shared_data: Path, tmp_path_factory) -> dict:
     dolma[victim + 40 : victim + 60] = b"\xa5" * 20  # garbage inside one member's deflate stream
     (folder / "dolma-corrupt-member.warc.gz").write_bytes(bytes(dolma))
     (folder / "random-bytes.warc.gz").write_bytes(os.urandom(50_000))
+
+    # --- real responses as an ARC file (one gzip member each): a length too large, a damaged member -------
+    with open(shared_data / "web-warc-dolma" / "sample-0001.warc.gz", "rb") as stream:
+        responses = [(r.headers["WARC-Target-URI"], r.reader.read()) for r in ArchiveIterator(stream, parse_http=False)
+                     if r.record_type == WarcRecordType.response][:8]
+    arc = [f"{url.strip('<>')} 192.0.2.1 20200101000000 text/html {len(block)}\n".encode() + block + b"\n" for url, block in responses]
+    arc[2] = arc[2].replace(f" {len(responses[2][1])}\n".encode(), f" {len(responses[2][1]) + len(arc[3]) + 1}\n".encode(), 1)
+    version = b"1 0 curate-hostile\nURL IP-address Archive-date Content-type Archive-length\n"
+    arc_members = [gzip.compress(f"filedesc://h.arc 0.0.0.0 20200101000000 text/plain {len(version)}\n".encode() + version + b"\n")]
+    arc_members += [gzip.compress(record) for record in arc]
+    arc_members[6] = arc_members[6][:30] + b"\xa5" * 20 + arc_members[6][50:]
+    (folder / "dolma-as.arc.gz").write_bytes(b"".join(arc_members))
+    (folder / "random-bytes.arc").write_bytes(b"x" + os.urandom(5_000))  # not a gzip magic number
 
     # --- a crafted WARC of real sentences: lying charsets, binaries, runaway markup, lying lengths ------
     records = [
@@ -197,6 +212,9 @@ def test_each_casualty_is_counted_under_its_reason(run):
         "warc:content_length_mismatch": 3,  # a Content-Length running past the end, and the 2 records it swallowed
         "warc:not_a_warc_file": 1,  # random bytes named .warc.gz
         "warc:corrupt_gzip_member": 1,
+        "arc:content_length_mismatch": 1,  # record 2's length runs over record 3, which is still read
+        "arc:corrupt_gzip_member": 1,
+        "arc:not_an_arc_file": 1,
     }
     assert {reason: skipped.get(reason) for reason in crafted} == crafted
     assert skipped.get("warc:truncated_record", 0) + skipped.get("warc:truncated_or_corrupt_file", 0) >= 1  # the cut CC WARC

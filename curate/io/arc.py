@@ -100,17 +100,33 @@ def _records(stream: _Pushback, shard: InputShard) -> Generator[Document | Skipp
         block = stream.read(header.length)
         if header.url.startswith("filedesc:"):
             continue  # the file's own header: version lines, never content (as a WARC's warcinfo)
-        if not _frame_holds(stream, len(block) == header.length):
-            seen = block + stream.readline(MAX_LINE_BYTES)  # the line that completes a header cut by the claimed end
-            embedded = _EMBEDDED_HEADER.search(seen)
-            stream.unread(seen[embedded.start() + 1:] if embedded else seen[len(block):])
-            if embedded:
-                yield Skipped("arc:content_length_mismatch")
-                continue
-            if len(block) < header.length:
-                yield Skipped("arc:truncated_record")
-                return records
+        framed = _frame_holds(stream, len(block) == header.length)
+        seen = block if framed else block + stream.readline(MAX_LINE_BYTES)  # completes a header cut by the claimed end
+        embedded = _embedded_record(seen, whole=framed)
+        if embedded is not None:
+            stream.unread(seen[embedded:])
+            yield Skipped("arc:content_length_mismatch")
+            continue
+        stream.unread(seen[len(block):])
+        if not framed and len(block) < header.length:
+            yield Skipped("arc:truncated_record")
+            return records
         yield _judge(header, block, position, shard)
+
+
+def _embedded_record(data: bytes, whole: bool) -> int | None:
+    """Where a record's header line starts inside `data` (a record's claimed bytes), or None. When the
+    claimed length looked right (`whole`), a header line only counts if the bytes after it are exactly a
+    record (its length, then a newline or the end): a length that swallows whole records frames well too."""
+    for match in _EMBEDDED_HEADER.finditer(data):
+        start = match.start() + 1
+        if not whole:
+            return start
+        header = parse_header(data[start : match.end()])
+        end = match.end() + header.length if header else -1
+        if header and (end == len(data) or data[end : end + 1] == b"\n"):
+            return start
+    return None
 
 
 def _frame_holds(stream: _Pushback, complete: bool) -> bool:
