@@ -36,7 +36,7 @@ def check_inputs(shards: list[InputShard], options: InputOptions) -> None:
             raise CurateError(f"input is empty: no records in {where}; check input.paths or --input")
         return
     reasons = Counter(s.reason.split(":", 1)[1] for s in skipped)
-    kind = shards[0].format
+    kind = "/".join(dict.fromkeys(s.format for s in looked))
     if set(reasons) <= MISSING_TEXT:
         raise CurateError(missing_text_message(skipped, options, where))
     if set(reasons) <= PARSE_FAILURES:
