@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup browser demo test bench screenshot clean
+.PHONY: setup browser demo test bench screenshot clean quality-model
 
 setup: $(STAMP)
 
@@ -43,6 +43,24 @@ screenshot: demo browser
 
 bench: setup
 	$(PY) -m bench
+
+# The shipped quality classifier (curate/data/quality-en.*; card: curate/data/quality-en.md), rebuilt
+# from ../shared/data by the project's own commands (about 2 minutes).
+QUALITY_DATA := out/quality-data
+ABLATION_BOOKS := austen-emma austen-persuasion austen-sense chesterton-brown chesterton-thursday melville-moby_dick
+quality-model: setup
+	$(PY) scripts/quality_data.py ../shared/data $(QUALITY_DATA)
+	$(VENV)/bin/curate classifier train --id-split train --labels hq lq --chunk-words 200 --max-per-file 4000 \
+		--positives $(QUALITY_DATA)/positives-reuters.jsonl $(QUALITY_DATA)/positives-gold.jsonl $(QUALITY_DATA)/positives-books.jsonl \
+		--negatives $(QUALITY_DATA)/negatives-pages.jsonl $(QUALITY_DATA)/negatives-register.jsonl $(QUALITY_DATA)/negatives-dolma.jsonl \
+		--output curate/data/quality-en.ftz
+	$(VENV)/bin/curate classifier calibrate curate/data/quality-en.ftz --id-split held_out \
+		--texts $(QUALITY_DATA)/negatives-pages.jsonl $(QUALITY_DATA)/negatives-register.jsonl $(QUALITY_DATA)/negatives-dolma.jsonl \
+		--output curate/data/quality-en.calibration.json
+	$(VENV)/bin/curate classifier eval curate/data/quality-en.ftz --label hq --id-split held_out \
+		--positives $(QUALITY_DATA)/positives-reuters.jsonl $(QUALITY_DATA)/positives-gold.jsonl \
+		$(addprefix ../shared/data/gutenberg-nltk/,$(addsuffix .txt,$(ABLATION_BOOKS))) \
+		--negatives $(QUALITY_DATA)/negatives-pages.jsonl $(QUALITY_DATA)/negatives-register.jsonl $(QUALITY_DATA)/negatives-dolma.jsonl
 
 clean:
 	rm -rf out .pytest_cache

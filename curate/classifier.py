@@ -383,9 +383,39 @@ def roc_auc(scores: np.ndarray, truth: np.ndarray) -> float:
     return float((ranks[truth].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
-def score_texts(model: Any, texts: list[str], positive_label: str = POSITIVE_LABEL) -> np.ndarray:
+@dataclass(frozen=True)
+class Calibration:
+    """A model's score quantiles on a sample of raw text, to turn "keep the best fraction" into a cut."""
+
+    quantiles: list[float]  # scores at levels 0, 1/1000, ..., 1
+    sample: str  # what was scored, for the record
+    documents: int
+
+    def cut(self, keep_top: float) -> float:
+        """The score that the best `keep_top` of the sample reach."""
+        levels = np.linspace(0.0, 1.0, len(self.quantiles))
+        return float(np.interp(1.0 - keep_top, levels, self.quantiles))
+
+    @classmethod
+    def of(cls, scores: np.ndarray, sample: str) -> Calibration:
+        return cls([round(float(q), 6) for q in np.quantile(scores, np.linspace(0.0, 1.0, 1001))], sample, len(scores))
+
+
+def load_calibration(path: str | Path) -> Calibration:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        quantiles = [float(q) for q in data["quantiles"]]
+        calibration = Calibration(quantiles, str(data.get("sample", "")), int(data.get("documents", 0)))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CurateError(f"{path}: not a calibration table ({one_line(exc)})") from None
+    if len(quantiles) < 2 or quantiles != sorted(quantiles):
+        raise CurateError(f"{path}: not a calibration table (quantiles must be at least two ascending numbers)")
+    return calibration
+
+
+def score_texts(model: Any, texts: list[str], positive_label: str = POSITIVE_LABEL, tokenize: bool = True) -> np.ndarray:
     """P(positive) of raw texts, prepared as in training."""
-    return positive_probability(model, [prepare_text(text) for text in texts], positive_label)
+    return positive_probability(model, [prepare_text(text, tokenize) for text in texts], positive_label)
 
 
 def train_and_evaluate(

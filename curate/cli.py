@@ -109,7 +109,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(clf_eval, "eval")
     clf_eval.add_argument("--label", help="the model's positive label (default: toxic; "
                           "the shipped quality model: hq)")
+    clf_eval.add_argument("--no-tokenize", dest="tokenize", action="store_false",
+                          help="score text as is (one line), for models trained on raw text such as DCLM's")
     clf_eval.set_defaults(handler=cmd_classifier_eval)
+    clf_calibrate = classifier_sub.add_parser(
+        "calibrate", help="a model's score quantiles on raw text, for the quality_classifier stage's keep_top",
+        description="Score a sample of raw text and write the 1,001 quantiles of the scores as JSON: the "
+        "quality_classifier stage's `calibration:`, from which `keep_top: f` takes its cut (the 1 - f quantile).",
+    )
+    clf_calibrate.add_argument("model", metavar="MODEL", help="a fastText .bin or .ftz file")
+    clf_calibrate.add_argument("--texts", nargs="+", required=True, metavar="PATH",
+                               help="raw text like the pool to filter: .jsonl/.parquet (text field), .txt, .gz, folders")
+    clf_calibrate.add_argument("--text-field", default="text", help="field holding the text (default: text)")
+    clf_calibrate.add_argument("--id-split", choices=["train", "held_out"], help="only records whose id falls in this part")
+    clf_calibrate.add_argument("--label", default="hq", help="the model's positive label (default: hq)")
+    clf_calibrate.add_argument("--no-tokenize", dest="tokenize", action="store_false", help="score text as is (one line)")
+    clf_calibrate.add_argument("--output", required=True, metavar="FILE.json")
+    clf_calibrate.set_defaults(handler=cmd_classifier_calibrate)
 
     shards = sub.add_parser("shards", help="token shard tools", description="Token shard tools.")
     shards_sub = shards.add_subparsers(dest="shards_command", required=True, parser_class=_Parser)
@@ -295,7 +311,7 @@ def cmd_classifier_eval(args: argparse.Namespace) -> int:
 
     label = args.label or POSITIVE_LABEL
     model = load_model(args.model, label)
-    sets = [(name, texts, labels, score_texts(model, texts, label)) for name, texts, labels in _read_sets(args)]
+    sets = [(name, texts, labels, score_texts(model, texts, label, args.tokenize)) for name, texts, labels in _read_sets(args)]
     rows = list(sets)
     if not args.labelled:
         rows = []  # each file against every file of the other class, then everything
@@ -311,6 +327,24 @@ def cmd_classifier_eval(args: argparse.Namespace) -> int:
         m = evaluate(scores, labels, args.threshold, texts)
         print(f"{name:<{width}}  {m.count:>7,}  {m.positives:>8,}  {m.roc_auc:>7.3f}  {m.length_auc:>10.3f}  {m.f1:>7.3f}")
     print("length_auc: ROC-AUC of document length in characters as the score (below 0.5: shorter documents are the positives)")
+    return 0
+
+
+def cmd_classifier_calibrate(args: argparse.Namespace) -> int:
+    import json
+
+    from .classifier import Calibration, load_model, read_texts, score_texts
+
+    model = load_model(args.model, args.label)
+    texts = [text for path in args.texts for text in read_texts(path, args.text_field, args.id_split)]
+    calibration = Calibration.of(score_texts(model, texts, args.label, args.tokenize),
+                                 f"{', '.join(args.texts)}" + (f" ({args.id_split} ids)" if args.id_split else ""))
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(calibration.__dict__, indent=1) + "\n", encoding="utf-8")
+    cuts = ", ".join(f"keep_top {f:g} -> {calibration.cut(f):.3f}" for f in (0.1, 0.3, 0.5))
+    print(f"{len(texts):,} documents scored; {cuts}")
+    print(f"calibration: {output}")
     return 0
 
 

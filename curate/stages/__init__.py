@@ -25,6 +25,7 @@ STAGES: dict[str, str] = {
     "gopher_repetition": "curate.stages.gopher_repetition:GopherRepetition",
     "c4_quality": "curate.stages.c4_quality:C4Quality",
     "fineweb_quality": "curate.stages.fineweb_quality:FinewebQuality",
+    "quality_classifier": "curate.stages.quality_classifier:QualityClassifier",
     "toxicity": "curate.stages.toxicity:Toxicity",
     "pii": "curate.stages.pii:Pii",
     "decontaminate": "curate.stages.decontaminate:Decontaminate",
