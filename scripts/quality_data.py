@@ -5,17 +5,22 @@ Positives, clean reference text:
 - the human-cleaned gold texts of `html-cleaning-gold` whose gold is text (Dragnet, CleanEval,
   CleanPortalEval; the page-signal and readability golds are HTML), without CleanEval's `URL:` line,
   its `<p>`/`<h>`/`<l>` paragraph marks and HTML entities;
-- the NLTK Gutenberg books that pipelines/ablation.yaml does not evaluate on (BOOKS).
+- the Wikipedia articles of WikiText-2 valid + test (`wikitext2-valid-test`), an article a document,
+  headings, `<unk>` and the `@-@` number/hyphen marks removed (its word spacing is undone by
+  `prepare_text` like any tokenisation).
 Negatives, raw web text:
 - every page of `html-cleaning-gold` as all its visible text, boilerplate included (resiliparse,
   `main_content=False`): the same pages as the gold positives before a person cleaned them, so
   topic and period are alike on both sides and what differs is the cleaning;
-- the English pages of `web-text-turku-register`, less every page that shares a 13-gram with
-  `line-quality-turku`, the human judgement the model is measured against;
+- the English pages of `web-text-turku-register`;
 - the English documents of `cc-text-jsonl-dolma` (lid.176).
+Decontamination, with the n-grams `decontaminate` uses (curate.ngrams, 13 words): a record sharing one
+with an evaluation domain of pipelines/ablation.yaml (its Reuters articles, Dragnet gold texts and
+Gutenberg books; written by `python -m bench.ablation_data`) is dropped from either side, and a
+register page sharing one with `line-quality-turku`, the human judgement the model is measured
+against, is dropped from the negatives. The Gutenberg books are all ablation eval, so none trains.
 Records keep their ids: `curate classifier train --id-split train` trains on the `train` part of
-`curate.classifier.id_split` and leaves the held-out 20% of Reuters articles, gold texts and register
-pages for evaluation (the books have no id: the held-out books are the ablation's six).
+`curate.classifier.id_split` and leaves the held-out 20% for the model's own evaluation.
 Run from the repository root: `.venv/bin/python scripts/quality_data.py ../shared/data out/quality-data`.
 """
 
@@ -27,28 +32,51 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
-from curate.text import words
+import numpy as np
+import yaml
 
-BOOKS = ("blake-poems", "chesterton-ball", "milton-paradise", "shakespeare-caesar", "shakespeare-hamlet",
-         "shakespeare-macbeth", "whitman-leaves")  # the other six are pipelines/ablation.yaml's eval
+from curate.evalsets import domain_texts
+from curate.ngrams import contains, ngram_hashes, ngram_set
+
+REPO = Path(__file__).resolve().parents[1]
 TEXT_GOLD_SOURCES = ("dragnet_data", "cleaneval-final", "cleaneval-dev", "CleanPortalEval-master")
-NGRAM = 13
 _REUTER_SIGN_OFF = re.compile(r"\s*\bREUTER\b\s*$", re.IGNORECASE)
 _CLEANEVAL_MARKS = re.compile(r"^\s*URL:.*$|<[phl]>", re.MULTILINE)
+_WIKITEXT_ARTICLE = re.compile(r"^ = [^=].* = $", re.MULTILINE)  # a top-level heading starts an article
+_WIKITEXT_MARKS = re.compile(r"^ =+ .* =+ $|<unk>|@(?=[-,.]@)|(?<=[-,.])@", re.MULTILINE)
 
 
 def records(path: Path) -> Iterator[dict[str, Any]]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
         for line in handle:
             yield json.loads(line)
 
 
-def ngrams(text: str) -> set[int]:
-    """Hashes of the lowercased 13-word windows of a text."""
-    tokens = words(text.lower())
-    return {hash(tuple(tokens[i : i + NGRAM])) for i in range(len(tokens) - NGRAM + 1)}
+def wikitext_articles(folder: Path) -> list[dict[str, Any]]:
+    articles = []
+    for split in ("valid", "test"):
+        raw = (folder / f"{split}.txt").read_text(encoding="utf-8")
+        starts = [m.start() for m in _WIKITEXT_ARTICLE.finditer(raw)] + [len(raw)]
+        for number, (start, end) in enumerate(zip(starts, starts[1:])):
+            text = " ".join(_WIKITEXT_MARKS.sub("", raw[start:end]).split())
+            articles.append({"id": f"wikitext-{split}-{number}", "text": text})
+    return articles
+
+
+def ablation_eval_texts() -> list[str]:
+    """Every document of pipelines/ablation.yaml's evaluation domains (paths relative to the repository)."""
+    paths = yaml.safe_load((REPO / "pipelines" / "ablation.yaml").read_text(encoding="utf-8"))["eval"]["paths"]
+    return [text for path in paths for text in domain_texts(str(REPO / path))]
+
+
+def decontaminated(rows: Iterable[dict[str, Any]], against: np.ndarray, what: str) -> list[dict[str, Any]]:
+    rows = list(rows)
+    kept = [row for row in rows if not contains(against, ngram_hashes(row["text"])).any()]
+    print(f"  {len(rows) - len(kept):,} of {len(rows):,} share a 13-gram with {what}: dropped")
+    return kept
 
 
 def write(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -76,35 +104,23 @@ def english(texts: list[str]) -> list[bool]:
 
 def main(data: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    write(out / "positives-reuters.jsonl", [
-        {"id": r["id"], "text": _REUTER_SIGN_OFF.sub("", r["text"])} for r in records(data / "news-reuters21578" / "docs.jsonl.gz")
-    ])
-    write(out / "positives-gold.jsonl", [
-        {"id": r["id"], "text": html.unescape(_CLEANEVAL_MARKS.sub("", r["gold_text"])).strip()}
-        for r in records(data / "html-cleaning-gold" / "docs.jsonl.gz")
-        if r["source"] in TEXT_GOLD_SOURCES and (r.get("gold_text") or "").strip()
-    ])
-    write(out / "positives-books.jsonl", [
-        {"text": (data / "gutenberg-nltk" / f"{name}.txt").read_bytes().decode("utf-8", "replace")} for name in BOOKS
-    ])
-    write(out / "negatives-pages.jsonl", [
-        {"id": r["id"], "text": text} for r in records(data / "html-cleaning-gold" / "docs.jsonl.gz") if (text := page_text(r["html"]))
-    ])
-    judged = set().union(*(ngrams(r["text"]) for r in records(data / "line-quality-turku" / "docs.jsonl.gz")))
-    pages = [r for r in records(data / "web-text-turku-register" / "docs.jsonl.gz") if r["lang"] == "en"]
-    clean = [r for r in pages if judged.isdisjoint(ngrams(r["text"]))]
-    print(f"register: {len(pages) - len(clean):,} of {len(pages):,} English pages share a {NGRAM}-gram with line-quality-turku: dropped")
-    write(out / "negatives-register.jsonl", [{"id": r["id"], "text": r["text"]} for r in clean])
-    dolma = [r for path in sorted((data / "cc-text-jsonl-dolma").glob("*.jsonl*")) for r in _dolma(path)]
-    write(out / "negatives-dolma.jsonl", [r for r, keep in zip(dolma, english([r["text"] for r in dolma])) if keep])
-
-
-def _dolma(path: Path) -> Iterator[dict[str, Any]]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            yield {"id": str(record["id"]), "text": record["text"]}
+    evaluation = ngram_set(ablation_eval_texts())
+    gold = list(records(data / "html-cleaning-gold" / "docs.jsonl.gz"))
+    dolma = [{"id": str(r["id"]), "text": r["text"]} for path in sorted((data / "cc-text-jsonl-dolma").glob("*.jsonl*")) for r in records(path)]
+    judged = ngram_set(r["text"] for r in records(data / "line-quality-turku" / "docs.jsonl.gz"))
+    register = [{"id": r["id"], "text": r["text"]} for r in records(data / "web-text-turku-register" / "docs.jsonl.gz") if r["lang"] == "en"]
+    files = {
+        "positives-reuters": [{"id": r["id"], "text": _REUTER_SIGN_OFF.sub("", r["text"])}
+                              for r in records(data / "news-reuters21578" / "docs.jsonl.gz")],
+        "positives-gold": [{"id": r["id"], "text": html.unescape(_CLEANEVAL_MARKS.sub("", r["gold_text"])).strip()}
+                           for r in gold if r["source"] in TEXT_GOLD_SOURCES and (r.get("gold_text") or "").strip()],
+        "positives-wikipedia": wikitext_articles(data / "wikitext2-valid-test"),
+        "negatives-pages": [{"id": r["id"], "text": text} for r in gold if (text := page_text(r["html"]))],
+        "negatives-register": decontaminated(register, judged, "line-quality-turku"),
+        "negatives-dolma": [r for r, keep in zip(dolma, english([r["text"] for r in dolma])) if keep],
+    }
+    for name, rows in files.items():
+        write(out / f"{name}.jsonl", decontaminated(rows, evaluation, "the ablation's eval"))
 
 
 if __name__ == "__main__":

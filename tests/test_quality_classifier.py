@@ -120,18 +120,22 @@ def held_out(path: Path, field: str = "text", english_only: bool = False, source
 
 
 def test_shipped_model_on_held_out_sources(shared_data: Path) -> None:
-    """Held-out Reuters articles and books against held-out raw English web pages (ids the model never saw)."""
+    """Held-out Reuters articles, Dragnet/CleanEval gold texts and passages of the ablation's books (no book
+    trains the model) against held-out raw English web pages: ids the model never saw."""
     model = classifier.load_model(QUALITY_MODEL, "hq")
     web = held_out(shared_data / "web-text-turku-register" / "docs.jsonl.gz", english_only=True)
     reuters = held_out(shared_data / "news-reuters21578" / "docs.jsonl.gz")[:1000]
+    gold = held_out(shared_data / "html-cleaning-gold" / "docs.jsonl.gz", "gold_text",
+                    sources=("dragnet_data", "cleaneval-final", "cleaneval-dev", "CleanPortalEval-master"))
     books = [(shared_data / "gutenberg-nltk" / f"{name}.txt").read_bytes().decode("utf-8", "replace") for name in
              ("austen-emma", "austen-persuasion", "austen-sense", "chesterton-brown", "chesterton-thursday", "melville-moby_dick")]
     books = [" ".join(book.split()[i : i + 300]) for book in books for i in range(0, 60_000, 3_000)]  # 20 passages a book
     web_scores = classifier.score_texts(model, web, "hq")
-    for name, texts, least in (("reuters", reuters, 0.95), ("books", books, 0.85)):
+    # measured: reuters 0.997, gold 0.751, books 0.735 (document length alone: 0.090, 0.602, 0.243)
+    for name, texts, least in (("reuters", reuters, 0.95), ("gold", gold, 0.68), ("books", books, 0.65)):
         scores = classifier.score_texts(model, texts, "hq")
         auc = classifier.roc_auc(np.concatenate([scores, web_scores]), np.array([True] * len(texts) + [False] * len(web)))
-        assert auc >= least, (name, auc)  # measured: reuters 0.994, books 0.960 (length alone: 0.090, 0.243)
+        assert auc >= least, (name, auc)
 
 
 def test_shipped_model_against_human_line_judgements(shared_data: Path) -> None:
@@ -142,13 +146,18 @@ def test_shipped_model_against_human_line_judgements(shared_data: Path) -> None:
     scores = classifier.score_texts(classifier.load_model(QUALITY_MODEL, "hq"), [p["text"] for p in pages], "hq")
     length = np.array([len(p["text"]) for p in pages], dtype=float)
     auc, length_auc = classifier.roc_auc(scores, good), classifier.roc_auc(length, good)
-    assert auc >= 0.68 and auc > length_auc + 0.03, (auc, length_auc)  # measured: 0.745 vs length 0.657
+    assert auc >= 0.70 and auc > length_auc + 0.05, (auc, length_auc)  # measured: 0.773 vs length 0.657
 
 
-def test_positive_books_are_not_the_ablations_eval() -> None:
+def test_training_data_is_decontaminated_against_evaluation_text() -> None:
+    """scripts/quality_data.py drops a training record that shares 13 words with an eval text, whatever
+    its case, spacing or punctuation (curate.ngrams, as the decontaminate stage)."""
     sys.path.insert(0, str(REPO / "scripts"))
-    from quality_data import BOOKS
+    from quality_data import decontaminated
 
-    eval_paths = yaml.safe_load((REPO / "pipelines" / "ablation.yaml").read_text(encoding="utf-8"))["eval"]["paths"]
-    names = [Path(str(p)).name for p in eval_paths]
-    assert "gutenberg-nltk" not in names and not [book for book in BOOKS if f"{book}.txt" in names]
+    from curate.ngrams import ngram_set
+
+    evaluation = "The quick brown fox jumps over the lazy dog while the farmer sleeps under an old oak tree."
+    rows = [{"text": "Elsewhere: THE QUICK BROWN FOX jumps over the lazy dog , while the farmer sleeps under an old oak"},
+            {"text": "The quick brown fox jumps over the lazy cat while the farmer sleeps under an old oak tree."}]
+    assert decontaminated(rows, ngram_set([evaluation]), "eval") == rows[1:]  # one word apart in every 13-gram
