@@ -253,3 +253,18 @@ def test_a_too_small_train_split_cannot_spare_a_validation_tail(tmp_path: Path) 
     write_token_folder(tmp_path, ["a b c d", "e f"], val_share=0)
     with pytest.raises(TrainError, match="too small to hold out a validation window of 33 tokens"):
         held_out_tail(read_split(tmp_path, "train"), context=32, eval_tokens=512)
+
+
+def test_duration_estimate_from_the_first_steps(monkeypatch) -> None:
+    """Steps after the first are timed; after five (or ten seconds) the rest of the run is estimated once."""
+    from curate.train import train as train_module
+
+    clock = iter(float(t) for t in range(0, 1000))
+    monkeypatch.setattr(train_module.time, "perf_counter", lambda: next(clock))
+    timer = train_module._DurationEstimate(first_step=1, last_step=100, per_step=1000, eval_steps={50, 100},
+                                           eval_targets=3000)
+    said = [timer.after(step, started=train_module.time.perf_counter(), device="cpu") for step in range(1, 10)]
+    # each step takes one tick of the fake clock: 1,000 tokens/s; 94 steps and 2 evaluations of 3,000 tokens at a
+    # third of a step's cost per token are left after step 6: 94 s + 2 s
+    assert said[:5] == [None] * 5 and said[6:] == [None] * 3
+    assert said[5] == "1,000 tokens/s over steps 2-6: about 2 min to go (94 steps and 2 evaluations)"

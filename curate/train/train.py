@@ -31,6 +31,7 @@ DEFAULT_LR = {"tiny": 2e-3, "small": 6e-4, "medium": 3e-4}
 RUNTIME_ONLY = {"out", "device", "compile", "progress", "stop_after", "threads"}
 SMALL_MACHINE_CORES = 4  # up to this many cores, CPU training defaults to one thread (see cpu_threads)
 ESTIMATE_AFTER = 5  # steps timed (after the first, which pays for warm-up) before the run's duration is estimated
+ESTIMATE_SECONDS = 10.0  # or fewer steps, once this long has passed: a slow run says so early
 EVAL_COST = 1 / 3  # a validation token costs about a third of a training token (forward pass only)
 
 
@@ -194,9 +195,8 @@ def _train(config: TrainConfig, say: Callable[[str], None] | None = None) -> dic
     say(f"training {steps * per_step:,} tokens: {steps:,} steps of {per_step:,}, {config.preset} preset "
         f"({model.num_parameters() / 1e6:.1f}M parameters, vocabulary {train_split.vocab_size:,}) on {device}{threads}"
         + (f", resuming after step {state['step']:,}" if state["step"] else ""))
-    evals_left = sum(1 for s in eval_steps if state["step"] < s <= last_step)
-    eval_targets = sum(batch.shape[0] * context for batch in val_batches) * evals_left
-    timer = _DurationEstimate(first_step=state["step"] + 1, last_step=last_step, per_step=per_step, eval_targets=eval_targets)
+    timer = _DurationEstimate(first_step=state["step"] + 1, last_step=last_step, per_step=per_step, eval_steps=eval_steps,
+                              eval_targets=sum(batch.shape[0] * context for batch in val_batches))
 
     segment_started = time.perf_counter()
     interval_losses = [torch.tensor(loss, device=device) for loss in state["interval_losses"]]
@@ -204,10 +204,11 @@ def _train(config: TrainConfig, say: Callable[[str], None] | None = None) -> dic
         task = bar.add_task("train", total=steps, completed=state["step"], rate="", loss="")
         for step in range(state["step"] + 1, last_step + 1):
             lr = learning_rate(step, steps, config, peak_lr)
+            step_started = time.perf_counter()
             step_loss = _optimizer_step(step_model, model, optimizer, sampler, lr, config, device)
             interval_losses.append(step_loss)
             state["step"] = step
-            estimate = timer.after(step, device)
+            estimate = timer.after(step, step_started, device)
             if estimate:
                 say(estimate)
 
@@ -249,24 +250,32 @@ def _train(config: TrainConfig, say: Callable[[str], None] | None = None) -> dic
 
 
 class _DurationEstimate:
-    """Times a few steps after the first (which pays for warm-up) and says how long the whole run will take."""
+    """Times the optimizer steps after the first (which pays for warm-up) and, once five are timed or ten seconds
+    of them have passed, says how long the rest of the run will take, evaluations included."""
 
-    def __init__(self, first_step: int, last_step: int, per_step: int, eval_targets: int) -> None:
-        self.first_step, self.last_step, self.per_step, self.eval_targets = first_step, last_step, per_step, eval_targets
-        self.started = 0.0
+    def __init__(self, first_step: int, last_step: int, per_step: int, eval_steps: set[int], eval_targets: int) -> None:
+        self.first_step, self.last_step, self.per_step = first_step, last_step, per_step
+        self.eval_steps, self.eval_targets = eval_steps, eval_targets  # eval_targets: tokens one evaluation scores
+        self.seconds = 0.0
+        self.said = False
 
-    def after(self, step: int, device: str) -> str | None:
-        timed = step - self.first_step
-        if timed == 0:
-            _synchronize(device)
-            self.started = time.perf_counter()
-        if timed != ESTIMATE_AFTER or step == self.last_step:
+    def after(self, step: int, started: float, device: str) -> str | None:
+        """`started`: when this step began. Returns the estimate once, else None."""
+        if self.said or step == self.last_step:
             return None
         _synchronize(device)
-        tokens_per_s = timed * self.per_step / max(time.perf_counter() - self.started, 1e-9)
-        remaining = ((self.last_step - step) * self.per_step + self.eval_targets * EVAL_COST) / tokens_per_s
+        if step == self.first_step:
+            return None
+        self.seconds += time.perf_counter() - started
+        timed = step - self.first_step
+        if timed < ESTIMATE_AFTER and self.seconds < ESTIMATE_SECONDS:
+            return None
+        self.said = True
+        tokens_per_s = timed * self.per_step / max(self.seconds, 1e-9)
+        evals_left = sum(1 for s in self.eval_steps if step < s <= self.last_step)
+        remaining = ((self.last_step - step) * self.per_step + evals_left * self.eval_targets * EVAL_COST) / tokens_per_s
         return (f"{tokens_per_s:,.0f} tokens/s over steps {self.first_step + 1}-{step}: about "
-                f"{_duration(remaining)} to go ({self.last_step - step:,} steps and the evaluations)")
+                f"{_duration(remaining)} to go ({self.last_step - step:,} steps and {evals_left} evaluations)")
 
 
 def _duration(seconds: float) -> str:
