@@ -73,8 +73,13 @@ class LineRule:
     breaks: Callable[[str, str, object], bool]
 
 
+# A whitespace token longer than n, found without splitting the line (`\s` is `str.split`'s whitespace).
 LONG_WORD = LineRule(
-    "long_word", "max_word_length", "all", False, lambda line, _, n: len(line) > n and any(len(w) > n for w in line.split())
+    "long_word",
+    "max_word_length",
+    "all",
+    False,
+    lambda line, _, n: len(line) > n and re.search(rf"(?<!\S)\S{{{n + 1}}}", line) is not None,
 )
 # Checked in this order after the long-word rule and citation removal (the table above).
 LINE_RULES = (
@@ -85,7 +90,8 @@ LINE_RULES = (
         False,
         lambda line, _, __: not line.endswith(TERMINAL_PUNCTUATION) or line.endswith("..."),
     ),
-    LineRule("too_few_words", "min_words_per_line", "languages", False, lambda line, _, n: len(line.split()) < n),
+    # fewer than n whitespace tokens: splitting off at most n of them says as much as splitting them all
+    LineRule("too_few_words", "min_words_per_line", "languages", False, lambda line, _, n: len(line.split(None, n - 1)) < n),
     LineRule("lorem_ipsum", "remove_lorem_ipsum", "all", True, lambda _, lowered, __: "lorem ipsum" in lowered),
     LineRule("javascript", "drop_javascript_lines", "all", False, lambda _, lowered, __: "javascript" in lowered),
     LineRule("curly_bracket", "remove_curly_brackets", "all", True, lambda line, _, __: "{" in line),
@@ -182,7 +188,7 @@ class C4Quality(RuleStage):
         """The line after citation removal, and the first rule that drops it (or removes the page)."""
         if self.options.max_word_length is not None and LONG_WORD.breaks(line, "", self.options.max_word_length):
             return line, LONG_WORD
-        if self.options.remove_citations:
+        if self.options.remove_citations and "[" in line:
             line = CITATION.sub("", line).strip()
         lowered = line.lower()
         for rule, bound in line_rules:
