@@ -206,3 +206,29 @@ def test_ablation_table_and_readable_curves_come_first(demo_run, tmp_path):
     assert "curated" in ablation and "seed spread" in ablation and "<polygon" in ablation  # mean line and seed band
     y_labels = [float(v) for v in re.findall(r'text-anchor="end">([\d.]+)</text>', ablation)]
     assert y_labels and max(y_labels) < 8  # fitted to the losses after warm-up, not the first evaluation (about 10.5)
+
+
+def test_terminal_table_fits_80_columns_without_cutting_a_number(demo_run, capsys):
+    from rich.console import Console
+
+    from curate import __version__
+    from curate.cli import main as cli_main
+    from curate.report.terminal import load_stats, print_stats
+
+    stats = load_stats(demo_run)
+    for stage in stats["stages"]:  # a large run: millions of documents, some stages at millions per second
+        stage["docs_in"], stage["docs_out"] = stage["docs_in"] * 100_000, stage["docs_out"] * 100_000
+        stage["docs_per_s"] = (stage.get("docs_per_s") or 1) * 1000
+    stats["stages"][0]["name"] = stats["stages"][0]["id"] = "quality_classifier"  # the longest stage name
+    console = Console(width=80, record=True, file=open(os.devnull, "w"))
+    print_stats(stats, console)
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80 and not any("…" in line for line in lines)
+    for stage in stats["stages"]:
+        row = next(line for line in lines if line.startswith(f" {stage['name']} "))
+        rate = row.split()[-1]
+        assert f"{stage['docs_in']:,}" in row and re.fullmatch(r"[\d,.]+[kM]?", rate), row
+    assert any(line.startswith("records skipped: warc:http_status_not_ok 1") for line in lines)  # not wrapped
+    with pytest.raises(SystemExit):
+        cli_main(["--version"])
+    assert capsys.readouterr().out.strip() == f"curate {__version__}"
