@@ -21,7 +21,7 @@ from curate.stages.minhash_dedup import MinhashDedup
 
 # Their owners are converting these to declared options; until then their `__init__` signature is their options.
 SIGNATURE_STAGES = {"gopher_quality", "gopher_repetition", "c4_quality", "fineweb_quality", "toxicity",
-                    "quality_classifier", "decontaminate"}
+                    "decontaminate"}
 
 
 def pipeline(*stages) -> dict:

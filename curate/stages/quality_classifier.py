@@ -19,54 +19,55 @@ one-line web pages read alike.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from .. import classifier
 from ..document import Document
 from ..errors import ConfigError, CurateError
 from ..models import quality_calibration_path, quality_model_path
-from .base import Mode, Signal, Stage, Verdict
+from ..options import OptionError, option
+from .base import Signal, Stage, StageOptions, Verdict
 
 DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, kw_only=True)
+class QualityClassifierOptions(StageOptions):
+    model: str | None = option(None, "a fastText classifier; null: the shipped English model (or $CURATE_QUALITY_MODEL)", file=True)
+    positive_label: str = option("hq", "the model's label for good text (hq for the shipped model and DCLM's)")
+    threshold: float | None = option(None, f"remove documents scoring below this (default {DEFAULT_THRESHOLD} without keep_top)", ge=0, le=1)
+    keep_top: float | None = option(None, "keep the best fraction instead, cut at the calibration table's 1 - f quantile", gt=0, le=1)
+    calibration: str | None = option(None, "score quantiles for keep_top (curate classifier calibrate); null: the shipped model's", file=True)
+    tokenize: bool = option(True, "prepare text as `curate classifier train` does; false for models trained on raw text (DCLM's)")
+
+    def __post_init__(self) -> None:
+        if self.threshold is not None and self.keep_top is not None:
+            raise OptionError("keep_top", "give threshold or keep_top, not both")
 
 
 class QualityClassifier(Stage):
     name = "quality_classifier"
     signals = {"quality_score": Signal(pa.float32(), bins=(0.0, 1.0, 20))}
 
-    def __init__(
-        self,
-        model: str | None = None,
-        positive_label: str = "hq",
-        threshold: float | None = None,
-        keep_top: float | None = None,
-        calibration: str | None = None,
-        tokenize: bool = True,
-        mode: Mode = "filter",
-    ) -> None:
-        """`calibration` is the quantile table `keep_top` cuts by (default: the shipped model's)."""
-        super().__init__(mode)
-        if threshold is not None and keep_top is not None:
-            raise ConfigError("quality_classifier: give `threshold` or `keep_top`, not both")
-        if threshold is not None and not 0.0 <= threshold <= 1.0:
-            raise ConfigError(f"quality_classifier.threshold: expected a number between 0 and 1, got {threshold}")
-        if keep_top is not None and not 0.0 < keep_top <= 1.0:
-            raise ConfigError(f"quality_classifier.keep_top: expected a fraction in (0, 1], got {keep_top}")
+    Options = QualityClassifierOptions
+    options: QualityClassifierOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o = self.options
         try:
-            self.model_path = quality_model_path(model)
+            self.model_path = quality_model_path(o.model)
         except CurateError as exc:
-            raise ConfigError(f"quality_classifier.model: {exc}") from None
+            raise ConfigError(f"{self.name}.model: {exc}") from None
         try:
-            self.calibration_path = quality_calibration_path(calibration, model) if keep_top is not None else None
+            self.calibration_path = quality_calibration_path(o.calibration, o.model) if o.keep_top is not None else None
         except CurateError as exc:
-            raise ConfigError(f"quality_classifier.calibration: {exc}") from None
-        self.positive_label = positive_label
-        self.keep_top = keep_top
-        self.cut = DEFAULT_THRESHOLD if threshold is None and keep_top is None else threshold
-        self.tokenize = tokenize
+            raise ConfigError(f"{self.name}.calibration: {exc}") from None
+        self.positive_label, self.keep_top, self.tokenize = o.positive_label, o.keep_top, o.tokenize
+        self.cut = DEFAULT_THRESHOLD if o.threshold is None and o.keep_top is None else o.threshold
         self.model: Any = None
 
     def setup(self) -> None:
