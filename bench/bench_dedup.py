@@ -415,7 +415,7 @@ def removal_f1(kept: set[int], documents: int, originals: int, pairs: list[tuple
 
 def versus_datatrove() -> None:
     from curate.config import parse_config
-    from curate.executors import execute
+    from curate.driver import execute
 
     workers = 2
     originals = 3000

@@ -21,7 +21,7 @@ from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
 from curate.config import parse_config
 from curate.document import Document
-from curate.executors import execute
+from curate.driver import execute
 from curate.io.base import InputShard
 from curate.io.warc import read_warc
 from curate.stages.extract import Extract

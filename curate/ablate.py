@@ -49,11 +49,12 @@ import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
+from .atomic import write_json_atomic
 from .config import PipelineConfig, check_stages, check_value, parse_config, read_yaml, reject_unknown, validate_options
 from .errors import ConfigError, CurateError
 from .evalsets import domain_names, domain_texts
 from .io.base import InputOptions
-from .io.writers import write_json_atomic, write_parquet_atomic
+from .io.writers import write_parquet_atomic
 from .ngrams import contains, ngram_hashes, ngram_set
 from .options import docs
 from .stages import options_class, stage_class, stage_key
@@ -460,7 +461,7 @@ class _Session:
     console: Console
 
     def run_pipeline(self, pipeline: PipelineConfig, folder: Path) -> None:
-        from .executors import execute
+        from .driver import execute
         from .progress import RichProgress
 
         pipeline = dataclasses.replace(pipeline, output=None, source_file=self.config.source_file)

@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .executors import execute
+    from .driver import execute
     from .report.terminal import print_stats
     from .progress import RichProgress
 

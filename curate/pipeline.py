@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Iterable, Iterator, TextIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .atomic import write_json_atomic
 from .clusters import KeyTables, with_shard
 from .config import PipelineConfig
 from .document import Document, from_table, schema_for
 from .errors import CurateError
 from .io.base import InputShard, Skipped
 from .io.readers import read_shard
-from .io.writers import AtomicParquetWriter, write_json_atomic, write_parquet_atomic
+from .io.writers import AtomicParquetWriter, write_parquet_atomic
 from .stages import GlobalStage, Stage, build_stage
 from .stages.base import split_verdict
 from .stats import RunStats, StageStats

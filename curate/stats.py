@@ -65,7 +65,8 @@ class StageStats:
     docs_out: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
-    seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time in the stage (what throughput is computed from)
+    wall_seconds: float = 0.0  # elapsed time in the stage: also counts waiting for a busy machine
     removed: Counter = field(default_factory=Counter)
     counters: Counter = field(default_factory=Counter)  # stage-specific counts (e.g. pii:email)
     histograms: dict[str, Histogram] = field(default_factory=dict)
@@ -79,7 +80,8 @@ class StageStats:
         self.docs_out += other.docs_out
         self.bytes_in += other.bytes_in
         self.bytes_out += other.bytes_out
-        self.seconds += other.seconds
+        self.cpu_seconds += other.cpu_seconds
+        self.wall_seconds += other.wall_seconds
         self.removed.update(other.removed)
         self.counters.update(other.counters)
         for key, hist in other.histograms.items():
@@ -102,8 +104,11 @@ class StageStats:
             "bytes_out": self.bytes_out,
             "removed": dict(sorted(self.removed.items())),
             "counters": dict(sorted(self.counters.items())),
-            "seconds": round(self.seconds, 4),
-            "docs_per_s": round(self.docs_in / self.seconds, 1) if self.seconds else None,
+            "seconds": round(self.cpu_seconds, 4),  # CPU seconds, as `cpu_seconds`; kept for older readers
+            "cpu_seconds": round(self.cpu_seconds, 4),
+            "wall_seconds": round(self.wall_seconds, 4),
+            "docs_per_s": round(self.docs_in / self.cpu_seconds, 1) if self.cpu_seconds else None,
+            "mb_per_s": round(self.bytes_in / 1e6 / self.cpu_seconds, 2) if self.cpu_seconds else None,
             "histograms": {k: h.to_dict() for k, h in sorted(self.histograms.items())},
         }
 
@@ -116,7 +121,8 @@ class StageStats:
             docs_out=d["docs_out"],
             bytes_in=d["bytes_in"],
             bytes_out=d["bytes_out"],
-            seconds=d.get("seconds", 0.0),
+            cpu_seconds=d.get("cpu_seconds", d.get("seconds", 0.0)),  # stats written before CPU time: wall seconds
+            wall_seconds=d.get("wall_seconds", d.get("seconds", 0.0)),
             removed=Counter(d.get("removed", {})),
             counters=Counter(d.get("counters", {})),
             histograms={k: Histogram.from_dict(h) for k, h in d.get("histograms", {}).items()},

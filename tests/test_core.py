@@ -14,7 +14,7 @@ import pytest
 from curate.cli import build_parser, main as cli_main
 from curate.config import parse_config
 from curate.errors import ConfigError, CurateError
-from curate.executors import execute
+from curate.driver import execute
 from curate.stats import Histogram, RunStats, StageStats
 
 CURATE = [sys.executable, "-m", "curate"]

@@ -16,7 +16,7 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 from curate.config import parse_config
 from curate.document import Document
 from curate.errors import ConfigError
-from curate.executors import execute
+from curate.driver import execute
 from curate.io.inputs import list_shards
 from curate.pipeline import Pipeline
 from curate.clusters import SortedRuns, in_memory, join

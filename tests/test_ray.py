@@ -14,7 +14,7 @@ import pytest
 
 from curate.config import parse_config
 from curate.errors import CurateError
-from curate.executors import execute
+from curate.driver import execute
 from curate.executors.ray import MAX_RETRIES
 from curate.stages.exact_dedup import ExactDedup
 from curate.stages.minhash_dedup import MinhashDedup

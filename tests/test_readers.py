@@ -18,7 +18,7 @@ from fastwarc.warc import ArchiveIterator
 
 from curate.config import parse_config
 from curate.document import Document
-from curate.executors import execute
+from curate.driver import execute
 from curate.io import warc
 from curate.io.charset import codec_for, decode_html, sniff_declared_charset
 from curate.io.base import InputOptions, InputShard, Skipped

@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 
 from curate.config import parse_config
 from curate.document import Document
-from curate.executors import execute
 from curate.clusters import in_memory
+from curate.driver import execute
 from curate.minhash import MinHasher
 from curate.stages.exact_dedup import ExactDedup
 from curate.stages.minhash_dedup import MinhashDedup
@@ -98,7 +98,8 @@ def snapshot(out: Path) -> dict:
     stats = json.loads((out / "stats.json").read_text())
     del stats["run"]
     for stage in stats["stages"]:
-        del stage["seconds"], stage["docs_per_s"]
+        for timing in ("seconds", "cpu_seconds", "wall_seconds", "docs_per_s", "mb_per_s"):
+            del stage[timing]
     return {
         "data": {p.name: pq.read_table(p).to_pylist() for p in sorted((out / "data").glob("*.parquet"))},
         "removed": {p.name: pq.read_table(p).to_pylist() for p in sorted((out / "removed").glob("*.parquet"))},

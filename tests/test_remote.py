@@ -25,7 +25,7 @@ import zstandard
 
 from curate.config import parse_config
 from curate.errors import CurateError
-from curate.executors import execute
+from curate.driver import execute
 from curate.io.inputs import list_shards
 from curate.io.remote import open_url
 from conftest import require

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from curate.config import load_config, parse_config
-from curate.executors import execute
+from curate.driver import execute
 from curate.report.html import write_report
 
 REPO = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ import regex
 from curate.cli import main as cli
 from curate.config import parse_config
 from curate.errors import ConfigError, CurateError
-from curate.executors import execute
+from curate.driver import execute
 from curate.pipeline import Pipeline
 from curate.tokens import encodings
 from curate.tokens.bpe import train_bpe

@@ -14,19 +14,23 @@ from ..errors import CurateError
 from ..io.base import InputShard
 from ..pipeline import OutputLayout, Pipeline
 from ..stats import RunStats, StageStats
+from . import RunnerSettings
 
 _worker_pipeline: Pipeline | None = None
 
 
 class LocalRunner:
-    def __init__(self, config: PipelineConfig, pipeline: Pipeline, layout: OutputLayout, workers: int) -> None:
-        self.pipeline = pipeline
-        self.layout = layout
+    def __init__(self, settings: RunnerSettings) -> None:
+        self.pipeline = settings.pipeline
+        self.layout = settings.layout
         self.pool = (
             ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(config,)
+                settings.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(settings.config,),
             )
-            if workers > 1
+            if settings.workers > 1
             else None
         )
 

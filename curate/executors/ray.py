@@ -20,6 +20,7 @@ from ..io.base import InputShard
 from ..io.remote import is_url
 from ..pipeline import OutputLayout, Pipeline
 from ..stats import RunStats, StageStats
+from . import RunnerSettings
 
 MAX_RETRIES = 2
 _pipelines: dict[str, Pipeline] = {}  # per Ray worker process, built once per config
@@ -45,13 +46,14 @@ def _resolve(config: PipelineConfig, phase: int, shards: list[InputShard], root:
 
 
 class RayRunner:
-    def __init__(self, config: PipelineConfig, layout: OutputLayout, workers: int, address: str | None) -> None:
+    def __init__(self, settings: RunnerSettings) -> None:
         import ray
 
         self.ray = ray
-        self.config = config
-        self.root = str(layout.root.resolve())
-        address = address or os.environ.get("RAY_ADDRESS")
+        self.config = settings.config
+        self.root = str(settings.layout.root.resolve())
+        workers = settings.workers
+        address = settings.address or os.environ.get("RAY_ADDRESS")
         self._started_here = not ray.is_initialized()
         if self._started_here:
             try:

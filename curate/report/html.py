@@ -106,7 +106,7 @@ def _durations(stats: dict[str, Any]) -> str:
     wall = f"finished in {run.get('seconds', 0):,.1f} s"
     if resumed:
         wall += f" after resuming {resumed} task(s) done earlier"
-    return f"{wall}; stages took {task_seconds:,.1f} s summed over all tasks"
+    return f"{wall}; stages took {task_seconds:,.1f} CPU s summed over all tasks"
 
 
 def _removed_overview(stats: dict[str, Any], samples: dict[str, list[dict]], survivors: dict[str, dict]) -> str:
@@ -151,7 +151,7 @@ def _funnel(stats: dict[str, Any]) -> str:
         f"{charts.funnel(rows)}<div class='caption'>bytes after each stage (red: removed or cut there)</div>"
         f"{charts.funnel(byte_rows, change='smaller')}"
         "<table><tr><th class='l'>stage</th><th>docs in</th><th>docs out</th><th>removed</th><th>MB in</th>"
-        f"<th>MB out</th><th>seconds</th><th>docs/s</th></tr>{table}</table>"
+        f"<th>MB out</th><th>CPU s</th><th>docs/CPU s</th></tr>{table}</table>"
     )
 
 

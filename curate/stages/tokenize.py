@@ -46,6 +46,7 @@ class TokenizeOptions(StageOptions):
 
 class Tokenize(Stage):
     name = "tokenize"
+    threaded = True  # tiktoken encodes a batch on `threads` threads
     signals = {
         "num_tokens": Signal(pa.int32(), bins=(1, 1e6, 30), log=True),
         "split": Signal(pa.string()),  # train or val: which token shards hold the document

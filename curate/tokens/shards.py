@@ -18,7 +18,6 @@ A trainer needs only this module and numpy: `load_shard(path)` validates and mem
 from __future__ import annotations
 
 import json
-import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ..atomic import AtomicFile, write_bytes_atomic, write_json_atomic
 from ..errors import CurateError
 
 HEADER_INTS = 256
@@ -219,9 +219,8 @@ class _Part:
         self.buffered: list[np.ndarray] | None = [] if rng is not None else None
         self.lengths: list[int] = []
         self.num_tokens = 0
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = path.with_name(path.name + ".tmp")
-        self.file = open(self.tmp, "wb")
+        self.target = AtomicFile(path)
+        self.file = open(self.target.tmp, "wb")
         self.file.write(bytes(HEADER_BYTES))
 
     def add(self, doc: np.ndarray) -> None:
@@ -245,12 +244,9 @@ class _Part:
         self.file.write(make_header(magic, version, self.num_tokens, vocab_size, eot_token).tobytes())
         self.file.close()
         offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype("<i8")
-        index = index_path(self.path)
-        index_tmp = index.with_name(index.name + ".tmp")
         header = make_header(INDEX_MAGIC, INDEX_VERSION, len(offsets), self.num_tokens)
-        index_tmp.write_bytes(header.tobytes() + offsets.tobytes())
-        os.replace(index_tmp, index)
-        os.replace(self.tmp, self.path)
+        write_bytes_atomic(index_path(self.path), header.tobytes() + offsets.tobytes())
+        self.target.commit()
 
 
 def write_manifest(directory: str | Path, encoding: dict[str, str], vocab_size: int, eot_token: int) -> dict[str, Any]:
@@ -277,10 +273,7 @@ def write_manifest(directory: str | Path, encoding: dict[str, str], vocab_size: 
         "document_layout": "each document is the end-of-text token, then its text's tokens; <shard>.idx holds their start offsets",
         "splits": splits,
     }
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, directory / MANIFEST)
+    write_json_atomic(directory / MANIFEST, manifest)
     return manifest
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from ..atomic import AtomicFile, write_json_atomic
 from .data import TrainError, WindowSampler, eval_batches, has_split, held_out_tail, read_split, token_byte_lengths
 from .model import GPT, PRESETS, GPTConfig
 
@@ -245,7 +245,7 @@ def _train(config: TrainConfig, say: Callable[[str], None] | None = None) -> dic
         "val_held_out_of_train": held_out,
     }
     if out:
-        _write_json(out / "result.json", result)
+        write_json_atomic(out / "result.json", result)
     return result
 
 
@@ -382,7 +382,7 @@ def _start_or_resume(
     checkpoint_path = out / "checkpoint.pt"
     if not checkpoint_path.is_file():
         out.mkdir(parents=True, exist_ok=True)
-        _write_json(out / "config.json", config.to_dict())
+        write_json_atomic(out / "config.json", config.to_dict())
         (out / "log.jsonl").write_text("")
         return state
     _check_same_run(out, config)
@@ -408,9 +408,8 @@ def _save_checkpoint(
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None, **state,
     }
-    partial = out / "checkpoint.pt.partial"
-    torch.save(checkpoint, partial)
-    os.replace(partial, out / "checkpoint.pt")  # a crash mid-write never leaves a broken checkpoint
+    with AtomicFile(out / "checkpoint.pt") as partial:  # a crash mid-write never leaves a broken checkpoint
+        torch.save(checkpoint, partial)
 
 
 def _log(out: Path | None, record: dict) -> None:
@@ -418,8 +417,3 @@ def _log(out: Path | None, record: dict) -> None:
         with open(out / "log.jsonl", "a") as log:
             log.write(json.dumps(record) + "\n")
 
-
-def _write_json(path: Path, data: dict) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(partial, path)
