@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 from curate.document import Document
+from curate.sinks import Batch, SinkTask
+from curate.sinks.tokens import TokenShards
 from curate.stages.tokenize import Tokenize
 from curate.stats import StageStats
 from curate.tokens.bpe import train_bpe
@@ -72,12 +74,11 @@ def throughput(texts: list[str], threads: int) -> None:
     stats = StageStats("tokenize")
     totals = {"raw": 0.0, "stage": 0.0, "stage+shards": 0.0}
     with tempfile.TemporaryDirectory() as scratch:
-        writer = stage.shard_writer(Path(scratch), "00000")
+        writer = TokenShards(**stage.sink_requests()["tokens"]).open(SinkTask(Path(scratch), "00000", 0, {}, ""))
 
         def staged_and_written(docs: list[Document]) -> None:
             kept, _ = stage(docs, stats)
-            for doc in kept:
-                writer.add(doc.signals["split"], doc.tokens)
+            writer.add(Batch(kept=kept))
 
         runs = {
             "raw": lambda b, d: enc.encode_ordinary_batch(b, num_threads=threads),

@@ -14,10 +14,11 @@ import yaml
 from .errors import ConfigError
 from .io.base import InputOptions
 from .io.readers import INPUT_FORMATS
-from .options import check_value, reject_unknown
+from .options import check_value, parse, reject_unknown
+from .sinks import sink_class
 from .stages import ID_KEY, KEY_PATTERN, stage_key, validate_options
 
-TOP_LEVEL_KEYS = {"input", "output", "stages", "workers", "batch_size"}
+TOP_LEVEL_KEYS = {"input", "output", "outputs", "stages", "workers", "batch_size"}
 AT_LEAST_ONE = {"bounds": {"ge": 1}}
 INPUT_TYPES: dict[str, Any] = {k: v for k, v in typing.get_type_hints(InputOptions).items() if k not in ("paths", "format")}
 
@@ -30,10 +31,11 @@ class PipelineConfig:
     workers: int = 1
     batch_size: int = 1000
     source_file: str | None = None
+    outputs: list[tuple[str, dict[str, Any]]] | None = None  # the sinks (name, options); None: the defaults
 
     def fingerprint(self) -> str:
-        """What decides the output: input and stages. A resumed run must match it."""
-        body = {"input": vars(self.input), "stages": self.stages}
+        """What decides the output: input, stages and sinks. A resumed run must match it."""
+        body = {"input": vars(self.input), "stages": self.stages} | ({"outputs": self.outputs} if self.outputs else {})
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,7 +45,7 @@ class PipelineConfig:
             "workers": self.workers,
             "batch_size": self.batch_size,
             "stages": [{name: opts} for name, opts in self.stages],
-        }
+        } | ({"outputs": [{name: opts} for name, opts in self.outputs]} if self.outputs else {})
 
 
 def load_config(path: str | Path) -> PipelineConfig:
@@ -73,6 +75,7 @@ def parse_config(raw: Any) -> PipelineConfig:
     return PipelineConfig(
         input=_parse_input(raw.get("input") or {}),
         stages=_parse_stages(raw["stages"]),
+        outputs=_parse_outputs(raw.get("outputs")),
         output=check_value("output", raw.get("output"), str | None),
         workers=check_value("workers", raw.get("workers", 1), int, AT_LEAST_ONE),
         batch_size=check_value("batch_size", raw.get("batch_size", 1000), int, AT_LEAST_ONE),
@@ -97,21 +100,39 @@ def _parse_input(raw: Any) -> InputOptions:
 
 
 def _parse_stages(raw: Any) -> list[tuple[str, dict[str, Any]]]:
+    stages = _named_items(raw, "stages", "stage")
+    check_stages(stages, "stages")
+    return stages
+
+
+def _parse_outputs(raw: Any) -> list[tuple[str, dict[str, Any]]] | None:
+    """`outputs:` the sinks to write, each at most once; absent: the defaults (see `curate.sinks`)."""
+    if raw is None:
+        return None
+    outputs = _named_items(raw, "outputs", "output")
+    for i, (name, options) in enumerate(outputs):
+        if name in (n for n, _ in outputs[:i]):
+            raise ConfigError(f"outputs[{i}].{name}: listed twice")
+        parse(sink_class(name, f"outputs[{i}]").Options, options, f"outputs[{i}].{name}")
+    return outputs
+
+
+def _named_items(raw: Any, where: str, what: str) -> list[tuple[str, dict[str, Any]]]:
+    """A YAML list of names or one-key maps (name -> options) as (name, options) pairs."""
     if not isinstance(raw, list) or not raw:
-        raise ConfigError("stages: expected a non-empty list of one-key maps (stage name -> options)")
-    stages = []
+        raise ConfigError(f"{where}: expected a non-empty list of one-key maps ({what} name -> options)")
+    items = []
     for i, item in enumerate(raw):
         if isinstance(item, str):
             item = {item: {}}
         if not isinstance(item, dict) or len(item) != 1:
-            raise ConfigError(f"stages[{i}]: expected a one-key map (stage name -> options), got {item!r}")
+            raise ConfigError(f"{where}[{i}]: expected a one-key map ({what} name -> options), got {item!r}")
         (name, options), = item.items()
         options = options or {}
         if not isinstance(options, dict):
-            raise ConfigError(f"stages[{i}].{name}: options must be a mapping, got {options!r}")
-        stages.append((name, options))
-    check_stages(stages, "stages")
-    return stages
+            raise ConfigError(f"{where}[{i}].{name}: options must be a mapping, got {options!r}")
+        items.append((name, options))
+    return items
 
 
 def check_stages(stages: list[tuple[str, dict[str, Any]]], where: str) -> None:

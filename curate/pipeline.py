@@ -1,4 +1,4 @@
-"""A pipeline: reader -> stages -> writers, cut into phases at global stages.
+"""A pipeline: reader -> stages -> sinks, cut into phases at global stages.
 
 Phase 0 starts at the reader; every later phase starts with a global stage, whose keys the phase
 before it wrote and whose decisions were resolved in between: first its independent parts
@@ -13,8 +13,9 @@ import json
 import shutil
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, TextIO
+from typing import Iterable, Iterator, TextIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,12 +28,10 @@ from .errors import CurateError
 from .io.base import InputShard, Skipped
 from .io.readers import read_shard
 from .io.writers import AtomicParquetWriter, write_parquet_atomic
+from .sinks import Batch, Removal, Sink, SinkTask, build_sinks
 from .stages import GlobalStage, Stage, build_stage
 from .stages.base import split_verdict
 from .stats import RunStats, StageStats
-
-if TYPE_CHECKING:
-    from .stages.tokenize import Tokenize
 
 PROGRESS_SECONDS = 1.0  # how often a task reports what it has read
 BATCH_BYTES = 64 * 2**20  # a batch is also cut at this many bytes, so huge documents stay bounded
@@ -51,9 +50,7 @@ class OutputLayout:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self.data = self.root / "data"
-        self.removed = self.root / "removed"
-        self.tokens = self.root / "tokens"
+        self.data = self.root / "data"  # the default `data` sink's folder
         self.work = self.root / ".curate"
         self.stats = self.root / "stats.json"
         self.report = self.root / "report.html"
@@ -111,7 +108,13 @@ class OutputLayout:
         self.work.mkdir(parents=True, exist_ok=True)
         self._lock()
         if not self.run_file.exists():
-            write_json_atomic(self.run_file, {"fingerprint": config.fingerprint(), "config": config.to_dict()})
+            started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            write_json_atomic(self.run_file, {"fingerprint": config.fingerprint(), "started": started, "config": config.to_dict()})
+
+    def started(self) -> str:
+        """When the run was first started (ISO 8601, UTC); older runs: their run file's time."""
+        run = json.loads(self.run_file.read_text())
+        return run.get("started") or datetime.fromtimestamp(self.run_file.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
 
     def release(self) -> None:
         """Give up the claim taken by `prepare` (the end of the process does too)."""
@@ -139,13 +142,11 @@ class Pipeline:
         self.config = config
         self.stages: list[Stage] = [build_stage(name, options) for name, options in config.stages]
         self.phases = _cut_into_phases(self.stages)
-        self.tokenizer = _token_stage(self.phases)
-        signals: dict[str, pa.DataType] = {}
+        self.sinks: list[Sink] = build_sinks(config.outputs, _sink_requests(self.phases))
+        self.signals: dict[str, pa.DataType] = {}
         for stage in self.stages:
-            signals.update({k: s.dtype for k, s in stage.output_signals().items()})
-        self.schema = schema_for(signals)
-        self.removed_schema = schema_for(signals, removed=True)
-        self.intermediate_schema = schema_for(signals, intermediate=True)
+            self.signals.update({k: s.dtype for k, s in stage.output_signals().items()})
+        self.intermediate_schema = schema_for(self.signals, intermediate=True)
         self._ready = False
 
     def empty_stats(self) -> RunStats:
@@ -159,7 +160,9 @@ class Pipeline:
             self._ready = True
 
     def run_task(self, phase_index: int, shard: InputShard, layout: OutputLayout) -> RunStats:
-        """Run one phase on one shard; outputs are renamed into place, the done marker last."""
+        """Run one phase on one shard; outputs are renamed into place, the done marker last.
+        Removed documents go to the sinks in every phase, kept ones in the last (before it, to the
+        next phase's intermediate)."""
         self.setup()
         phase = self.phases[phase_index]
         stats = self.empty_stats()
@@ -170,35 +173,28 @@ class Pipeline:
             docs = self._read_intermediate(layout.intermediate(phase_index - 1, shard))
             decisions = pq.read_table(layout.decisions(phase_index), filters=[("shard", "=", shard.name)])
             phase.stages[0].load_decisions(decisions)
-        removed_out = AtomicParquetWriter(layout.removed / f"part-{shard.name}-p{phase_index}.parquet", self.removed_schema)
-        tokens_out = self.tokenizer.shard_writer(layout.tokens, shard.name) if last and self.tokenizer else None
-        if last:
-            kept_out = AtomicParquetWriter(layout.data / f"part-{shard.name}.parquet", self.schema)
-        else:
-            kept_out = AtomicParquetWriter(layout.intermediate(phase_index, shard), self.intermediate_schema)
+        task = SinkTask(layout.root, shard.name, phase_index, self.signals, layout.started())
+        outputs = [sink.open(task) for sink in self.sinks]
+        survivors = None if last else AtomicParquetWriter(layout.intermediate(phase_index, shard), self.intermediate_schema)
         keys_out = layout.keys(phase_index, shard)
         key_tables: list[pa.Table] = []
         for batch in _batches(docs, self.config.batch_size):
+            removals: list[Removal] = []
             for stage in phase.stages:
                 batch, removed = stage(batch, stats.stage(stage.key))
-                if removed:
-                    reasons, details = zip(*(split_verdict(stage.key, v) for _, v in removed))
-                    removed_out.write(
-                        [d for d, _ in removed],
-                        extra={"stage": [stage.key] * len(removed), "reason": list(reasons), "detail": list(details)},
-                    )
+                removals += [Removal(doc, stage.key, *split_verdict(stage.key, verdict)) for doc, verdict in removed]
             if phase.next_global is not None and batch:
                 key_tables.append(phase.next_global.keys(batch))
-            kept_out.write(batch)
-            if last:
+            if survivors is not None:
+                survivors.write(batch)
+            else:
                 stats.docs_written += len(batch)
-            if tokens_out is not None:
-                for doc in batch:
-                    tokens_out.add(doc.signals["split"], doc.tokens)
-        removed_out.close()
-        kept_out.close()
-        if tokens_out is not None:
-            tokens_out.close()
+            for output in outputs:
+                output.add(Batch(kept=batch if survivors is None else [], removed=removals))
+        for output in outputs:
+            output.close()
+        if survivors is not None:
+            survivors.close()
         if phase.next_global is not None:
             if key_tables:
                 write_parquet_atomic(keys_out, pa.concat_tables(key_tables))
@@ -248,8 +244,8 @@ class Pipeline:
 
     def finalize(self, layout: OutputLayout) -> None:
         """After every task: what spans the whole run (the token manifest)."""
-        if self.tokenizer is not None:
-            self.tokenizer.write_manifest(layout.tokens)
+        for sink in self.sinks:
+            sink.finalize(layout.root)
 
     def _read(self, shard: InputShard, stats: RunStats, progress_file: Path) -> Iterator[Document]:
         """The shard's documents, counted; what has been read so far is in `progress_file` (rewritten
@@ -313,15 +309,21 @@ def _cut_into_phases(stages: list[Stage]) -> list[Phase]:
     return phases
 
 
-def _token_stage(phases: list[Phase]) -> Tokenize | None:
-    """The tokenize stage, if any; its tokens go to shards in the last phase, so it must be there."""
+def _sink_requests(phases: list[Phase]) -> dict[str, tuple[str, dict]]:
+    """Sink name -> (stage, options) for every sink a stage asks for. Such a stage's output is written
+    with the kept documents, at the end, so it must be in the last phase; one stage per sink."""
+    requests: dict[str, tuple[str, dict]] = {}
     for phase in phases:
         for stage in phase.stages:
-            if stage.name == "tokenize":
+            for sink, options in stage.sink_requests().items():
                 if phase is not phases[-1]:
-                    raise CurateError("tokenize must come after the last deduplication stage (its tokens are written at the end)")
-                return stage  # type: ignore[return-value]
-    return None
+                    raise CurateError(
+                        f"{stage.key} must come after the last deduplication stage (its output is written at the end)"
+                    )
+                if sink in requests:
+                    raise CurateError(f"{requests[sink][0]} and {stage.key} both write the {sink} output; keep one")
+                requests[sink] = (stage.key, options)
+    return requests
 
 
 def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:

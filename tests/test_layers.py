@@ -20,7 +20,7 @@ LAYERS = [
     {"executors"},
     {"pipeline"},
     {"config"},  # YAML -> stages: knows the stage registry
-    {"stages", "io", "train", "report", "evalsets"},  # evalsets: evaluation text, read by ablate and decontaminate
+    {"stages", "io", "sinks", "train", "report", "evalsets"},  # evalsets: evaluation text, read by ablate and decontaminate
     {"errors", "document", "stats", "text", "models", "tokens", "lists", "clusters", "minhash", "mojibake",
      "progress", "classifier", "analysis", "ngrams", "options", "atomic"},
 ]

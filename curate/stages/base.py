@@ -76,6 +76,11 @@ class Stage:
         """Signal name -> the threshold it is cut at, so reports can draw it on the histogram."""
         return {}
 
+    def sink_requests(self) -> dict[str, dict[str, Any]]:
+        """Sinks this stage's output needs, by registry name, with their options (tokenize: the token
+        shards, with its encoding); the run adds them to its outputs."""
+        return {}
+
     def output_signals(self) -> dict[str, Signal]:
         """Columns this stage adds; annotate mode adds `<key>_reason` (what filter mode would say)."""
         if self.mode == "annotate":

@@ -1,8 +1,8 @@
 """tokenize: turn each kept document's text into token ids (tiktoken, a whole batch per call).
 
-The stage only computes: it sets `doc.tokens` and the `num_tokens` and `split` columns. The
-pipeline's last phase hands the kept documents to the `TokenShardWriter` this stage configures, and
-writes `tokens/manifest.json` at the end, so the stage itself never writes a file.
+The stage only computes: it sets `doc.tokens` and the `num_tokens` and `split` columns, and asks
+for the `tokens` sink (`curate.sinks.tokens`) with its encoding, which writes the kept documents'
+shards and `tokens/manifest.json`; `shard_tokens` and `shuffle_seed` are passed on to it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import array
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,7 @@ from ..document import Document
 from ..errors import CurateError
 from ..options import OptionError, option
 from ..tokens import encodings
-from ..tokens.shards import DEFAULT_SHARD_TOKENS, MAX_SHARD_TOKENS, TokenShardWriter, token_dtype, write_manifest
+from ..tokens.shards import DEFAULT_SHARD_TOKENS, MAX_SHARD_TOKENS, token_dtype
 from .base import Signal, Stage, StageOptions, Verdict
 
 
@@ -90,16 +89,5 @@ class Tokenize(Stage):
         digest = xxhash.xxh3_64_intdigest(doc_id.encode("utf-8", "surrogatepass"), seed=SPLIT_SEED)
         return "val" if digest < self.val_fraction * 2**64 else "train"
 
-    def shard_writer(self, directory: Path, task: str) -> TokenShardWriter:
-        """The writer the pipeline feeds this task's kept documents to."""
-        return TokenShardWriter(
-            directory,
-            task,
-            vocab_size=self.encoding.n_vocab,
-            eot_token=self.encoding.eot_token,
-            shard_tokens=self.shard_tokens,
-            shuffle_seed=self.shuffle_seed,
-        )
-
-    def write_manifest(self, directory: Path) -> None:
-        write_manifest(directory, encodings.describe(self.encoding_spec), self.encoding.n_vocab, self.encoding.eot_token)
+    def sink_requests(self) -> dict[str, dict[str, Any]]:
+        return {"tokens": {"encoding": self.encoding_spec, "shard_tokens": self.shard_tokens, "shuffle_seed": self.shuffle_seed}}

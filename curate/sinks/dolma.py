@@ -1,0 +1,81 @@
+"""documents/: the kept documents as zstd-compressed JSON lines in Dolma's document format, one file
+per shard (`part-<shard>.jsonl.zst`), for toolkits that read Dolma (its mixer, taggers, dedupers).
+
+Each line is `{"id", "text", "source", "added", "created", "metadata"}`: `added` is when the run
+was first started (the same in a resumed run, so a rerun writes the same bytes), `created` the
+document's own timestamp (a WARC date) or, where the input has none, `added` as Dolma's best guess,
+and `metadata` holds the URL, the reader's metadata and every signal the stages recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import zstandard
+
+from ..atomic import AtomicFile
+from ..document import Document
+from ..options import option
+from . import Batch, Sink, SinkOptions, SinkTask
+
+FOLDER = "documents"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DolmaOptions(SinkOptions):
+    compression_level: int = option(3, "zstd's level, 1 (fastest) to 22 (smallest)", ge=1, le=22)
+
+
+class DolmaJsonl(Sink):
+    name = "dolma"
+    Options = DolmaOptions
+    options: DolmaOptions
+
+    def open(self, task: SinkTask) -> _DolmaFile:
+        path = task.root / FOLDER / f"part-{task.shard}.jsonl.zst"
+        return _DolmaFile(AtomicFile(path), self.options.compression_level, task.started)
+
+
+class _DolmaFile:
+    """Opened at the first kept document: a task that keeps none writes no file."""
+
+    def __init__(self, target: AtomicFile, level: int, added: str) -> None:
+        self.target = target
+        self.level = level
+        self.added = added
+        self._file: BinaryIO | None = None
+        self._stream: Any = None
+
+    def add(self, batch: Batch) -> None:
+        if not batch.kept:
+            return
+        if self._stream is None:
+            self._file = open(self.target.tmp, "wb")
+            self._stream = zstandard.ZstdCompressor(level=self.level).stream_writer(self._file)
+        lines = (json.dumps(self.record(doc), ensure_ascii=False, default=_plain) + "\n" for doc in batch.kept)
+        self._stream.write("".join(lines).encode("utf-8", "surrogatepass"))
+
+    def record(self, doc: Document) -> dict[str, Any]:
+        metadata = ({"url": doc.url} if doc.url else {}) | doc.metadata | doc.signals
+        return {
+            "id": doc.id,
+            "text": doc.text,
+            "source": doc.source,
+            "added": self.added,
+            "created": doc.timestamp or self.added,
+            "metadata": metadata,
+        }
+
+    def close(self) -> None:
+        if self._stream is not None and self._file is not None:
+            self._stream.close()  # also closes the file
+            self.target.commit()
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (signals computed with numpy) as plain numbers."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
