@@ -1,0 +1,113 @@
+"""The Python API: run a pipeline, or apply one map stage to columns of documents in memory.
+
+`run` is the CLI's `curate run` as a function. `as_filter` and `as_map` make a stage into a function
+over a batch of columns (`{"text": [...], "id": [...], ...}`, the form `datasets.Dataset.filter` and
+`.map` pass with `batched=True`), so a stage filters or annotates a `Dataset` already in hand, or
+plain lists. Global stages (deduplication) must see every document and run only through `run`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+
+from .config import load_config, parse_config, validate_options
+from .document import Document
+from .errors import CurateError
+from .stages import Stage, stage_class
+from .stats import StageStats
+
+
+def run(
+    pipeline: str | Path | Mapping[str, Any],
+    inputs: str | Path | Sequence[str | Path] | None = None,
+    output: str | Path | None = None,
+    workers: int = 1,
+    executor: str = "local",
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Run a pipeline (a YAML path, or a dict of the same shape) and return its stats: the content of
+    stats.json. `inputs` and `output` override the pipeline's; a rerun resumes, as on the CLI."""
+    from .driver import execute
+
+    config = load_config(pipeline) if isinstance(pipeline, (str, Path)) else parse_config(dict(pipeline))
+    if inputs is not None:
+        config.input.paths = [str(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)]
+    target = output or config.output
+    if not target:
+        raise CurateError("no output folder: pass output= or set `output:` in the pipeline")
+    if workers < 1:
+        raise CurateError(f"workers must be at least 1, got {workers}")
+    return execute(config, str(target), workers, executor, overwrite).summary
+
+
+def as_filter(stage: str, text_field: str = "text", **options: Any) -> StageFunction:
+    """A batched predicate: `keep = f({"text": [...]})` is one bool per document, True where the stage
+    keeps it (`Dataset.filter(f, batched=True)`). Options are the stage's, as in the YAML."""
+    return StageFunction(stage, options, "filter", text_field)
+
+
+def as_map(stage: str, text_field: str = "text", **options: Any) -> StageFunction:
+    """A batched annotator: `f({"text": [...]})` returns the batch's text as the stage leaves it, the
+    stage's signals and `<stage>_reason` (what it would remove, and why; "" where it keeps), one
+    value per document, and `tokens` for a stage that sets them (`Dataset.map(f, batched=True)`).
+    Nothing is removed: filter on the reason column, or use `as_filter`."""
+    return StageFunction(stage, options, "annotate", text_field)
+
+
+class StageFunction:
+    """A map stage as a function over a batch of columns. The stage is built (and its model loaded)
+    at the first call; pickling carries only its name and options, so `datasets` can hash it and
+    send it to worker processes."""
+
+    def __init__(self, name: str, options: dict[str, Any], mode: str, text_field: str) -> None:
+        if "mode" in options:
+            raise CurateError(f"{name}: mode is set by the function: as_filter filters, as_map annotates")
+        cls = stage_class(name)
+        if cls.is_global:
+            raise CurateError(
+                f"{name} must see every document at once (a global stage); run it in a pipeline with curate.run"
+            )
+        validate_options(name, options, where=name)
+        self.name, self.options, self.mode, self.text_field = name, options, mode, text_field
+        self._stage: Stage | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_stage": None}
+
+    @property
+    def stage(self) -> Stage:
+        if self._stage is None:
+            self._stage = stage_class(self.name)(**self.options, mode=self.mode)
+            self._stage.setup()
+        return self._stage
+
+    def __call__(self, batch: Mapping[str, Sequence[Any]]) -> Any:
+        if self.text_field not in batch:
+            raise CurateError(f"{self.name}: the batch has no {self.text_field!r} column (columns: {', '.join(batch)})")
+        docs = _documents(batch, self.text_field)
+        kept, _ = self.stage(docs, StageStats(self.name))
+        if self.mode == "filter":
+            kept_ids = {id(d) for d in kept}
+            return [id(d) in kept_ids for d in docs]
+        columns: dict[str, list[Any]] = {self.text_field: [d.text for d in docs]}
+        for key in self.stage.signals:
+            columns[key] = [d.signals.get(key) for d in docs]
+        # "" where the stage keeps: a column all None in the first batch would be typed null by `datasets`
+        reason = f"{self.name}_reason"
+        columns[reason] = [d.signals.get(reason, "") for d in docs]
+        if any(d.tokens is not None for d in docs):
+            columns["tokens"] = [None if d.tokens is None else d.tokens.tolist() for d in docs]
+        return columns
+
+
+def _documents(batch: Mapping[str, Sequence[Any]], text_field: str) -> list[Document]:
+    """Documents from a batch's columns: its text, and `id` and `url` where the batch has them."""
+    texts = batch[text_field]
+    ids = batch.get("id") or [str(i) for i in range(len(texts))]
+    urls = batch.get("url") or [None] * len(texts)
+    return [Document(id=str(i), text=t or "", url=u) for i, t, u in zip(ids, texts, urls)]
+
+
+__all__ = ["StageFunction", "as_filter", "as_map", "run"]

@@ -1,0 +1,97 @@
+"""The Python API: the README's examples run as written, and its edges say what is wrong."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import curate
+from curate.errors import ConfigError, CurateError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def readme_examples(section: str) -> list[str]:
+    """The ```python blocks of one README section, as the README shows them."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    body = readme.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", body, flags=re.S)
+
+
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    examples = readme_examples("Python")
+    assert len(examples) == 2
+    (tmp_path / "sample_data").symlink_to(REPO / "sample_data")
+    monkeypatch.chdir(tmp_path)  # the examples use paths relative to a checkout, and write out/
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    for example in examples:
+        exec(compile(example, "README.md", "exec"), {})
+    stats = json.loads((tmp_path / "out" / "python" / "stats.json").read_text())
+    assert (tmp_path / "out" / "python" / "tokens" / "manifest.json").is_file() and stats["docs_written"] > 0
+
+
+def test_run_takes_a_yaml_path_and_returns_stats_json(tmp_path):
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps({"id": str(i), "text": f"text {i}"}) + "\n" for i in range(5)))
+    (tmp_path / "p.yaml").write_text("input: {paths: [nowhere]}\nstages: [normalize]\n")
+    stats = curate.run(tmp_path / "p.yaml", inputs=tmp_path / "a.jsonl", output=tmp_path / "out")
+    assert stats == json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["docs_written"] == 5
+    with pytest.raises(CurateError, match="no output folder"):
+        curate.run({"input": {"paths": [str(tmp_path / "a.jsonl")]}, "stages": ["normalize"]})
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: curate.as_filter("minhash_dedup"), "global stage"),
+        (lambda: curate.as_map("exact_dedup"), "run it in a pipeline with curate.run"),
+        (lambda: curate.as_filter("gopher_quality", mode="annotate"), "mode is set by the function"),
+        (lambda: curate.as_filter("gopher_quality", min_word="x"), "gopher_quality: unknown option 'min_word'"),
+        (lambda: curate.as_map("nope"), "unknown stage 'nope'"),
+    ],
+)
+def test_stage_functions_refuse_what_they_cannot_do(make, message):
+    with pytest.raises(CurateError) as error:
+        make()
+    assert message in str(error.value)
+
+
+def test_a_batch_without_the_text_column_is_named():
+    with pytest.raises(CurateError, match="no 'content' column"):
+        curate.as_filter("gopher_quality", text_field="content")({"text": ["a"]})
+
+
+def test_stage_function_pickles_without_its_model():
+    language = curate.as_map("language")
+    language({"text": ["Some English words here."]})  # loads lid.176
+    restored = pickle.loads(pickle.dumps(language))
+    assert len(pickle.dumps(language)) < 1000 and restored._stage is None
+    assert restored({"text": ["Noch ein deutscher Satz, bitte."]})["language"] == ["de"]
+
+
+def test_filter_and_map_agree_on_real_documents(shared_data):
+    rows = [json.loads(line) for line in (shared_data / "cc-text-jsonl-dolma" / "cc_en_head-0174.jsonl").read_text().splitlines()]
+    batch = {"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]}
+    keep = curate.as_filter("c4_quality")(batch)
+    reasons = curate.as_map("c4_quality")(batch)["c4_quality_reason"]
+    assert keep == [reason == "" for reason in reasons]
+    assert 0 < sum(keep) < len(keep)
+
+
+def test_import_curate_stays_light():
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import curate, sys; print(sorted(m for m in ('pyarrow', 'yaml', 'numpy', 'datasets') if m in sys.modules))"],
+        capture_output=True, text=True, check=True,
+    )
+    assert loaded.stdout.strip() == "[]"
+    assert isinstance(curate.as_filter, type(curate.run)) and curate.__all__ == ["as_filter", "as_map", "run"]
+    with pytest.raises(AttributeError):
+        curate.no_such_thing  # noqa: B018
+    with pytest.raises(ConfigError):
+        curate.as_filter("normalize", fix_mojibake="yes")
