@@ -152,7 +152,7 @@ def test_variants_from_the_pool_keep_what_their_own_pipelines_keep(ablation: tup
     """The derived variants (annotated pool, filtered by `<stage>_reason`, dedup rerun) keep exactly the
     documents, in the same text, that running each variant's whole pipeline keeps."""
     from curate.config import parse_config
-    from curate.executors import execute
+    from curate.driver import execute
 
     result, out = ablation
     assert all(v["from_pool"] for v in result["variants"].values())
