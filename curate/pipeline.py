@@ -271,7 +271,7 @@ class Pipeline:
             yield from from_table(pa.Table.from_batches([batch]))
 
 
-def config_differences(recorded: dict, current: dict, keys: tuple[str, ...] = ("input", "stages")) -> list[str]:
+def config_differences(recorded: dict, current: dict, keys: tuple[str, ...] = ("input", "stages", "outputs")) -> list[str]:
     """The key paths (`input.limit`, `stages[2].language.threshold`) whose values differ between a run's
     recorded config and this one, among what decides the output."""
     current = json.loads(json.dumps(current, default=str))
