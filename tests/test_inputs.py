@@ -14,7 +14,7 @@ import pytest
 from curate.cli import main as cli_main
 from curate.config import parse_config
 from curate.errors import CurateError
-from curate.executors import execute
+from curate.driver import execute
 from curate.io.base import InputOptions
 from curate.io.inputs import list_shards
 from curate.io.reshard import reshard
