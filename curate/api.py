@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 
-from .config import load_config, parse_config, validate_options
+from .config import load_config, parse_config
 from .document import Document
 from .errors import CurateError
-from .stages import Stage, stage_class
+from .stages import Stage, stage_class, validate_options
 from .stats import StageStats
 
 
@@ -95,7 +95,7 @@ class StageFunction:
         for key in self.stage.signals:
             columns[key] = [d.signals.get(key) for d in docs]
         # "" where the stage keeps: a column all None in the first batch would be typed null by `datasets`
-        reason = f"{self.name}_reason"
+        reason = f"{self.stage.key}_reason"
         columns[reason] = [d.signals.get(reason, "") for d in docs]
         if any(d.tokens is not None for d in docs):
             columns["tokens"] = [None if d.tokens is None else d.tokens.tolist() for d in docs]

@@ -14,7 +14,7 @@ import pytest
 from curate.ablate import parse_ablation
 from curate.config import parse_config
 from curate.errors import ConfigError
-from curate.executors import execute
+from curate.driver import execute
 from curate.options import docs, option, parse
 from curate.stages import STAGES, StageOptions, build_stage, options_class, stage_class
 from curate.stages.minhash_dedup import MinhashDedup

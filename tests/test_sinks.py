@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,9 @@ from curate.driver import execute
 from curate.errors import ConfigError, CurateError
 from curate.executors import RUNNERS
 from curate.executors.local import LocalRunner
+from curate.options import option
 from curate.pipeline import Pipeline
-from curate.sinks import Batch, Sink, SinkTask
+from curate.sinks import Batch, Sink, SinkOptions, SinkTask
 
 
 def pipeline(inputs: list[Path], stages: list[Any], **extra: Any) -> Any:
@@ -78,14 +80,17 @@ def test_dolma_sink_writes_the_kept_documents_in_dolma_format(tmp_path, dolma_in
     assert sorted((r["id"], r["text"]) for r in reread) == sorted((r["id"], r["text"]) for r in kept)
 
 
+@dataclass(frozen=True, kw_only=True)
+class CountingOptions(SinkOptions):
+    label: str = option("x", "named in the finalize call")
+
+
 class CountingSink(Sink):
     """Records what the protocol hands it, in the class (the sink lives in this test's process)."""
 
     name = "counting"
+    Options = CountingOptions
     calls: list[tuple] = []
-
-    def __init__(self, label: str = "x") -> None:
-        self.label = label
 
     def open(self, task: SinkTask) -> "CountingSink":
         CountingSink.calls.append(("open", task.shard, task.phase))
@@ -98,7 +103,7 @@ class CountingSink(Sink):
         CountingSink.calls.append(("close",))
 
     def finalize(self, root: Path) -> None:
-        CountingSink.calls.append(("finalize", self.label))
+        CountingSink.calls.append(("finalize", self.options.label))
 
 
 def test_a_registered_sink_gets_every_task_and_one_finalize(tmp_path, monkeypatch):
