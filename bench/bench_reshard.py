@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from curate.config import parse_config
-from curate.executors import execute
+from curate.driver import execute
 from curate.io.base import InputOptions
 from curate.io.inputs import list_shards
 from curate.io.reshard import reshard
