@@ -187,8 +187,8 @@ def test_resumed_run_reports_the_time_its_tasks_took(tmp_path):
     execute(config, str(tmp_path / "out"))  # everything resumes
     page = (tmp_path / "out" / "report.html").read_text()
     stage_seconds = sum(s["seconds"] for s in first["stages"])
-    assert re.search(r"after resuming \d+ task\(s\) done earlier; stages took [\d.]+ s summed over all tasks", page)
-    assert f"stages took {stage_seconds:,.1f} s" in page
+    assert re.search(r"after resuming \d+ task\(s\) done earlier; stages took [\d.]+ CPU s summed over all tasks", page)
+    assert f"stages took {stage_seconds:,.1f} CPU s" in page
 
 
 def test_ablation_table_and_readable_curves_come_first(demo_run, tmp_path):
