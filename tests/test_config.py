@@ -20,8 +20,7 @@ from curate.stages import STAGES, StageOptions, build_stage, options_class, stag
 from curate.stages.minhash_dedup import MinhashDedup
 
 # Their owners are converting these to declared options; until then their `__init__` signature is their options.
-SIGNATURE_STAGES = {"gopher_quality", "gopher_repetition", "c4_quality", "fineweb_quality", "toxicity",
-                    "decontaminate"}
+SIGNATURE_STAGES = {"toxicity", "decontaminate"}
 
 
 def pipeline(*stages) -> dict:
