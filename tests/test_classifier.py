@@ -235,3 +235,17 @@ def test_prepare_text_undoes_formatting() -> None:
     plain = "O'Reilly's book isn't out; she'd said so."
     assert classifier.prepare_text("O'Reilly 's book is n't out ;\nshe 'd said\nso .") == classifier.prepare_text(plain)
     assert classifier.prepare_text("do n't") == classifier.prepare_text("don't") == "don ' t"
+
+
+def test_eval_labelled_test_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--test` scores each labelled file on its own row, beside the length baseline."""
+    train = write_csv(tmp_path / "train.csv", [(t, "1") for t in TOXIC * 10] + [(t, "0") for t in CLEAN * 10])
+    model = tmp_path / "m.bin"
+    assert main(["classifier", "train", "--input", str(train), "--epochs", "20", "--output", str(model)]) == 0
+    long_clean = [f"{text}, and the rest of a much longer and calmer sentence" for text in CLEAN]
+    test = write_csv(tmp_path / "test.csv", [(t, "1") for t in TOXIC] + [(t, "0") for t in long_clean])
+    capsys.readouterr()
+    assert main(["classifier", "eval", str(model), "--test", str(test), str(train)]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:-1]]
+    assert [row[0] for row in rows] == [str(test), str(train)]
+    assert rows[0][1:3] == ["10", "5"] and float(rows[0][3]) == 1.0 and float(rows[0][4]) == 0.0  # shorter = toxic here
