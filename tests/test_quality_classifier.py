@@ -63,6 +63,7 @@ def test_keep_top_cuts_at_the_calibration_quantile(toy_model: Path, tmp_path: Pa
     table = classifier.load_calibration(path)
     assert len(table.quantiles) == 1001 and table.documents == 16
     stage = QualityClassifier(model=str(toy_model), positive_label="good", keep_top=0.25, calibration=str(path))
+    assert stage.thresholds()["quality_score"] == pytest.approx(table.cut(0.25))  # before setup too: the report's line
     kept, removed = run(stage, sample)
     assert sorted(d.text for d in kept) == sorted(PROSE) and {r for _, r in removed} == {"quality_score_below_top_fraction"}
     assert stage.thresholds()["quality_score"] == pytest.approx(table.cut(0.25))

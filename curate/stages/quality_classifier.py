@@ -72,11 +72,15 @@ class QualityClassifier(Stage):
 
     def setup(self) -> None:
         self.model = classifier.load_model(self.model_path, self.positive_label)
-        if self.calibration_path is not None:
-            self.cut = classifier.load_calibration(self.calibration_path).cut(self.keep_top)
+        self.thresholds()
 
     def thresholds(self) -> dict[str, float]:
-        return {"quality_score": self.cut} if self.cut is not None else {}
+        """The cut; for `keep_top` read from the calibration table on first use (also in the driver,
+        whose stage objects are never set up when workers run the batches)."""
+        if self.cut is None:
+            assert self.calibration_path is not None and self.keep_top is not None
+            self.cut = classifier.load_calibration(self.calibration_path).cut(self.keep_top)
+        return {"quality_score": self.cut}
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         if self.model is None:
