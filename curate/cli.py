@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import CurateError, one_line
+from .executors import RUNNERS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="parallel worker processes (default: the YAML's, else 1)")
     run.add_argument("--text-field", metavar="F", help="the JSONL/Parquet/HF field holding the text (overrides input.text_field)")
     run.add_argument("--limit", type=int, metavar="N", help="only the first N documents, in input order (to try a pipeline)")
-    run.add_argument("--executor", choices=["local", "ray"], default="local")
+    run.add_argument("--executor", choices=list(RUNNERS), default="local", help="where tasks run (default: local)")
     run.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
     run.add_argument("--overwrite", action="store_true", help="replace an earlier run in --output")
     run.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import TYPE_CHECKING, Iterator, Protocol
 
-from ..config import PipelineConfig
 from ..errors import CurateError
-from ..io.base import InputShard
-from ..pipeline import OutputLayout, Pipeline
-from ..stats import RunStats, StageStats
+
+if TYPE_CHECKING:  # types only: the CLI reads RUNNERS without loading the pipeline
+    from ..config import PipelineConfig
+    from ..io.base import InputShard
+    from ..pipeline import OutputLayout, Pipeline
+    from ..stats import RunStats, StageStats
 
 RUNNERS: dict[str, str] = {
     "local": "curate.executors.local:LocalRunner",
