@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 
 import torch
@@ -41,21 +42,24 @@ def tokens_per_s(preset: str, vocab_size: int, threads: int, steps: int, device:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser()
+    """`argv`: this benchmark's options (none when `python -m bench` runs every module)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_train_speed")
     parser.add_argument("--presets", nargs="+", default=["tiny"])
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", nargs="+", type=int, default=sorted({1, os.cpu_count() or 1}))
     parser.add_argument("--device", default="cpu")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv or [])
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; batch {BATCH}, median of {args.steps} steps "
           f"after a warm-up, wall clock, {args.device}")
-    print(f"{'preset':8} {'vocabulary':12} {'threads':>7} {'tokens/s':>10}")
+    print(f"{'preset':8} {'vocabulary':12} {'threads':>7} {'tokens/s':>10}  vs 1 thread")
     for preset in args.presets:
         for name, vocab_size in VOCABULARIES.items():
+            baseline = None
             for threads in args.threads if args.device == "cpu" else [torch.get_num_threads()]:
                 rate = tokens_per_s(preset, vocab_size, threads, args.steps, args.device)
-                print(f"{preset:8} {name:12} {threads:>7} {rate:>10,.0f}", flush=True)
+                baseline = baseline or rate
+                print(f"{preset:8} {name:12} {threads:>7} {rate:>10,.0f}  {rate / baseline:.2f}x", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
