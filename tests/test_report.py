@@ -159,6 +159,9 @@ def test_charts_in_natural_order_and_facts_from_the_run(demo_run):
     assert escape_html(comment) in run  # the YAML as written, comments and all
     domains = section(page, "domains")
     assert re.search(r"riverside-gardens\.example</td><td>1</td><td>1</td>", domains)  # kept and removed per domain
+    from curate.report.samples import _domain
+
+    assert [_domain(u) for u in ("https://WWW.Example.com/a", "example.com/b", "")] == ["example.com", "example.com", "(no URL)"]
 
 
 def test_an_empty_histogram_says_so_and_bins_are_cut_to_the_data(tmp_path):

@@ -96,7 +96,7 @@ def domain_counts(run_dir: Path) -> DomainCounts:
 def _domain(url: str | None) -> str:
     if not url:
         return "(no URL)"
-    host = (urlsplit(url).hostname or "").lower()
+    host = (urlsplit(url if "://" in url else "//" + url).hostname or "").lower()  # dumps often drop the scheme
     return host.removeprefix("www.") or "(no host)"
 
 
