@@ -101,12 +101,13 @@ def _durations(stats: dict[str, Any]) -> str:
     """Wall time of the invocation that finished the run, and the stage time summed over every task, resumed
     ones included (a resumed run's own wall time says little)."""
     run = stats.get("run", {})
-    task_seconds = sum(s.get("seconds", 0) for s in stats["stages"])
+    cpu = sum(s.get("seconds", 0) for s in stats["stages"])
+    stage_wall = sum(s.get("wall_seconds", 0) for s in stats["stages"])
     resumed = run.get("tasks_resumed", 0)
     wall = f"finished in {run.get('seconds', 0):,.1f} s"
     if resumed:
         wall += f" after resuming {resumed} task(s) done earlier"
-    return f"{wall}; stages took {task_seconds:,.1f} CPU s summed over all tasks"
+    return f"{wall}; stages took {stage_wall:,.1f} s ({cpu:,.1f} CPU s) summed over all tasks"
 
 
 def _removed_overview(stats: dict[str, Any], samples: dict[str, list[dict]], survivors: dict[str, dict]) -> str:
@@ -142,7 +143,8 @@ def _funnel(stats: dict[str, Any]) -> str:
     table = "".join(
         f"<tr><td class='l'><a href='#stage-{escape(s.get('id', s['name']))}'>{escape(s.get('id', s['name']))}</a></td><td>{s['docs_in']:,}</td>"
         f"<td>{s['docs_out']:,}</td><td>{_share(s['docs_in'] - s['docs_out'], s['docs_in'])}</td>"
-        f"<td>{s['bytes_in'] / 1e6:,.2f}</td><td>{s['bytes_out'] / 1e6:,.2f}</td><td>{s.get('seconds', 0):,.2f}</td>"
+        f"<td>{s['bytes_in'] / 1e6:,.2f}</td><td>{s['bytes_out'] / 1e6:,.2f}</td><td>{s.get('wall_seconds', 0):,.2f}</td>"
+        f"<td>{s.get('seconds', 0):,.2f}</td>"
         f"<td>{_rate(s)}</td></tr>"
         for s in stages
     )
@@ -151,7 +153,7 @@ def _funnel(stats: dict[str, Any]) -> str:
         f"{charts.funnel(rows)}<div class='caption'>bytes after each stage (red: removed or cut there)</div>"
         f"{charts.funnel(byte_rows, change='smaller')}"
         "<table><tr><th class='l'>stage</th><th>docs in</th><th>docs out</th><th>removed</th><th>MB in</th>"
-        f"<th>MB out</th><th>CPU s</th><th>docs/CPU s</th></tr>{table}</table>"
+        f"<th>MB out</th><th>seconds</th><th>CPU s</th><th>docs/CPU s</th></tr>{table}</table>"
     )
 
 
