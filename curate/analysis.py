@@ -112,7 +112,8 @@ class TextAnalysis:
         return written_with_spaces(self.text, self.no_space_chars)
 
     def judged_by(self, languages: list[str] | None, language: str | None) -> bool:
-        """`curate.text.rule_applies` with this text's script share computed once."""
+        """Whether a rule meant for `languages` judges this text: by its `language` label when both are
+        given, else (null `languages`: every language written with spaces; no label) by its script."""
         if languages is not None and language is not None:
             return language in languages
         return self.written_with_spaces

@@ -87,17 +87,6 @@ def written_with_spaces(text: str, no_space: int | None = None) -> bool:
     return text.isascii() or no_space_share(text, no_space) < MOSTLY_NO_SPACE
 
 
-def rule_applies(languages: list[str] | None, language: str | None, text: str) -> bool:
-    """Whether a rule meant for `languages` judges a document.
-
-    `languages` None means every language written with spaces. A document with a `language` label
-    is judged by the label when a list is given; one without a label is judged by its script.
-    """
-    if languages is not None and language is not None:
-        return language in languages
-    return written_with_spaces(text)
-
-
 def count_sentences(text: str) -> int:
     """Sentence ends: . ! ? (with closing quotes) before a space or the end, and full-width 。！？."""
     return len(_SENTENCE_END.findall(text))
