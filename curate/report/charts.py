@@ -113,7 +113,9 @@ def curves(runs: dict[str, list[list[tuple[float, float]]]], x_label: str, y_lab
     plot_w, plot_h = WIDTH - pad_left - legend_w, height - pad_bottom - 10
     x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
     x1 = x1 if x1 > x0 else x0 + 1
-    readable = [p[1] for p in points if p[0] >= x0 + skip_first * (x1 - x0)] or [p[1] for p in points]
+    late = [p[1] for p in points if p[0] >= x0 + skip_first * (x1 - x0)]
+    few = len({p[0] for p in points}) < 4  # two or three evaluations: nothing to cut
+    readable = [p[1] for p in points] if few or not late else late
     y0, y1 = min(readable), max(readable)
     margin = max((y1 - y0) * 0.08, 1e-3)
     y0, y1 = y0 - margin, y1 + margin
@@ -123,9 +125,12 @@ def curves(runs: dict[str, list[list[tuple[float, float]]]], x_label: str, y_lab
 
     parts = [f'<clipPath id="plot"><rect x="{pad_left}" y="10" width="{plot_w}" height="{plot_h}"/></clipPath>',
              f'<rect x="{pad_left}" y="10" width="{plot_w}" height="{plot_h}" fill="none" stroke="#ccc"/>']
-    for i in range(5):
-        y = y0 + (y1 - y0) * i / 4
-        parts.append(f'<text x="{pad_left - 6}" y="{10 + plot_h * (1 - i / 4) + 4:.1f}" text-anchor="end">{escape(_fmt(y))}</text>')
+    step, decimals = _nice_step((y1 - y0) / 4)
+    for i in range(math.ceil(y0 / step), math.floor(y1 / step) + 1):
+        y = i * step
+        parts.append(f'<line x1="{pad_left}" x2="{pad_left + plot_w}" y1="{xy(x0, y).split(",")[1]}" '
+                     f'y2="{xy(x0, y).split(",")[1]}" stroke="#eee"/>'
+                     f'<text x="{pad_left - 6}" y="{float(xy(x0, y).split(",")[1]) + 4:.1f}" text-anchor="end">{y:.{decimals}f}</text>')
     for x in (x0, (x0 + x1) / 2, x1):
         parts.append(f'<text x="{xy(x, y0).split(",")[0]}" y="{height - 24}" text-anchor="middle">{escape(_fmt(x))}</text>')
     parts.append(f'<text x="{pad_left + plot_w / 2}" y="{height - 6}" text-anchor="middle">{escape(x_label)}</text>')
@@ -147,6 +152,17 @@ def curves(runs: dict[str, list[list[tuple[float, float]]]], x_label: str, y_lab
         parts.append(f'<text x="{pad_left + plot_w + 12}" y="{24 + 18 * i}" fill="{color}" font-weight="bold">'
                      f'{escape(name)} {escape(last)} (n={len(series)})</text>')
     return _svg(WIDTH, height, "".join(parts), "lines")
+
+
+def _nice_step(raw: float) -> tuple[float, int]:
+    """A round tick step near `raw` (1, 2, 2.5 or 5 times a power of ten) and the decimals that print it."""
+    power = math.floor(math.log10(raw))
+    for mantissa in (1, 2, 2.5, 5, 10):
+        if mantissa * 10**power >= raw:
+            break
+    step = mantissa * 10**power
+    decimals = max(0, -power + (1 if mantissa == 2.5 else 0) - (1 if mantissa == 10 else 0))
+    return step, decimals
 
 
 def _position(value: float, lo: float, hi: float, log: bool) -> float:

@@ -270,7 +270,7 @@ def _ablation(ablation: dict[str, Any]) -> str:
     return (
         "<h2 id='ablation'>Ablation</h2><p>" + escape(table.get("title", "")) + f"</p><table><tr>{header}</tr>{rows}</table>"
         + (f"<div class='caption'>validation loss while training: mean over seeds per variant, the band their range; "
-           f"the y-axis fits the losses after the first fifth of training</div>{curves}" if curves else "")
+           f"the y-axis fits the losses after the first fifth of training (all of them when there are under four evaluations)</div>{curves}" if curves else "")
         + overlap_html
     )
 
