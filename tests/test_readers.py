@@ -723,3 +723,19 @@ def test_arc_random_damage_never_raises(tmp_path: Path, compress: bool) -> None:
         docs, skipped = read_all(path)
         assert len(docs) <= 8 and all(d.html for d in docs), trial
         assert len(docs) + sum(skipped.values()) >= min(at // 200, 8) // 2, trial  # what came before the damage is there
+
+
+def test_arc_version_2_headers(tmp_path: Path) -> None:
+    """Version 2 (URL IP date type result-code checksum location offset filename length), which warcio does not read."""
+    version = b"2 0 curate-test\nURL IP-address Archive-date Content-type Result-code Checksum Location Offset Filename Archive-length\n"
+
+    def v2(number: int, length: int | None = None) -> bytes:
+        block = page(number)
+        return (f"http://example.com/{number} 192.0.2.7 20010203040506 text/html 200 ABCDEF - {1000 * number} test.arc "
+                f"{len(block) if length is None else length}\n").encode() + block + b"\n"
+
+    head = f"filedesc://test.arc 0.0.0.0 20010203040506 text/plain 200 - - 0 test.arc {len(version)}\n".encode() + version + b"\n"
+    (tmp_path / "v2.arc").write_bytes(head + v2(0) + v2(1, length=len(page(1)) + 1 + len(v2(2))) + v2(2) + v2(3))
+    docs, skipped = read_all(tmp_path / "v2.arc")
+    assert arc_numbers(docs) == [0, 2, 3] and skipped == {"arc:content_length_mismatch": 1}
+    assert docs[0].timestamp == "2001-02-03T04:05:06Z" and docs[0].html == page(0).split(b"\r\n\r\n", 1)[1].decode()

@@ -1,8 +1,9 @@
-"""ARC, the Internet Archive's format before WARC (version 1), plain or gzipped (`.arc`, `.arc.gz`).
+"""ARC, the Internet Archive's format before WARC (versions 1 and 2), plain or gzipped (`.arc`, `.arc.gz`).
 
 A file is a `filedesc://` record whose block holds the version lines, then records, each one header
-line `URL IP-address Archive-date Content-type Archive-length` (the URL may hold spaces, so the
-line is split from the right, as warcio does), then Archive-length bytes (for http(s) URLs the HTTP
+line `URL IP-address Archive-date Content-type Archive-length` (version 1; the URL may hold spaces, so
+the line is split from the right, as warcio does; version 2 adds `Result-code Checksum Location Offset
+Filename` before the length), then Archive-length bytes (for http(s) URLs the HTTP
 response, headers included), then a newline. Payloads become documents as WARC responses do (see
 `payload`); everything else is a counted `Skipped(reason)`, with the WARC reader's reasons:
 
@@ -36,8 +37,11 @@ MAX_LINE_BYTES = 64 << 10  # a header line (or an HTTP header block) longer than
 SCAN_BYTES = 1 << 20
 HTTP_SCHEMES = ("http:", "https:")
 METADATA_SCHEMES = ("dns:", "filedesc:")
-# A header line inside a record's bytes: a URL with a scheme, an address, a 12-14 digit date, a type, a length.
-_EMBEDDED_HEADER = re.compile(rb"\n[a-zA-Z][a-zA-Z0-9+.-]*:[^\n]* [^ \n]+ \d{12,14} [^ \n]* \d+\r?\n")
+# A header line inside a record's bytes: a URL with a scheme, an address, a 12-14 digit date, a type,
+# (version 2: result code, checksum, location, offset, file name,) a length.
+_EMBEDDED_HEADER = re.compile(
+    rb"\n[a-zA-Z][a-zA-Z0-9+.-]*:[^\n]* [^ \n]+ \d{12,14} [^ \n]*(?: [^ \n]+ [^ \n]+ [^ \n]+ \d+ [^ \n]+)? \d+\r?\n"
+)
 _DATE = re.compile(r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?")
 
 
@@ -51,15 +55,21 @@ class ArcHeader:
 
 
 def parse_header(line: bytes) -> ArcHeader | None:
-    """A version-1 record header line, or None if `line` is not one."""
-    parts = line.rstrip(b"\r\n").decode("utf-8", "replace").rsplit(" ", 4)
-    if len(parts) != 5 or not parts[4].isdigit() or not (parts[2].isdigit() and 12 <= len(parts[2]) <= 14):
-        return None
+    """A record header line (version 1, else version 2), or None if `line` is not one."""
+    text = line.rstrip(b"\r\n").decode("utf-8", "replace")
+    for fields in (5, 10):
+        parts = text.rsplit(" ", fields - 1)
+        if len(parts) == fields and parts[-1].isdigit() and parts[2].isdigit() and 12 <= len(parts[2]) <= 14:
+            return _header(parts)
+    return None
+
+
+def _header(parts: list[str]) -> ArcHeader | None:
     url = parts[0]
     scheme, colon, _ = url.partition(":")
     if not colon or not scheme or not scheme[0].isalpha() or " " in scheme:
         return None
-    return ArcHeader(url, parts[1], parts[2], parts[3], int(parts[4]))
+    return ArcHeader(url, parts[1], parts[2], parts[3], int(parts[-1]))
 
 
 def read_arc(shard: InputShard, options: InputOptions | None = None) -> Iterator[Document | Skipped]:
