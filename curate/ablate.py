@@ -465,7 +465,7 @@ class _Session:
         from .progress import RichProgress
 
         pipeline = dataclasses.replace(pipeline, output=None, source_file=self.config.source_file)
-        with RichProgress(disabled=self.quiet) as progress:
+        with RichProgress(disabled=self.quiet, watch=folder) as progress:  # documents/s inside each shard too
             outcome = execute(pipeline, str(folder), self.workers, progress=progress)
         problems = outcome.stats.conservation_problems()
         if problems:
