@@ -53,7 +53,7 @@ quality-model: setup
 	$(PY) -m bench.ablation_data
 	$(PY) scripts/quality_data.py ../shared/data $(QUALITY_DATA)
 	$(VENV)/bin/curate classifier train --id-split train --labels hq lq --chunk-words 200 --max-per-file 4000 \
-		--positives $(addprefix $(QUALITY_DATA)/positives-,reuters.jsonl gold.jsonl wikipedia.jsonl) \
+		--positives $(addprefix $(QUALITY_DATA)/positives-,reuters.jsonl gold.jsonl wikipedia.jsonl books.jsonl) \
 		--negatives $(QUALITY_NEGATIVES) --output curate/data/quality-en.ftz
 	$(VENV)/bin/curate classifier calibrate curate/data/quality-en.ftz --id-split held_out --texts $(QUALITY_NEGATIVES) \
 		--output curate/data/quality-en.calibration.json

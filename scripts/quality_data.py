@@ -7,7 +7,9 @@ Positives, clean reference text:
   its `<p>`/`<h>`/`<l>` paragraph marks and HTML entities;
 - the Wikipedia articles of WikiText-2 valid + test (`wikitext2-valid-test`), an article a document,
   headings, `<unk>` and the `@-@` number/hyphen marks removed (its word spacing is undone by
-  `prepare_text` like any tokenisation).
+  `prepare_text` like any tokenisation);
+- the seven NLTK Gutenberg books (poems, plays, a novel) that are not the ablation's six eval books
+  (`bench.ablation_data.BOOKS`).
 Negatives, raw web text:
 - every page of `html-cleaning-gold` as all its visible text, boilerplate included (resiliparse,
   `main_content=False`): the same pages as the gold positives before a person cleaned them, so
@@ -15,11 +17,10 @@ Negatives, raw web text:
 - the English pages of `web-text-turku-register`;
 - the English documents of `cc-text-jsonl-dolma` (lid.176).
 Decontamination, with the n-grams `decontaminate` uses (curate.ngrams, 13 words): a record sharing one
-with an evaluation domain of pipelines/ablation.yaml (its Reuters articles, Dragnet gold texts and
-Gutenberg books; written by `python -m bench.ablation_data`) is dropped from either side, and a
+with an evaluation domain of pipelines/ablation.yaml (its held-out Reuters articles and Dragnet gold
+texts and six books; written by `python -m bench.ablation_data`) is dropped from either side, and a
 register page sharing one with `line-quality-turku`, the human judgement the model is measured
-against, is dropped from the negatives. The Gutenberg books are all ablation eval, so none trains.
-Records keep their ids: `curate classifier train --id-split train` trains on the `train` part of
+against, is dropped from the negatives. Records keep their ids: `curate classifier train --id-split train` trains on the `train` part of
 `curate.classifier.id_split` and leaves the held-out 20% for the model's own evaluation.
 Run from the repository root: `.venv/bin/python scripts/quality_data.py ../shared/data out/quality-data`.
 """
@@ -39,6 +40,9 @@ import yaml
 
 from curate.evalsets import domain_texts
 from curate.ngrams import contains, ngram_hashes, ngram_set
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for bench/ when run as a script
+from bench.ablation_data import BOOKS as EVAL_BOOKS  # noqa: E402 - the ablation's six eval books
 
 REPO = Path(__file__).resolve().parents[1]
 TEXT_GOLD_SOURCES = ("dragnet_data", "cleaneval-final", "cleaneval-dev", "CleanPortalEval-master")
@@ -115,6 +119,8 @@ def main(data: Path, out: Path) -> None:
         "positives-gold": [{"id": r["id"], "text": html.unescape(_CLEANEVAL_MARKS.sub("", r["gold_text"])).strip()}
                            for r in gold if r["source"] in TEXT_GOLD_SOURCES and (r.get("gold_text") or "").strip()],
         "positives-wikipedia": wikitext_articles(data / "wikitext2-valid-test"),
+        "positives-books": [{"text": path.read_bytes().decode("utf-8", "replace")}
+                            for path in sorted((data / "gutenberg-nltk").glob("*.txt")) if path.stem not in EVAL_BOOKS],
         "negatives-pages": [{"id": r["id"], "text": text} for r in gold if (text := page_text(r["html"]))],
         "negatives-register": decontaminated(register, judged, "line-quality-turku"),
         "negatives-dolma": [r for r, keep in zip(dolma, english([r["text"] for r in dolma])) if keep],

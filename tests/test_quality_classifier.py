@@ -119,7 +119,7 @@ def test_shipped_model_is_small_and_calibrated() -> None:
     assert QUALITY_MODEL.stat().st_size <= 5_000_000
     assert classifier.load_model(QUALITY_MODEL, "hq").is_quantized()
     table = classifier.load_calibration(QUALITY_CALIBRATION)
-    assert len(table.quantiles) == 1001 and table.documents > 1000
+    assert len(table.quantiles) == 1001 and table.documents > 500
     assert 0.0 < table.cut(0.1) < 1.0
 
 
@@ -131,8 +131,8 @@ def held_out(path: Path, field: str = "text", english_only: bool = False, source
 
 
 def test_shipped_model_on_held_out_sources(shared_data: Path) -> None:
-    """Held-out Reuters articles, Dragnet/CleanEval gold texts and passages of the ablation's books (no book
-    trains the model) against held-out raw English web pages: ids the model never saw."""
+    """Held-out Reuters articles, Dragnet/CleanEval gold texts and passages of the ablation's six novels (which
+    never train the model) against held-out raw English web pages: ids the model never saw."""
     model = classifier.load_model(QUALITY_MODEL, "hq")
     web = held_out(shared_data / "web-text-turku-register" / "docs.jsonl.gz", english_only=True)
     reuters = held_out(shared_data / "news-reuters21578" / "docs.jsonl.gz")[:1000]
@@ -142,8 +142,8 @@ def test_shipped_model_on_held_out_sources(shared_data: Path) -> None:
              ("austen-emma", "austen-persuasion", "austen-sense", "chesterton-brown", "chesterton-thursday", "melville-moby_dick")]
     books = [" ".join(book.split()[i : i + 300]) for book in books for i in range(0, 60_000, 3_000)]  # 20 passages a book
     web_scores = classifier.score_texts(model, web, "hq")
-    # measured: reuters 0.997, gold 0.751, books 0.735 (document length alone: 0.090, 0.602, 0.243)
-    for name, texts, least in (("reuters", reuters, 0.95), ("gold", gold, 0.68), ("books", books, 0.65)):
+    # measured: reuters 0.995, gold 0.753, books 0.864 (document length alone: 0.090, 0.602, 0.243)
+    for name, texts, least in (("reuters", reuters, 0.95), ("gold", gold, 0.68), ("books", books, 0.78)):
         scores = classifier.score_texts(model, texts, "hq")
         auc = classifier.roc_auc(np.concatenate([scores, web_scores]), np.array([True] * len(texts) + [False] * len(web)))
         assert auc >= least, (name, auc)
@@ -157,7 +157,7 @@ def test_shipped_model_against_human_line_judgements(shared_data: Path) -> None:
     scores = classifier.score_texts(classifier.load_model(QUALITY_MODEL, "hq"), [p["text"] for p in pages], "hq")
     length = np.array([len(p["text"]) for p in pages], dtype=float)
     auc, length_auc = classifier.roc_auc(scores, good), classifier.roc_auc(length, good)
-    assert auc >= 0.70 and auc > length_auc + 0.05, (auc, length_auc)  # measured: 0.773 vs length 0.657
+    assert auc >= 0.69 and auc > length_auc + 0.04, (auc, length_auc)  # measured: 0.743 vs length 0.657
 
 
 def test_training_data_is_decontaminated_against_evaluation_text() -> None:
