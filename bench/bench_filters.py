@@ -1,7 +1,8 @@
 """Quality filtering end to end: curate against datatrove on the same web text, 2 worker processes each.
 
-Both sides read the same JSONL files (Common Crawl text from cc-text-jsonl-dolma, repeated to
-about 20,000 documents in 8 files, so both can spread them over 2 workers), fix text with ftfy,
+Both sides read the same JSONL files (every distinct page of the register corpus, 16,921 pages in 19+
+languages, and the 717 Common Crawl texts of cc-text-jsonl-dolma, none repeated: repeated texts would
+flatter curate's caches), fix text with ftfy,
 identify the language with lid.176 (English above 0.65 kept), apply the Gopher quality and
 repetition rules with their published thresholds, and write Parquet. Throughput is input documents
 and input megabytes over wall time, start-up included. curate's per-stage numbers come from its
@@ -13,8 +14,8 @@ script written here. Its English word tokenizer is spaCy's (its default); it is 
 with a plain whitespace tokenizer, the fastest setting it allows. Its LanguageFilter would download
 lid.176.bin: the script points it at the lid.176.ftz curate uses, offline.
 
-`CURATE_BENCH_DOCS` changes the corpus size. If toxicity is available, curate also runs once with
-it appended, for its per-stage numbers (datatrove has no toxicity stage to compare with).
+`CURATE_BENCH_DOCS` takes N of those texts, evenly spaced (never more: nothing is repeated). If toxicity
+is available, curate also runs once with it appended, for its per-stage numbers (datatrove has no toxicity stage to compare with).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import resource
 import subprocess
 import sys
 import textwrap
@@ -48,13 +50,12 @@ STAGES = [
 
 
 def main() -> None:
-    n_docs = int(os.environ.get("CURATE_BENCH_DOCS", 20_000))
-    corpus = WORK / f"corpus-{n_docs}"
-    n_bytes = build_corpus(corpus, n_docs)
+    limit = int(os.environ.get("CURATE_BENCH_DOCS", 0)) or None
+    corpus, n_docs, n_bytes = write_corpus(WORK, ["web-text-turku-register", "cc-text-jsonl-dolma"], limit)
     print(f"corpus: {n_docs} docs, {n_bytes / 1e6:.1f} MB of text in {FILES} JSONL files, {WORKERS} workers each side")
     print("pipeline: normalize (ftfy) -> language (lid.176, en >= 0.65) -> gopher_quality -> gopher_repetition")
 
-    curate_seconds, curate_stats = run_curate(STAGES, corpus, WORK / "out-curate")
+    curate_seconds, curate_stats, _ = run_curate(STAGES, corpus, WORK / "out-curate")
     curate_steps = [(s["name"], s["docs_in"], s["seconds"]) for s in curate_stats["stages"]]
     runs = [Run("curate", curate_seconds, curate_stats["docs_written"], curate_steps)]
     try:
@@ -81,17 +82,14 @@ def main() -> None:
 
     if (REPO / "curate" / "stages" / "toxicity.py").exists():
         print("\ncurate with toxicity appended (no datatrove counterpart):")
-        seconds, stats = run_curate([*STAGES, {"toxicity": {}}], corpus, WORK / "out-curate-toxicity")
+        seconds, stats, _ = run_curate([*STAGES, {"toxicity": {}}], corpus, WORK / "out-curate-toxicity")
         print(f"wall {seconds:.1f} s, {n_docs / seconds:.0f} docs/s end to end")
         print_stage_table(stats)
 
 
-def build_corpus(folder: Path, n_docs: int) -> int:
-    """The dolma Common Crawl text, repeated with fresh ids, in FILES JSONL files; returns text bytes."""
-    done = folder / "done.json"
-    if done.exists():
-        return json.loads(done.read_text())["bytes"]
-    source = SHARED_DATA / "cc-text-jsonl-dolma"
+def read_texts(dataset: str) -> list[str]:
+    """The `text` of every JSONL(.gz) record of a shared data set, in file order."""
+    source = SHARED_DATA / dataset
     if not source.is_dir():
         raise FileNotFoundError(f"shared data not found at {source}")
     texts: list[str] = []
@@ -99,17 +97,27 @@ def build_corpus(folder: Path, n_docs: int) -> int:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt", encoding="utf-8") as f:
             texts += [json.loads(line)["text"] for line in f if line.strip()]
-    folder.mkdir(parents=True, exist_ok=True)
-    files = [open(folder / f"part-{i}.jsonl", "w", encoding="utf-8") for i in range(FILES)]
-    n_bytes = 0
-    for i in range(n_docs):
-        text = texts[i % len(texts)]
-        n_bytes += len(text.encode("utf-8"))
-        files[i % FILES].write(json.dumps({"id": f"doc-{i}", "text": text}, ensure_ascii=False) + "\n")
-    for f in files:
-        f.close()
-    done.write_text(json.dumps({"bytes": n_bytes}))
-    return n_bytes
+    return texts
+
+
+def write_corpus(work: Path, datasets: list[str], limit: int | None) -> tuple[Path, int, int]:
+    """Distinct texts of the shared data sets (`limit` of them evenly spaced, as the files are sorted by
+    language) in FILES JSONL files, written once; returns the folder, documents and text bytes."""
+    folder = work / f"corpus-{'+'.join(datasets)}-{limit or 'all'}"
+    done = folder / "done.json"
+    if not done.exists():
+        texts = [text for dataset in datasets for text in read_texts(dataset)]
+        if limit and limit < len(texts):
+            texts = [texts[i * len(texts) // limit] for i in range(limit)]
+        folder.mkdir(parents=True, exist_ok=True)
+        files = [open(folder / f"part-{i}.jsonl", "w", encoding="utf-8") for i in range(FILES)]
+        for i, text in enumerate(texts):
+            files[i % FILES].write(json.dumps({"id": f"doc-{i}", "text": text}, ensure_ascii=False) + "\n")
+        for f in files:
+            f.close()
+        done.write_text(json.dumps({"docs": len(texts), "bytes": sum(len(text.encode("utf-8")) for text in texts)}))
+    counts = json.loads(done.read_text())
+    return folder, counts["docs"], counts["bytes"]
 
 
 @dataclass
@@ -118,17 +126,26 @@ class Run:
     seconds: float  # wall time of the whole run, start-up included
     kept: int
     steps: list[tuple[str, int, float]]  # per stage: name, documents in, CPU seconds
+    cpu: float = 0.0  # user + system CPU seconds of the whole run, its worker processes included
 
 
-def run_curate(stages: list[dict], corpus: Path, output: Path) -> tuple[float, dict]:
-    pipeline = WORK / "curate-pipeline.yaml"
+def children_cpu() -> float:
+    """User + system CPU seconds of every finished child process (and theirs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_curate(stages: list[dict], corpus: Path, output: Path) -> tuple[float, dict, float]:
+    """Wall seconds, stats.json and CPU seconds (all processes) of a `curate run` of `stages`."""
+    pipeline = output.parent / f"{output.name}.yaml"
+    output.parent.mkdir(parents=True, exist_ok=True)
     pipeline.write_text(yaml.safe_dump({"input": {"format": "jsonl", "paths": [str(corpus)]}, "stages": stages}))
     command = [sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(output)]
     command += ["--workers", str(WORKERS), "--overwrite", "--quiet"]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), children_cpu()
     subprocess.run(command, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
-    return seconds, json.loads((output / "stats.json").read_text())
+    return seconds, json.loads((output / "stats.json").read_text()), children_cpu() - cpu_started
 
 
 def print_stage_table(stats: dict) -> None:
@@ -163,14 +180,15 @@ def datatrove_python() -> Path:
     return python
 
 
-def run_datatrove(python: Path, corpus: Path, output: Path, tokenizer: str) -> Run:
+def run_datatrove(python: Path, corpus: Path, output: Path, tokenizer: str, steps: str = "filters") -> Run:
+    """datatrove's run of `steps` (this bench's filters, or `web`: the closest to curate's web.yaml)."""
     from curate.models import lid_model_path
 
     script = WORK / "datatrove_run.py"
     script.write_text(DATATROVE_SCRIPT)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(WORK / "hf-home")}
-    args = [str(corpus), str(output), str(lid_model_path()), str(WORKERS), str(FILES), tokenizer]
-    started = time.perf_counter()
+    args = [str(corpus), str(output), str(lid_model_path()), str(WORKERS), str(FILES), tokenizer, steps]
+    started, cpu_started = time.perf_counter(), children_cpu()
     try:
         result = subprocess.run(
             [str(python), str(script), *args], capture_output=True, text=True, env=env, cwd=WORK, timeout=TIMEOUT_S
@@ -181,7 +199,8 @@ def run_datatrove(python: Path, corpus: Path, output: Path, tokenizer: str) -> R
     if result.returncode != 0:
         raise DatatroveUnavailable(f"its run failed: {result.stderr.strip()[-800:]}")
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    return Run(f"datatrove/{tokenizer}", seconds, report["kept"], [tuple(step) for step in report["steps"][1:-1]])
+    steps_run = [tuple(step) for step in report["steps"][1:-1]]
+    return Run(f"datatrove/{tokenizer}", seconds, report["kept"], steps_run, children_cpu() - cpu_started)
 
 
 DATATROVE_SCRIPT = textwrap.dedent(
@@ -194,14 +213,20 @@ DATATROVE_SCRIPT = textwrap.dedent(
 
     import pyarrow.parquet as pq
     from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilter, LanguageFilter
-    from datatrove.pipeline.formatters import FTFYFormatter
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+        LanguageFilter,
+    )
+    from datatrove.pipeline.formatters import FTFYFormatter, PIIFormatter
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import ParquetWriter
     from datatrove.utils.lid import FT176LID
     from datatrove.utils.word_tokenizers import WordTokenizer
 
-    corpus, output, lid_path, workers, tasks, tokenizer = sys.argv[1:7]
+    corpus, output, lid_path, workers, tasks, tokenizer, steps = sys.argv[1:8]
 
 
     class LocalFT176(FT176LID):
@@ -230,14 +255,23 @@ DATATROVE_SCRIPT = textwrap.dedent(
     def main():
         words = "en" if tokenizer == "spacy" else WhitespaceTokenizer()
         shutil.rmtree(output, ignore_errors=True)
-        pipeline = [
-            JsonlReader(corpus, glob_pattern="*.jsonl"),
-            FTFYFormatter(),
-            LocalLanguageFilter(languages=["en"], language_threshold=0.65),
-            GopherQualityFilter(language=words),
-            GopherRepetitionFilter(language=words),
-            ParquetWriter(str(Path(output) / "data")),
-        ]
+        if steps == "filters":
+            filters = [
+                LocalLanguageFilter(languages=["en"], language_threshold=0.65),
+                GopherQualityFilter(language=words),
+                GopherRepetitionFilter(language=words),
+            ]
+        else:  # web.yaml's text stages that datatrove has (no URL filter for pages without URLs, no toxicity)
+            filters = [
+                LocalLanguageFilter(languages=None, language_threshold=0.65),
+                GopherRepetitionFilter(language=words),
+                GopherQualityFilter(language=words),
+                C4QualityFilter(filter_no_terminal_punct=False, language=words),
+                FineWebQualityFilter(language=words),
+                PIIFormatter(),
+            ]
+        reader = JsonlReader(corpus, glob_pattern="*.jsonl")
+        pipeline = [reader, FTFYFormatter(), *filters, ParquetWriter(str(Path(output) / "data"))]
         logs = str(Path(output) / "logs")
         executor = LocalPipelineExecutor(
             pipeline, tasks=int(tasks), workers=int(workers), logging_dir=logs, skip_completed=False
