@@ -135,13 +135,13 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_curate(stages: list[dict], corpus: Path, output: Path) -> tuple[float, dict, float]:
+def run_curate(stages: list[dict], corpus: Path, output: Path, workers: int = WORKERS) -> tuple[float, dict, float]:
     """Wall seconds, stats.json and CPU seconds (all processes) of a `curate run` of `stages`."""
     pipeline = output.parent / f"{output.name}.yaml"
     output.parent.mkdir(parents=True, exist_ok=True)
     pipeline.write_text(yaml.safe_dump({"input": {"format": "jsonl", "paths": [str(corpus)]}, "stages": stages}))
     command = [sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(output)]
-    command += ["--workers", str(WORKERS), "--overwrite", "--quiet"]
+    command += ["--workers", str(workers), "--overwrite", "--quiet"]
     started, cpu_started = time.perf_counter(), children_cpu()
     subprocess.run(command, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
@@ -180,14 +180,19 @@ def datatrove_python() -> Path:
     return python
 
 
-def run_datatrove(python: Path, corpus: Path, output: Path, tokenizer: str, steps: str = "filters") -> Run:
-    """datatrove's run of `steps` (this bench's filters, or `web`: the closest to curate's web.yaml)."""
+def run_datatrove(
+    python: Path, corpus: Path, output: Path, tokenizer: str, steps: str = "filters", workers: int = WORKERS
+) -> Run:
+    """datatrove's run of `steps` (this bench's filters, or `web`: the closest to curate's web.yaml). Its
+    CPU time counts its worker processes only with workers=1 (tasks then run in its own process): its
+    pool's processes are not waited for."""
     from curate.models import lid_model_path
 
     script = WORK / "datatrove_run.py"
+    WORK.mkdir(parents=True, exist_ok=True)
     script.write_text(DATATROVE_SCRIPT)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(WORK / "hf-home")}
-    args = [str(corpus), str(output), str(lid_model_path()), str(WORKERS), str(FILES), tokenizer, steps]
+    args = [str(corpus), str(output), str(lid_model_path()), str(workers), str(FILES), tokenizer, steps]
     started, cpu_started = time.perf_counter(), children_cpu()
     try:
         result = subprocess.run(
@@ -207,6 +212,7 @@ DATATROVE_SCRIPT = textwrap.dedent(
     '''
     """Written by bench/bench_filters.py: the datatrove side of the comparison."""
     import json
+    import re
     import shutil
     import sys
     from pathlib import Path
@@ -226,7 +232,7 @@ DATATROVE_SCRIPT = textwrap.dedent(
     from datatrove.utils.lid import FT176LID
     from datatrove.utils.word_tokenizers import WordTokenizer
 
-    corpus, output, lid_path, workers, tasks, tokenizer, steps = sys.argv[1:8]
+    corpus, output, lid_path, workers, tasks, tokenizer, kind = sys.argv[1:8]
 
 
     class LocalFT176(FT176LID):
@@ -248,14 +254,14 @@ DATATROVE_SCRIPT = textwrap.dedent(
         def sent_tokenize(self, text):
             return [line for line in text.splitlines() if line.strip()]
 
-        def span_tokenize(self, text):
-            raise NotImplementedError
+        def span_tokenize(self, text):  # sentences for C4's count: up to each run of . ! ?
+            return [match.span() for match in re.finditer(r"[^.!?]+(?:[.!?]+|$)", text)]
 
 
     def main():
         words = "en" if tokenizer == "spacy" else WhitespaceTokenizer()
         shutil.rmtree(output, ignore_errors=True)
-        if steps == "filters":
+        if kind == "filters":
             filters = [
                 LocalLanguageFilter(languages=["en"], language_threshold=0.65),
                 GopherQualityFilter(language=words),

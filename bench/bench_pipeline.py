@@ -3,9 +3,10 @@
 Corpus: every page of ../shared/data/web-text-turku-register (16,921 pages, 88.8 MB, 19+ languages), none
 repeated, in 8 JSONL files; `--limit N` (or `CURATE_BENCH_DOCS`) takes N pages evenly spaced. Everything
 is measured in one run as total CPU (user + system from `getrusage` of the child processes, workers
-included), so a busy machine changes the wall times but not the ratios:
+included), so a busy machine changes the wall times but not the ratios. Each run has one worker process
+(`--workers`; datatrove's pool processes escape `getrusage`, so its CPU counts only at 1):
 
-- curate: `curate run` of pipelines/web.yaml's text stages (all but `extract`), 2 workers. Stages added
+- curate: `curate run` of pipelines/web.yaml's text stages (all but `extract`). Stages added
   since (decontaminate, quality_classifier) run on their own after normalize, on every page, and are
   reported apart.
 - bare: the calls any such pipeline makes, pinned: `ftfy.fix_text` on every text, lid.176 `predict` on
@@ -59,6 +60,7 @@ def added_stages() -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench.bench_pipeline", description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=int(os.environ.get("CURATE_BENCH_DOCS", 0)) or None)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes of each run (datatrove's CPU counts only at 1)")
     parser.add_argument("--no-datatrove", action="store_true", help="skip the datatrove runs")
     parser.add_argument("--bare", metavar="CORPUS", help=argparse.SUPPRESS)  # the bare calls' own process
     args = parser.parse_args(argv if argv is not None else [])
@@ -68,12 +70,13 @@ def main(argv: list[str] | None = None) -> None:
 
     corpus, n_docs, n_bytes = write_corpus(WORK, [DATASET], args.limit)
     mb = n_bytes / 1e6
+    out = WORK / f"out-{corpus.name}"
     print(f"corpus: {n_docs} pages of {DATASET}, {mb:.1f} MB of text, not repeated; load: {os.getloadavg()[0]:.1f}")
 
     totals: dict[str, float] = {}
-    _, stats, totals["curate"] = run_curate(web_text_stages(), corpus, WORK / "out-curate")
+    _, stats, totals["curate"] = run_curate(web_text_stages(), corpus, out / "curate", args.workers)
     print_stages("curate run, web.yaml text stages", stats, totals["curate"])
-    _, added, added_cpu = run_curate(added_stages(), corpus, WORK / "out-curate-added")
+    _, added, added_cpu = run_curate(added_stages(), corpus, out / "curate-added", args.workers)
     print_stages("stages added since, after normalize, on every page (apart)", added, added_cpu)
 
     started = children_cpu()
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             python = datatrove_python()
             for tokenizer in ("whitespace", "spacy"):
-                run = run_datatrove(python, corpus, WORK / f"out-datatrove-{tokenizer}", tokenizer, steps="web")
+                run = run_datatrove(python, corpus, out / f"datatrove-{tokenizer}", tokenizer, "web", args.workers)
                 totals[run.label] = run.cpu
                 print(f"\n{run.label}: kept {run.kept}; per step CPU s: "
                       + ", ".join(f"{name} {seconds:.1f}" for name, _, seconds in run.steps))
