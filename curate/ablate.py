@@ -128,7 +128,7 @@ def parse_ablation(raw: Any) -> AblationConfig:
             raise ConfigError(f"ablation: missing {key!r}")
     eval_paths, tokens_per_document = _parse_eval(raw["eval"])
     base, tokenize_options = _parse_base(raw["pipeline"], raw.get("input"))
-    eval_fed = [name for name, options in base.stages if resolve_eval(options, eval_paths) != options]
+    eval_fed = [stage_key(n, o) for n, o in base.stages if resolve_eval(o, eval_paths) != o]
     base.stages = [(name, resolve_eval(options, eval_paths)) for name, options in base.stages]
     variants = _parse_variants(raw["variants"], base.stages, eval_paths)
     variants = [Variant(v.name, with_stages(v.stages, base.stages, eval_fed)) for v in variants]
@@ -167,16 +167,16 @@ def resolve_eval(options: dict[str, Any], eval_paths: list[str]) -> dict[str, An
 
 
 def with_stages(stages: Stages, base_stages: Stages, required: list[str]) -> Stages:
-    """`stages` plus each `required` base stage it lacks, placed after the last of its stages that come before
-    that stage in the base pipeline (at the start when none do)."""
+    """`stages` plus each `required` base stage (by key) it lacks, placed after the last of its stages that come
+    before that stage in the base pipeline (at the start when none do)."""
     stages = list(stages)
-    base_names = [name for name, _ in base_stages]
-    for name in required:
-        if any(n == name for n, _ in stages):
+    base_keys = [stage_key(n, o) for n, o in base_stages]
+    for key in required:
+        if any(stage_key(n, o) == key for n, o in stages):
             continue
-        earlier = set(base_names[: base_names.index(name)])
-        position = max((i + 1 for i, (n, _) in enumerate(stages) if n in earlier), default=0)
-        stages.insert(position, base_stages[base_names.index(name)])
+        earlier = set(base_keys[: base_keys.index(key)])
+        position = max((i + 1 for i, (n, o) in enumerate(stages) if stage_key(n, o) in earlier), default=0)
+        stages.insert(position, base_stages[base_keys.index(key)])
     return stages
 
 
@@ -333,7 +333,7 @@ def plan_pool(base_stages: Stages, variants: list[Variant]) -> PoolPlan:
         used = common = prefix or base_stages[:1]
     stages = [s if s in common else (s[0], {**s[1], "mode": "annotate"}) for s in used]
     derived = {
-        v.name: ([n for n, o in heads[v.name] if (n, o) not in common and o.get("mode", "filter") != "annotate"],
+        v.name: ([stage_key(n, o) for n, o in heads[v.name] if (n, o) not in common and o.get("mode", "filter") != "annotate"],
                  v.stages[len(heads[v.name]):])
         for v in variants if v.name in candidates
     }
@@ -345,8 +345,8 @@ def _first_global(stages: Stages) -> int:
 
 
 def _in_order(head: Stages, prefix: Stages) -> bool:
-    """Whether `head` is `prefix` with some stages left out (same options, same order, each name once)."""
-    names = [n for n, _ in head]
+    """Whether `head` is `prefix` with some stages left out (same options, same order, each key once)."""
+    names = [stage_key(n, o) for n, o in head]
     if len(set(names)) != len(names):
         return False
     remaining = iter(prefix)
