@@ -216,6 +216,20 @@ def test_variant_stages_from_drop_and_from_names(tmp_path: Path) -> None:
     assert plan.derived["no_quality"] == ([], []) and plan.derived["full"] == (["gopher_quality"], [])
 
 
+def test_pool_filters_by_stage_key(tmp_path: Path) -> None:
+    """Two language stages told apart by `id`: a variant dropping one filters on the other's `<key>_reason`."""
+    base = {"stages": [{"normalize": {}}, {"language": {"keep": ["en"], "id": "lang_en"}},
+                       {"language": {"keep": ["en", "fr"], "id": "lang_en_fr"}}, {"exact_dedup": {}}]}
+    raw = ablation_yaml(["x"], [str(tmp_path / "eval.txt")], pipeline=base, variants={
+        "strict": {"drop": ["lang_en_fr"]}, "loose": {"drop": ["lang_en"]}, "raw": {"stages": ["normalize"]}})
+    plan = plan_pool(parse_ablation(raw).base.stages, parse_ablation(raw).variants)
+    assert [(n, o.get("id"), o.get("mode")) for n, o in plan.stages] == [
+        ("normalize", None, None), ("language", "lang_en", "annotate"), ("language", "lang_en_fr", "annotate")]
+    assert plan.derived["strict"] == (["lang_en"], [("exact_dedup", {})])
+    assert plan.derived["loose"] == (["lang_en_fr"], [("exact_dedup", {})])
+    assert plan.derived["raw"] == ([], [])
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
