@@ -649,7 +649,7 @@ def train_and_score(job: _TrainJob) -> dict[str, Any]:
     import torch
 
     from .train.data import TrainError
-    from .train.train import TrainConfig, train
+    from .train.train import train
 
     threads = torch.get_num_threads()
     torch.set_num_threads(job.threads or threads)
@@ -673,7 +673,7 @@ def train_and_score(job: _TrainJob) -> dict[str, Any]:
     }
 
 
-def score_domains(config: Any, domains: list[tuple[str, str]]) -> dict[str, dict[str, float]]:
+def score_domains(config: TrainConfig, domains: list[tuple[str, str]]) -> dict[str, dict[str, float]]:
     """The finished run's model (its last checkpoint) on the first `eval_tokens` tokens of each domain;
     stored beside the run as domains.json, so a resumed ablation does not score again."""
     import json
