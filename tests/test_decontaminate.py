@@ -67,10 +67,12 @@ def test_a_pickled_stage_rebuilds_its_reference(tmp_path: Path) -> None:
 
 
 def test_options_are_checked(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="decontaminate.ngram: expected at least 1"):
+    with pytest.raises(ConfigError, match="decontaminate.ngram: expected an integer >= 1, got 0"):
         Decontaminate(against="x", ngram=0)
-    with pytest.raises(ConfigError, match="decontaminate.min_overlaps"):
+    with pytest.raises(ConfigError, match="decontaminate.min_overlaps: expected an integer >= 1"):
         Decontaminate(against="x", min_overlaps=0)
+    with pytest.raises(ConfigError, match="decontaminate.against: give the evaluation texts"):
+        Decontaminate()
     with pytest.raises(ConfigError, match="against: expected a string or a list of a string"):
         parse_config({"input": {"paths": ["x"]}, "stages": [{"decontaminate": {"against": 3}}]})
     with pytest.raises(CurateError, match="evaluation text not found: .*missing"):

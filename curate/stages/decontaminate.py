@@ -11,39 +11,43 @@ n-grams as `curate.ngrams` defines them (lowercased words, so punctuation and sp
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from ..document import Document
-from ..errors import ConfigError
 from ..evalsets import domain_texts
 from ..ngrams import DEFAULT_NGRAM, contains, ngram_hashes, ngram_set
-from .base import Signal, Stage, Verdict
+from ..options import OptionError, option
+from .base import Signal, Stage, StageOptions, Verdict
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecontaminateOptions(StageOptions):
+    against: str | list[str] | None = option(None, "evaluation domains (see curate.evalsets); `eval` in an ablation: its own")
+    ngram: int = option(DEFAULT_NGRAM, "words per n-gram", ge=1)
+    min_overlaps: int = option(1, "remove a document sharing at least this many distinct n-grams", ge=1)
+
+    def __post_init__(self) -> None:
+        if not self.against:
+            raise OptionError("against", "give the evaluation texts to decontaminate against (paths)")
 
 
 class Decontaminate(Stage):
     name = "decontaminate"
     signals = {"eval_overlaps": Signal(pa.int32(), bins=(1, 1e5, 25), log=True)}
 
-    def __init__(
-        self,
-        against: str | list[str],
-        ngram: int = DEFAULT_NGRAM,
-        min_overlaps: int = 1,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        super().__init__(mode)
-        self.against = [against] if isinstance(against, str) else list(against)
-        if not self.against:
-            raise ConfigError("decontaminate.against: give at least one evaluation path")
-        if ngram < 1:
-            raise ConfigError(f"decontaminate.ngram: expected at least 1, got {ngram}")
-        if min_overlaps < 1:
-            raise ConfigError(f"decontaminate.min_overlaps: expected at least 1, got {min_overlaps}")
-        self.ngram = ngram
-        self.min_overlaps = min_overlaps
+    Options = DecontaminateOptions
+    options: DecontaminateOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        against = self.options.against
+        self.against = [against] if isinstance(against, str) else list(against or [])
+        self.ngram = self.options.ngram
+        self.min_overlaps = self.options.min_overlaps
         self.reference: np.ndarray | None = None
 
     def setup(self) -> None:
