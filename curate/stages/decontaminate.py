@@ -20,7 +20,8 @@ import pyarrow as pa
 from ..document import Document
 from ..evalsets import domain_texts
 from ..ngrams import DEFAULT_NGRAM, contains, ngram_hashes, ngram_set
-from ..options import OptionError, option
+from ..errors import ConfigError
+from ..options import option
 from .base import Signal, Stage, StageOptions, Verdict
 
 
@@ -29,10 +30,6 @@ class DecontaminateOptions(StageOptions):
     against: str | list[str] | None = option(None, "evaluation domains (see curate.evalsets); `eval` in an ablation: its own")
     ngram: int = option(DEFAULT_NGRAM, "words per n-gram", ge=1)
     min_overlaps: int = option(1, "remove a document sharing at least this many distinct n-grams", ge=1)
-
-    def __post_init__(self) -> None:
-        if not self.against:
-            raise OptionError("against", "give the evaluation texts to decontaminate against (paths)")
 
 
 class Decontaminate(Stage):
@@ -45,7 +42,9 @@ class Decontaminate(Stage):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         against = self.options.against
-        self.against = [against] if isinstance(against, str) else list(against or [])
+        if not against:
+            raise ConfigError(f"{self.name}.against: give the evaluation texts to decontaminate against (paths)")
+        self.against = [against] if isinstance(against, str) else list(against)
         self.ngram = self.options.ngram
         self.min_overlaps = self.options.min_overlaps
         self.reference: np.ndarray | None = None
