@@ -27,6 +27,7 @@ has two words, so it is dropped as a short line before the curly bracket is seen
 
 | quantity | paper | curate | datatrove 0.10.1 |
 | --- | --- | --- | --- |
+| lines | "lines" (TFDS: `splitlines()`) | `text.split("\\n")`, stripped, and stripped again after citation removal | `splitlines()` (also `\\r`, `\\x85`, `\\u2028`...), stripped before citation removal only |
 | words per line | "lines that contained at least 5 words" (TFDS `c4_utils`: 5 words, 3 sentences; datatrove swaps them to 3 and 5, FineWeb's setting, kept here) | `line.split()` after citation removal | `line.split()` before citation removal |
 | terminal punctuation | "a period, exclamation mark, question mark, or end quotation mark" (TFDS: `. ? ! "`) | `. ! ? " '`, the closing quotes `” ’ »  」 』`, and other scripts' sentence ends `。！？।؟۔።` | `. ? ! " '` |
 | sentences | "fewer than 5 sentences" (punkt) | sentence ends (`. ! ?` before a space or the end, `。！？...`) in kept lines, at least one a line | NLTK punkt over each kept line |

@@ -14,7 +14,7 @@ What each signal counts:
 
 | signal | paper / FineWeb's code | curate | datatrove 0.10.1 |
 | --- | --- | --- | --- |
-| lines | `text.split("\\n")` (blank lines too) | non-empty lines: counting blank ones would make every paragraph break a "short line without punctuation" | non-empty lines |
+| lines | `text.split("\\n")` (blank lines too) | non-empty lines, stripped: counting blank ones would make every paragraph break a "short line without punctuation" | non-empty lines, not stripped (a trailing space hides the line's end) |
 | line ends in punctuation | `. ' " ! ?` | `. ' " ! ?` as FineWeb, and other scripts' sentence ends `。！？।؟۔።` (FineWeb-2's list holds them); no closing curly quotes or `»`, which neither counts | a 159-mark multilingual list without `'` or `"`; compared with `<` |
 | short lines | at most 30 characters | the same | the same; compared with `>` |
 | duplicated line characters | characters of lines repeating an earlier one, over the text's characters without newlines | the same over non-empty stripped lines | the same; compared with `>` |
