@@ -23,22 +23,25 @@ VOCABULARIES = {"4k BPE": 4096, "8k BPE": 8192, "cl100k_base": 100_277}
 BATCH = 8  # curate train's default --batch-size
 
 
-def tokens_per_s(preset: str, vocab_size: int, threads: int, steps: int, device: str) -> float:
+def tokens_per_s(preset: str, vocab_size: int, threads: int, steps: int, device: str) -> tuple[float, float]:
+    """Training tokens per wall-clock second and per CPU second of this process."""
     torch.manual_seed(0)
     torch.set_num_threads(threads)
     config = GPTConfig.from_preset(preset, vocab_size)
     model = GPT(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     batch = torch.randint(0, vocab_size, (BATCH, config.context + 1), device=device)
-    timings = []
+    timings, cpu = [], []
     for _ in range(steps + 1):  # the first step pays for allocations
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=device == "cuda"):
             step(model, optimizer, batch)
         if device == "cuda":
             torch.cuda.synchronize()
         timings.append(time.perf_counter() - started)
-    return BATCH * config.context / statistics.median(timings[1:])
+        cpu.append(time.process_time() - cpu_started)
+    tokens = BATCH * config.context
+    return tokens / statistics.median(timings[1:]), tokens / max(statistics.median(cpu[1:]), 1e-9)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -51,14 +54,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv or [])
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; batch {BATCH}, median of {args.steps} steps "
           f"after a warm-up, wall clock, {args.device}")
-    print(f"{'preset':8} {'vocabulary':12} {'threads':>7} {'tokens/s':>10}  vs 1 thread")
+    print(f"{'preset':8} {'vocabulary':12} {'threads':>7} {'tokens/s':>10}  vs 1 thread  {'per CPU s':>10}")
     for preset in args.presets:
         for name, vocab_size in VOCABULARIES.items():
             baseline = None
             for threads in args.threads if args.device == "cpu" else [torch.get_num_threads()]:
-                rate = tokens_per_s(preset, vocab_size, threads, args.steps, args.device)
+                rate, cpu_rate = tokens_per_s(preset, vocab_size, threads, args.steps, args.device)
                 baseline = baseline or rate
-                print(f"{preset:8} {name:12} {threads:>7} {rate:>10,.0f}  {rate / baseline:.2f}x", flush=True)
+                print(f"{preset:8} {name:12} {threads:>7} {rate:>10,.0f}  {rate / baseline:>10.2f}x  {cpu_rate:>10,.0f}",
+                      flush=True)
 
 
 if __name__ == "__main__":
