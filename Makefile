@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup browser demo test bench screenshot clean quality-model
+.PHONY: setup browser demo test bench screenshot clean models quality-model toxicity-model
 
 setup: $(STAMP)
 
@@ -59,6 +59,17 @@ quality-model: setup
 		--output curate/data/quality-en.calibration.json
 	$(VENV)/bin/curate classifier eval curate/data/quality-en.ftz --label hq --id-split held_out \
 		--positives $(addprefix $(QUALITY_DATA)/positives-,reuters.jsonl gold.jsonl wikipedia.jsonl) --negatives $(QUALITY_NEGATIVES)
+
+# The shipped toxicity model (curate/data/toxicity.ftz; card: curate/data/toxicity.md), rebuilt from
+# ../shared/data/toxicity-train by `curate classifier train` (about a minute).
+TOXICITY_DATA ?= ../shared/data/toxicity-train
+TOXICITY_MODEL ?= curate/data/toxicity.ftz
+
+models: toxicity-model quality-model
+
+toxicity-model:
+	$(VENV)/bin/curate classifier train --input $$($(PY) -m curate.models --toxicity-inputs $(TOXICITY_DATA)) \
+		--positive 1 --epochs 1 --dev-fraction 0.1 --output $(TOXICITY_MODEL)
 
 clean:
 	rm -rf out .pytest_cache

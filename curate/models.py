@@ -1,6 +1,8 @@
 """Model files, resolved offline: from config, an environment variable, or an installed package.
 
-`python -m curate.models --check` is run by `make setup` to prove the files are there.
+`python -m curate.models --check` is run by `make setup` to prove the files are there;
+`python -m curate.models --toxicity-inputs DIR` lists the training files of the shipped toxicity model
+(`make toxicity-model` rebuilds it from them; card: curate/data/toxicity.md).
 """
 
 from __future__ import annotations
@@ -17,6 +19,21 @@ QUALITY_ENV = "CURATE_QUALITY_MODEL"
 SHIPPED = Path(__file__).parent / "data"
 QUALITY_MODEL = SHIPPED / "quality-en.ftz"  # built by `make quality-model`; card: quality-en.md
 QUALITY_CALIBRATION = SHIPPED / "quality-en.calibration.json"
+TOXICITY_MODEL = SHIPPED / "toxicity.ftz"  # built by `make toxicity-model`; card: toxicity.md
+
+# The shipped toxicity model's training sets (../shared/data/toxicity-train/<set>/data.jsonl.gz), all
+# under permissive licences. Share-alike, non-commercial and unlicensed sets stay out: they are the
+# independent test platforms of bench/bench_toxicity_platforms.py.
+TOXICITY_SETS = {
+    "paradetox": "CC0-1.0",
+    "fox_news_comments": "MIT",
+    "convabuse": "CC-BY-4.0",
+    "hatemoji_build": "CC-BY-4.0",
+    "mlma_en": "MIT",
+    "germeval2018": "CC-BY-4.0",
+}
+# Where the model's score is used: the languages it was trained on AND that pass the clean-prose bound.
+TOXICITY_LANGUAGES = ("en", "de")
 
 
 def lid_model_path(configured: str | None = None) -> Path:
@@ -60,13 +77,37 @@ def quality_calibration_path(configured: str | None, model: str | None) -> Path:
         raise CurateError(f"calibration table not found: {path}")
     return path
 
+def toxicity_model_path() -> Path:
+    """The toxicity model shipped inside the package."""
+    if not TOXICITY_MODEL.is_file():
+        raise CurateError(f"toxicity model not found: {TOXICITY_MODEL}; rebuild it with `make toxicity-model`")
+    return TOXICITY_MODEL
+
+
+def toxicity_inputs(folder: str | Path) -> list[Path]:
+    """The shipped toxicity model's training files inside a toxicity-train folder, each checked."""
+    paths = [Path(folder) / name / "data.jsonl.gz" for name in TOXICITY_SETS]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise CurateError(f"toxicity training data not found: {', '.join(missing)}")
+    return paths
+
 
 def main(argv: list[str]) -> int:
+    usage = "usage: python -m curate.models --check | --toxicity-inputs DIR"
+    if argv[:1] == ["--toxicity-inputs"] and len(argv) == 2:
+        try:
+            print(" ".join(str(path) for path in toxicity_inputs(argv[1])))
+        except CurateError as exc:
+            print(f"curate.models: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if argv != ["--check"]:
-        print("usage: python -m curate.models --check", file=sys.stderr)
+        print(usage, file=sys.stderr)
         return 2
     try:
         print(f"lid.176: {lid_model_path()}")
+        print(f"toxicity: {toxicity_model_path()}")
     except CurateError as exc:
         print(f"curate.models: {exc}", file=sys.stderr)
         return 1

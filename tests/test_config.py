@@ -20,7 +20,7 @@ from curate.stages import STAGES, StageOptions, build_stage, options_class, stag
 from curate.stages.minhash_dedup import MinhashDedup
 
 # Their owners are converting these to declared options; until then their `__init__` signature is their options.
-SIGNATURE_STAGES = {"toxicity", "decontaminate"}
+SIGNATURE_STAGES = {"decontaminate"}
 
 
 def pipeline(*stages) -> dict:

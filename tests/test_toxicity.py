@@ -8,13 +8,17 @@ measured (see the README's toxicity section) so that they catch regressions, not
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from curate import classifier
+from curate import classifier, models
 from curate.config import validate_options
 from curate.document import Document
 from curate.errors import ConfigError
@@ -23,6 +27,7 @@ from curate.stages.toxicity import Toxicity, WordLists, read_list
 from curate.stats import StageStats
 
 FOREIGN = ("de", "fr", "es", "ru")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def docs_of(texts: list[str], language: str | None = None) -> list[Document]:
@@ -114,15 +119,36 @@ def test_stage_combines_scorers_and_records_each() -> None:
     texts = ["fuck you, you stupid bitch", "the weather is fine today", "Du bist ein Arschloch"]
     docs = docs_of(texts)
     docs[2].signals["language"] = "de"
-    stage = Toxicity()  # default: wordlist + profanity_check, mean
+    stage = Toxicity()  # default: the shipped fastText model + wordlist + profanity_check, mean
     verdicts = stage.process(docs)
     assert verdicts[0] is not None and verdicts[1] is None and verdicts[2] is not None
     first = docs[0].signals
-    assert first["toxicity_score"] == pytest.approx((first["toxicity_wordlist"] + first["toxicity_profanity_check"]) / 2)
-    # profanity_check is English only: the German document is scored by the word list alone.
+    parts = [first[f"toxicity_{name}"] for name in ("fasttext", "wordlist", "profanity_check")]
+    assert first["toxicity_score"] == pytest.approx(sum(parts) / 3)
+    # profanity_check is English only: the German document is scored by fastText and the word list.
     assert "toxicity_profanity_check" not in docs[2].signals
-    assert docs[2].signals["toxicity_score"] == docs[2].signals["toxicity_wordlist"]
-    assert set(stage.output_signals()) == {"toxicity_score", "toxicity_wordlist", "toxicity_profanity_check"}
+    german = docs[2].signals
+    assert german["toxicity_score"] == pytest.approx((german["toxicity_fasttext"] + german["toxicity_wordlist"]) / 2)
+    assert set(stage.output_signals()) == {"toxicity_score", "toxicity_fasttext", "toxicity_wordlist", "toxicity_profanity_check"}
+
+
+def test_shipped_model_scores_only_its_languages() -> None:
+    """The shipped model is trained on English and German; elsewhere the other scorers decide."""
+    texts = {"en": "shut up you stupid idiot", "de": "halt die fresse du dummer idiot", "fr": "ferme ta gueule espèce d'idiot",
+             "ru": "заткнись, тупой идиот", "zh": "闭嘴你这个白痴"}
+    docs = [Document(id=lang, text=text, signals={"language": lang}) for lang, text in texts.items()]
+    # No language stage, or an undecided one: every scorer that can apply does.
+    docs += [Document(id="none", text=texts["en"]), Document(id="und", text=texts["de"], signals={"language": "und"})]
+    Toxicity(mode="annotate").process(docs)
+    scored = {d.id for d in docs if "toxicity_fasttext" in d.signals}
+    assert scored == {"en", "de", "none", "und"}
+    assert all(d.signals["toxicity_fasttext"] > 0.5 for d in docs if d.id in scored)
+    assert "toxicity_wordlist" in docs[2].signals and "toxicity_wordlist" in docs[3].signals  # fr, ru: word lists
+    assert "toxicity_score" not in docs[4].signals  # zh: no scorer applies
+    # A configured model is applied to every language unless `model_languages` says otherwise.
+    model = str(models.toxicity_model_path())
+    assert Toxicity(scorer="fasttext", model=model).model_languages is None
+    assert Toxicity(scorer="fasttext", model=model, model_languages=["fr"]).model_languages == {"fr"}
 
 
 def test_documents_no_scorer_applies_to_are_kept_unscored() -> None:
@@ -143,11 +169,10 @@ def test_annotate_mode_keeps_and_says_why() -> None:
     ("options", "message"),
     [
         ({"scorer": "perspective"}, "toxicity.scorer"),
-        ({"scorer": "fasttext"}, "needs `model:`"),
         ({"scorer": ["wordlist", "wordlist"]}, "distinct"),
         ({"scorer": []}, "distinct"),
-        ({"threshold": 1.5}, "between 0 and 1"),
-        ({"model": "x.bin"}, "only used by scorer 'fasttext'"),
+        ({"threshold": 1.5}, ">= 0 and <= 1"),
+        ({"scorer": "wordlist", "model": str(models.toxicity_model_path())}, "only used by scorer 'fasttext'"),
         ({"wordlist_languages": ["xx"]}, "no list for xx"),
         ({"level": "paragraph"}, "level"),
     ],
@@ -203,7 +228,7 @@ def davidson(shared_data: Path) -> tuple[list[str], list[bool], list[int], list[
 
 @pytest.fixture(scope="module")
 def default_scores(davidson, clean_english, clean_foreign) -> dict[str, dict[str, np.ndarray]]:
-    """The default stage (wordlist + profanity_check, mean) over every evaluation set, once."""
+    """The default stage (shipped fastText model + wordlist + profanity_check, mean) over every evaluation set, once."""
     texts, _, _, dev = davidson
     prose = [p for book in clean_english.values() for p in book]
     scores = {"davidson": annotate([texts[i] for i in dev]), "prose": annotate(prose)}
@@ -246,7 +271,7 @@ def test_profanity_check_on_davidson_and_clean_prose(davidson, default_scores) -
 
 
 def test_default_combination_on_davidson_and_clean_prose(davidson, default_scores, clean_english) -> None:
-    # measured: precision 0.988, recall 0.968, ROC-AUC 0.991; clean prose flagged 0.24%, worst book 1.0%
+    # measured: precision 0.990, recall 0.965, ROC-AUC 0.989; clean prose flagged 0.45%, worst book (Moby Dick) 1.49%
     m = dev_metrics(davidson, default_scores["davidson"]["toxicity_score"])
     assert m.precision >= 0.98 and m.recall >= 0.95 and m.roc_auc >= 0.985
     prose = default_scores["prose"]["toxicity_score"]
@@ -259,8 +284,8 @@ def test_default_combination_on_davidson_and_clean_prose(davidson, default_score
 
 @pytest.mark.parametrize("lang", FOREIGN)
 def test_default_combination_on_clean_foreign_text(lang: str, default_scores) -> None:
-    # measured with the language known: de 0.4%, fr 0%, es 0%, ru 1.1%; unknown (every list, and
-    # profanity_check): de 0.4%, fr 0%, es 0%, ru 0%
+    # measured with the language known: de 0.4%, fr 0%, es 0%, ru 1.1% (two paragraphs with real swear
+    # words); unknown (every list, profanity_check and fastText): 0% each
     assert flagged_share(default_scores[f"{lang}:tagged"]["toxicity_score"]) < 0.02
     assert flagged_share(default_scores[f"{lang}:untagged"]["toxicity_score"]) < 0.02
 
@@ -303,3 +328,47 @@ def test_fasttext_sentence_level_scores_the_worst_sentence(small_model) -> None:
 def test_fasttext_label_must_exist(small_model) -> None:
     with pytest.raises(Exception, match="no label 'nsfw'"):
         Toxicity(scorer="fasttext", model=str(small_model), positive_label="nsfw").setup()
+
+
+# ---- the shipped model (curate/data/toxicity.ftz, `make toxicity-model`) -----------------------
+
+
+def read_set(shared_data: Path, name: str) -> list[dict]:
+    with gzip.open(shared_data / "toxicity-train" / name / "data.jsonl.gz", "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def test_shipped_model_on_a_platform_it_never_saw(shared_data: Path) -> None:
+    """Stormfront forum sentences (CC BY-SA, so never trained on): every 4th of 10,527, 298 hateful."""
+    rows = read_set(shared_data, "stormfront_hate_speech18")[::4]
+    texts, labels = [r["text"] for r in rows], np.array([r["label"] == 1 for r in rows])
+    assert len(rows) == 2632 and labels.sum() == 298
+    scores = annotate(texts, language="en")
+    # measured on this sample: default 0.778, fastText alone 0.744, profanity_check alone 0.736, word lists 0.540
+    assert classifier.roc_auc(scores["toxicity_score"], labels) >= 0.74
+    assert classifier.roc_auc(scores["toxicity_fasttext"], labels) >= 0.70
+    assert models.toxicity_model_path().stat().st_size <= 5_000_000
+
+
+def test_make_toxicity_model_rebuilds_from_a_slice(shared_data: Path, tmp_path: Path) -> None:
+    """The make target's own command on 100 toxic and 100 clean rows of each training set."""
+    for name in models.TOXICITY_SETS:
+        rows = read_set(shared_data, name)
+        picked = [r for r in rows if r["label"] == 1][:100] + [r for r in rows if r["label"] == 0][:100]
+        (tmp_path / name).mkdir()
+        with gzip.open(tmp_path / name / "data.jsonl.gz", "wt", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(r) + "\n" for r in picked)
+    output = tmp_path / "toxicity.ftz"
+    run = subprocess.run(
+        ["make", "-s", "-C", str(REPO), "toxicity-model", f"VENV={sys.prefix}", f"TOXICITY_DATA={tmp_path}", f"TOXICITY_MODEL={output}"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"of {200 * len(models.TOXICITY_SETS):,} records ({100 * len(models.TOXICITY_SETS):,} toxic)" in run.stdout
+    stage = Toxicity(scorer="fasttext", model=str(output), mode="annotate")
+    stage.setup()
+    assert set(stage.model.get_labels()) == {"__label__toxic", "__label__non_toxic"}
+    assert stage.model.is_quantized()
+    missing = subprocess.run(["make", "-s", "-C", str(REPO), "toxicity-model", f"VENV={sys.prefix}", f"TOXICITY_DATA={tmp_path / 'none'}",
+                              f"TOXICITY_MODEL={output}"], capture_output=True, text=True, timeout=300)
+    assert missing.returncode != 0 and "toxicity training data not found" in missing.stderr

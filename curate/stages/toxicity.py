@@ -8,9 +8,13 @@ Scorers (`scorer:` one name or a list):
   words scores 0.5, so a swear word in a tweet counts much more than the same word in a long article.
   A document's `language` signal picks its list; without one, all lists apply; a language without a
   list is not scored by this scorer.
-- `fasttext`: any fastText classifier (`model:`), such as one made by `curate classifier train` or
-  Dolma's Jigsaw models; the score is P(`positive_label`), per document or, with `level: sentence`,
-  the highest over its sentences. `model_languages` limits it to the languages it was trained on.
+- `fasttext`: a fastText classifier; the score is P(`positive_label`), per document or, with
+  `level: sentence`, the highest over its sentences. Without `model:` it is the shipped model
+  (curate/data/toxicity.md: permissively licensed comments, tweets and forum posts), applied to the
+  languages it was trained and checked on (en, de); `model:` takes any other, such as one made by
+  `curate classifier train` or Dolma's Jigsaw models. `model_languages` limits it to the languages
+  it was trained on (default for a configured model: every language); a document without a
+  `language` signal is scored by it, as by profanity_check.
 - `profanity_check`: alt-profanity-check's linear SVM (English only: documents in other languages
   are not scored by it).
 With several scorers, `combine: mean` (default) or `max` merges the scores of the scorers that apply
@@ -33,60 +37,67 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pyarrow as pa
 
-from .. import classifier
+from .. import classifier, models
 from ..document import Document
 from ..errors import ConfigError
 from ..text import words
-from .base import Signal, Stage, Verdict
+from ..options import OptionError, option
+from .base import Signal, Stage, StageOptions, Verdict
 
 ScorerName = Literal["wordlist", "fasttext", "profanity_check"]
 SCORERS: tuple[str, ...] = get_args(ScorerName)
-DEFAULT_SCORERS = ("wordlist", "profanity_check")
+# The mean of all three generalised best to platforms left out of training (bench_toxicity_platforms).
+DEFAULT_SCORERS = ("fasttext", "wordlist", "profanity_check")
 SCORE_BINS = (0.0, 1.0, 20)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToxicityOptions(StageOptions):
+    scorer: ScorerName | list[ScorerName] | None = option(None, "one scorer or a list; null: fasttext, wordlist and profanity_check")
+    threshold: float = option(0.5, "documents whose combined score is at or above this are removed", ge=0, le=1)
+    combine: Literal["max", "mean"] = option("mean", "how the scores of the scorers that apply are merged")
+    model: str | None = option(None, "a fastText .bin or .ftz for scorer fasttext; null: the shipped model", file=True)
+    positive_label: str = option(classifier.POSITIVE_LABEL, "the fastText label whose probability is the score")
+    level: Literal["document", "sentence"] = option("document", "fastText scores the document, or its worst sentence")
+    tokenize: bool = option(True, "lowercase and split punctuation before fastText, as `curate classifier train` does; "
+                            "false for models trained on raw text (Dolma's)")
+    model_languages: list[str] | None = option(None, "languages fastText scores; null: en and de for the shipped model, "
+                                               "every language for a configured one")
+    wordlist_languages: list[str] | None = option(None, "the word lists to load; null: every shipped list")
+    wordlist_dir: str | None = option(None, "a folder of <language>.txt lists replacing the shipped ones")
+
+    def __post_init__(self) -> None:
+        scorers = self.scorers()
+        if not scorers or len(set(scorers)) != len(scorers):
+            raise OptionError("scorer", f"expected one or more distinct scorers of {', '.join(SCORERS)}, got {self.scorer!r}")
+        if self.model and "fasttext" not in scorers:
+            raise OptionError("model", "only used by scorer 'fasttext'; add it to `scorer:`")
+
+    def scorers(self) -> list[str]:
+        return list(DEFAULT_SCORERS) if self.scorer is None else [self.scorer] if isinstance(self.scorer, str) else list(self.scorer)
 
 
 class Toxicity(Stage):
     name = "toxicity"
     signals = {"toxicity_score": Signal(pa.float32(), bins=SCORE_BINS)}
 
-    def __init__(
-        self,
-        scorer: ScorerName | list[ScorerName] | None = None,
-        threshold: float = 0.5,
-        combine: Literal["max", "mean"] = "mean",
-        model: str | None = None,
-        positive_label: str = classifier.POSITIVE_LABEL,
-        level: Literal["document", "sentence"] = "document",
-        tokenize: bool = True,
-        model_languages: list[str] | None = None,
-        wordlist_languages: list[str] | None = None,
-        wordlist_dir: str | None = None,
-        mode: Literal["filter", "annotate"] = "filter",
-    ) -> None:
-        """`scorer` defaults to wordlist + profanity_check (mean), the best measured without a model
-        file. `tokenize` lowercases and splits punctuation before fastText, as `curate classifier train`
-        does; set it to false for models trained on raw text (Dolma's). `wordlist_languages` picks
-        the lists to load (default: every shipped list); `wordlist_dir` replaces the shipped folder."""
-        super().__init__(mode)
-        self.scorers = list(DEFAULT_SCORERS) if scorer is None else [scorer] if isinstance(scorer, str) else list(scorer)
-        if not self.scorers or len(set(self.scorers)) != len(self.scorers) or not set(self.scorers) <= set(SCORERS):
-            raise ConfigError(f"toxicity.scorer: expected one or more distinct scorers of {', '.join(SCORERS)}")
-        if not 0.0 <= threshold <= 1.0:
-            raise ConfigError(f"toxicity.threshold: expected a number between 0 and 1, got {threshold}")
-        if "fasttext" in self.scorers and not model:
-            raise ConfigError("toxicity.model: scorer 'fasttext' needs `model:` (a fastText .bin or .ftz file)")
-        if model and "fasttext" not in self.scorers:
-            raise ConfigError("toxicity.model: only used by scorer 'fasttext'; add it to `scorer:`")
-        self.threshold = threshold
-        self.combine = combine
-        self.model_path = model
-        self.positive_label = positive_label
-        self.level = level
-        self.tokenize = tokenize
-        self.model_languages = set(model_languages) if model_languages else None
-        self.wordlist_languages = wordlist_languages
-        self.wordlist_dir = wordlist_dir
+    Options = ToxicityOptions
+    options: ToxicityOptions
+
+    def __init__(self, **options: Any) -> None:
+        """The default scorers (the mean of all three) were chosen by leave-one-platform-out ROC-AUC over
+        the training platforms and measured on platforms that choice never saw (bench_toxicity_platforms)."""
+        super().__init__(**options)
+        o = self.options
+        self.scorers = o.scorers()
+        self.threshold, self.combine, self.model_path, self.positive_label = o.threshold, o.combine, o.model, o.positive_label
+        self.level, self.tokenize = o.level, o.tokenize
+        if o.model_languages:
+            self.model_languages: set[str] | None = set(o.model_languages)
+        else:  # the shipped model only where it was trained and checked; a configured one everywhere
+            self.model_languages = None if o.model else set(models.TOXICITY_LANGUAGES)
+        self.wordlist_languages, self.wordlist_dir = o.wordlist_languages, o.wordlist_dir
         self.model: Any = None
         self.wordlists: WordLists | None = None
         self.ready = False
@@ -100,7 +111,7 @@ class Toxicity(Stage):
         if "wordlist" in self.scorers:
             self.wordlists = WordLists.load(self.wordlist_dir, self.wordlist_languages)
         if "fasttext" in self.scorers:
-            self.model = classifier.load_model(self.model_path, self.positive_label)
+            self.model = classifier.load_model(self.model_path or models.toxicity_model_path(), self.positive_label)
         if "profanity_check" in self.scorers:
             import profanity_check  # noqa: F401 - fail in setup, not on the first batch
         self.ready = True
@@ -117,10 +128,7 @@ class Toxicity(Stage):
         applied = ~np.isnan(scores)
         scored = applied.any(axis=0).tolist()
         loudest = np.where(applied, scores, -1.0).argmax(axis=0).tolist()
-        if self.combine == "max":
-            combined = np.where(applied, scores, -1.0).max(axis=0)
-        else:
-            combined = np.where(applied, scores, 0.0).sum(axis=0) / np.maximum(applied.sum(axis=0), 1)
+        combined = combine_scores(scores, self.combine)
         per_scorer = {f"toxicity_{name}": row.tolist() for name, row in zip(self.scorers, scores)} if len(self.scorers) > 1 else {}
         verdicts: list[Verdict] = []
         for i, (doc, score) in enumerate(zip(docs, combined.tolist())):
@@ -145,7 +153,8 @@ class Toxicity(Stage):
                     scores[i] = score
             return scores
         if name == "fasttext":
-            chosen = [i for i, language in enumerate(languages) if self.model_languages is None or language in self.model_languages]
+            known = self.model_languages
+            chosen = [i for i, language in enumerate(languages) if known is None or language is None or language in known]
             scores[chosen] = self._fasttext([docs[i].text for i in chosen])
             return scores
         chosen = [i for i, language in enumerate(languages) if language in (None, "en")]
@@ -170,6 +179,17 @@ class Toxicity(Stage):
         probabilities = classifier.positive_probability(self.model, sentences, self.positive_label)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         return np.maximum.reduceat(probabilities, starts) if len(texts) else probabilities
+
+
+def combine_scores(scores: np.ndarray, how: str) -> np.ndarray:
+    """One score per column of a scorers x documents array (NaN where a scorer does not apply): the
+    mean or the max of the scores that apply, NaN where none does."""
+    applied = ~np.isnan(scores)
+    if how == "max":
+        combined = np.where(applied, scores, -np.inf).max(axis=0)
+    else:
+        combined = np.where(applied, scores, 0.0).sum(axis=0) / np.maximum(applied.sum(axis=0), 1)
+    return np.where(applied.any(axis=0), combined, np.nan)
 
 
 def _language(doc: Document) -> str | None:
