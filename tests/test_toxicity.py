@@ -290,6 +290,18 @@ def test_default_combination_on_clean_foreign_text(lang: str, default_scores) ->
     assert flagged_share(default_scores[f"{lang}:untagged"]["toxicity_score"]) < 0.02
 
 
+def test_default_removes_at_most_one_percent_of_clean_sentences(shared_data: Path) -> None:
+    """The Leipzig sentences of lingua's test data, one document each, language known."""
+    folder = shared_data / "lingua-langid-testdata" / "language-testdata" / "sentences"
+    stage = Toxicity()
+    removed = {}
+    for lang in ("en", *FOREIGN):
+        sentences = (folder / f"{lang}.txt").read_text(encoding="utf-8").splitlines()
+        removed[lang] = sum(v is not None for v in stage.process(docs_of(sentences, lang))) / len(sentences)
+    # measured: en 0%, de 0.1%, fr 0%, es 0%, ru 0.5% (five sentences, each with a real swear word)
+    assert all(share <= 0.01 for share in removed.values()), removed
+
+
 # ---- a fastText classifier trained here, loaded by the stage ------------------------------------
 
 
