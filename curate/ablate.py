@@ -785,7 +785,7 @@ def summarize(runs: list[dict[str, Any]], baselines: list[str]) -> list[dict[str
             spread = max(_sd([by_seed[s]["val_bpb"] for s in seeds]), _sd([other[s]["val_bpb"] for s in seeds]))
             row["vs"][baseline] = {
                 "val_bpb": diff["diff"], "sd": diff["diff_sd"], "seeds": len(seeds), "spread": spread,
-                "beyond_2x_spread": abs(diff["diff"]) > 2 * spread,
+                "beyond_2x_spread": len(seeds) > 1 and abs(diff["diff"]) > 2 * spread,  # one seed shows no spread
                 "domains": {d: _mean_sd("diff", [by_seed[s]["domains"][d]["val_bpb"] - other[s]["domains"][d]["val_bpb"]
                                                  for s in seeds]) for d in first["domains"]},
             }
