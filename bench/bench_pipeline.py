@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
             for tokenizer in ("whitespace", "spacy"):
                 run = run_datatrove(python, corpus, out / f"datatrove-{tokenizer}", tokenizer, "web", args.workers)
                 totals[run.label] = run.cpu
-                print(f"\n{run.label}: kept {run.kept}; per step CPU s: "
+                print(f"\n{run.label}: {run.cpu:.1f} CPU s, kept {run.kept}; per step wall s (its own timing): "
                       + ", ".join(f"{name} {seconds:.1f}" for name, _, seconds in run.steps))
         except DatatroveUnavailable as exc:
             print(f"\ndatatrove skipped: {exc}")
