@@ -57,7 +57,7 @@ from .io.base import InputOptions
 from .io.writers import write_parquet_atomic
 from .ngrams import contains, ngram_hashes, ngram_set
 from .options import docs
-from .stages import options_class, stage_class, stage_key
+from .stages import build_stage, stage_class, stage_key
 from .tokens.bpe import train_bpe
 from .tokens.encodings import check_spec, describe, load_encoding, write_ranks
 from .tokens.shards import TokenShardWriter, load_shard, read_manifest, shard_paths, write_manifest
@@ -201,10 +201,16 @@ def _parse_base(raw: Any, input_override: Any) -> tuple[PipelineConfig, dict[str
         base = parse_config(raw)
     except ConfigError as exc:
         raise ConfigError(f"pipeline: {exc}") from None
-    tokenize = [options for name, options in base.stages if name == "tokenize"]
-    base.stages = [(name, options) for name, options in base.stages if name != "tokenize"]
+    tokenize = [options for name, options in base.stages if _writes_tokens(name, options)]
+    base.stages = [(name, options) for name, options in base.stages if not _writes_tokens(name, options)]
     options = {k: v for k, v in (tokenize[0] if tokenize else {}).items() if k not in ("encoding", "val_fraction")}
     return base, options
+
+
+def _writes_tokens(name: str, options: dict[str, Any]) -> bool:
+    """Whether a stage makes the tokens the trainer reads (it asks for the `tokens` output): the ablation
+    appends its own, with the shared tokenizer, so a pipeline's is taken out and a variant may not name one."""
+    return "tokens" in build_stage(name, options).sink_requests()
 
 
 def _parse_variants(raw: Any, base_stages: Stages, eval_paths: list[str]) -> list[Variant]:
@@ -236,9 +242,9 @@ def _parse_variants(raw: Any, base_stages: Stages, eval_paths: list[str]) -> lis
             stages = list(base_stages)
         if not stages:
             raise ConfigError(f"{where}: no stages left")
-        if any(n == "tokenize" for n, _ in stages):
-            raise ConfigError(f"{where}: tokenize is the ablation's own last stage; leave it out")
         check_stages(stages, f"{where}.stages")  # every variant is valid before the first one runs
+        if any(_writes_tokens(n, o) for n, o in stages):
+            raise ConfigError(f"{where}: the tokens are the ablation's own last stage; leave the tokenizing stage out")
         variants.append(Variant(name, stages))
     return variants
 
@@ -354,7 +360,7 @@ def _in_order(head: Stages, prefix: Stages) -> bool:
 
 
 def _can_annotate(name: str) -> bool:
-    return "mode" in docs(options_class(stage_class(name)))
+    return "mode" in docs(stage_class(name).Options)
 
 
 # --- running ----------------------------------------------------------------------------------------------

@@ -235,7 +235,7 @@ def test_pool_filters_by_stage_key(tmp_path: Path) -> None:
     [
         ({"variants": {"a": {"drop": ["minhash"]}}}, "variants.a.drop: 'minhash' is not a stage"),
         ({"variants": {"a": {"stages": ["nonsense"]}}}, "unknown stage 'nonsense'"),
-        ({"variants": {"a": {"stages": [{"tokenize": {}}]}}}, "tokenize is the ablation's own last stage"),
+        ({"variants": {"a": {"stages": [{"tokenize": {}}]}}}, "the tokens are the ablation's own last stage"),
         ({"variants": {"a": {"drop": [], "stages": []}}}, "either 'drop' or 'stages'"),
         ({"variants": {"../a": None}}, "a variant name is a folder name"),
         ({"reference": "b"}, "reference: 'b' is not a variant"),

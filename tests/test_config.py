@@ -16,11 +16,9 @@ from curate.config import parse_config
 from curate.errors import ConfigError
 from curate.driver import execute
 from curate.options import docs, option, parse
-from curate.stages import STAGES, StageOptions, build_stage, options_class, stage_class
+from curate.stages import STAGES, StageOptions, build_stage, stage_class
 from curate.stages.minhash_dedup import MinhashDedup
 
-# Their owners are converting these to declared options; until then their `__init__` signature is their options.
-SIGNATURE_STAGES = {"decontaminate"}
 
 
 def pipeline(*stages) -> dict:
@@ -125,13 +123,11 @@ def test_stages_built_in_code_are_validated_like_the_config():
 
 
 def test_every_stage_declares_documented_options():
-    """Each built-in stage resolves its options class; the converted ones document every field."""
+    """Each built-in stage declares its options class and documents every field."""
     for name in STAGES:
-        options = options_class(stage_class(name))
-        assert issubclass(options, StageOptions) and "mode" in docs(options), name
-        if name not in SIGNATURE_STAGES:
-            assert stage_class(name).Options is options, f"{name} still takes its options by signature"
-            assert all(docs(options).values()), f"{name}: every option needs a one-line doc"
+        options = stage_class(name).Options
+        assert issubclass(options, StageOptions) and options is not StageOptions and "mode" in docs(options), name
+        assert all(docs(options).values()), f"{name}: every option needs a one-line doc"
         required = [f.name for f in dataclasses.fields(options) if f.default is f.default_factory is dataclasses.MISSING]
         if not required:
             assert parse(options, {}, name) == options(), name  # the defaults are valid

@@ -3,13 +3,8 @@ form `module:ClassName` loads a user's own `Stage` subclass from any importable 
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import importlib
-import inspect
 import re
-import typing
-from functools import cache
 from typing import Any
 
 from ..errors import ConfigError, one_line
@@ -66,30 +61,9 @@ def _plugin_class(name: str, where: str) -> type[Stage]:
     return cls
 
 
-@cache
-def options_class(cls: type[Stage]) -> type[StageOptions]:
-    """The options dataclass a stage is validated against: its declared `Options`, or, for a stage
-    that still takes its options in its own `__init__` signature, one made from that signature
-    (types only; declare `Options` to get ranges, docs and key-path errors for cross-field checks)."""
-    params = [p for p in list(inspect.signature(cls.__init__).parameters.values())[1:] if p.name != "mode"]
-    if all(p.kind == p.VAR_KEYWORD for p in params):
-        return cls.Options
-    hints = typing.get_type_hints(cls.__init__)
-    fields = [(p.name, hints.get(p.name, Any), _field(p.default)) for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    return dataclasses.make_dataclass(f"{cls.__name__}Options", fields, bases=(StageOptions,), frozen=True, kw_only=True)
-
-
-def _field(default: Any) -> Any:
-    if default is inspect.Parameter.empty:
-        return dataclasses.field()
-    if default.__class__.__hash__ is None:  # mutable: each instance gets its own copy
-        return dataclasses.field(default_factory=lambda: copy.deepcopy(default))
-    return dataclasses.field(default=default)
-
-
 def validate_options(name: str, options: dict[str, Any], where: str) -> StageOptions:
     """The stage's validated options (the reserved `id` aside); errors name `where` and the key."""
-    return parse(options_class(stage_class(name, where)), {k: v for k, v in options.items() if k != ID_KEY}, where)
+    return parse(stage_class(name, where).Options, {k: v for k, v in options.items() if k != ID_KEY}, where)
 
 
 def stage_key(name: str, options: dict[str, Any]) -> str:
@@ -105,6 +79,6 @@ def build_stage(name: str, options: dict[str, Any]) -> Stage:
 
 
 __all__ = [
-    "ID_KEY", "KEY_PATTERN", "STAGES", "GlobalStage", "Signal", "Stage", "StageOptions", "build_stage", "options_class",
+    "ID_KEY", "KEY_PATTERN", "STAGES", "GlobalStage", "Signal", "Stage", "StageOptions", "build_stage",
     "stage_class", "stage_key", "validate_options",
 ]
