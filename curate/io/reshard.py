@@ -11,6 +11,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+from ..atomic import AtomicFile
 from .base import InputOptions, InputShard
 from .compressed import DECOMPRESSION_ERRORS, open_binary
 from .inputs import split_file
@@ -45,15 +46,14 @@ def decompressed_copy(path: str, folder: Path) -> Path | None:
     copy = folder / f"{hashlib.sha1(where.encode()).hexdigest()[:12]}-{stem}"
     if copy.exists():
         return copy
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = copy.with_name(copy.name + ".tmp")
+    partial = AtomicFile(copy)
     try:
-        with open_binary(path) as source, open(partial, "wb") as target:
+        with open_binary(path) as source, open(partial.tmp, "wb") as target:
             shutil.copyfileobj(source, target, COPY_BYTES)
     except DECOMPRESSION_ERRORS:
-        partial.unlink()
+        partial.discard()
         return None
-    os.replace(partial, copy)
+    partial.commit()
     return copy
 
 

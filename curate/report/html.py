@@ -15,6 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_text_atomic
 from ..stats import Histogram
 from . import charts
 from .samples import DomainCounts, domain_counts, find_survivors, is_duplicate, sample_docs
@@ -71,9 +72,7 @@ def write_report(run_dir: str | Path) -> Path:
         + "</body></html>"
     )
     path = run_dir / "report.html"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, page)
     return path
 
 
