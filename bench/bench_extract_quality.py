@@ -1,0 +1,153 @@
+"""Extraction quality on html-cleaning-gold: token F1 (precision, recall) against human-cleaned text,
+per source, for curate's two extractors and the two bare libraries, with pages per CPU second.
+
+Gold: CleanEval-style sources mark paragraphs with `<p>`/`<h>`/`<l>` and start with a `URL:` line
+(both stripped, entities decoded); readability's gold is HTML (its text is used); the L3S pages
+(page-signal) carry the page itself with content spans classed `x-nc-sel1` (headline) and
+`x-nc-sel2` (full text): their text is the gold (supplemental, comments and related links are not).
+Tokens are lower-cased `\\w+` runs, compared as bags; scores are means over pages.
+
+The pages are split in two halves by a hash of their id: extractor tuning may look only at the
+`tune` half; the `report` half is what gets quoted. `python -m bench.bench_extract_quality
+[--half tune|report|all] [--limit N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import html as html_entities
+import json
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import lxml.html
+
+from curate.stages.extract import extract_page
+
+GOLD = Path(__file__).resolve().parents[2] / "shared" / "data" / "html-cleaning-gold" / "docs.jsonl.gz"
+_MARKUP = re.compile(r"<[phl]>", re.IGNORECASE)
+_TOKEN = re.compile(r"\w+")
+_L3S_CONTENT = "x-nc-sel1 x-nc-sel2".split()
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    source: str
+    html: str
+    gold: Counter
+
+    @property
+    def half(self) -> str:
+        return "tune" if hashlib.sha1(self.id.encode()).digest()[0] % 2 == 0 else "report"
+
+
+def tokens(text: str) -> Counter:
+    return Counter(_TOKEN.findall(text.lower()))
+
+
+def gold_text(source: str, gold: str) -> str:
+    """The human-cleaned text of a page, whatever form its source gives it in."""
+    if source == "page-signal-master":
+        tree = lxml.html.fromstring(gold)
+        spans = tree.xpath(" | ".join(f"//*[contains(@class, '{c}')]" for c in _L3S_CONTENT))
+        outer = [s for s in spans if not any(a in spans for a in s.iterancestors())]
+        return "\n".join(s.text_content() for s in outer)
+    if source == "readability":
+        return lxml.html.fromstring(gold).text_content()
+    if gold.lstrip().startswith("URL:"):
+        gold = gold.lstrip().split("\n", 1)[-1]
+    return html_entities.unescape(_MARKUP.sub("", gold))
+
+
+def read_pages(half: str, limit: int | None) -> Iterator[Page]:
+    with gzip.open(GOLD, "rt", encoding="utf-8") as lines:
+        for n, line in enumerate(lines):
+            if limit is not None and n >= limit:
+                return
+            row = json.loads(line)
+            if not row.get("gold_text"):
+                continue
+            page = Page(row["id"], row["source"], row["html"], tokens(gold_text(row["source"], row["gold_text"])))
+            if page.gold and half in ("all", page.half):
+                yield page
+
+
+def f1(predicted: Counter, gold: Counter) -> tuple[float, float, float]:
+    overlap = sum((predicted & gold).values())
+    precision = overlap / sum(predicted.values()) if predicted else 0.0
+    recall = overlap / sum(gold.values())
+    return precision, recall, 2 * precision * recall / (precision + recall) if overlap else 0.0
+
+
+def _bare_resiliparse(html: str) -> str:
+    from resiliparse.extract.html2text import extract_plain_text
+
+    return extract_plain_text(html, main_content=True)
+
+
+def _bare_trafilatura(html: str) -> str:
+    import trafilatura
+
+    return trafilatura.extract(html) or ""
+
+
+def _curate(extractor: str) -> Callable[[str], str]:
+    def run(html: str) -> str:
+        return extract_page(html, extractor=extractor, main_content=True, comments=False)[1] or ""  # type: ignore[arg-type]
+
+    return run
+
+
+EXTRACTORS: dict[str, Callable[[str], str]] = {
+    "curate resiliparse (default)": _curate("resiliparse"),
+    "curate trafilatura": _curate("trafilatura"),
+    "bare resiliparse (main_content)": _bare_resiliparse,
+    "bare trafilatura": _bare_trafilatura,
+}
+
+
+def score(pages: list[Page], extract: Callable[[str], str]) -> tuple[dict[str, list[tuple[float, float, float]]], float]:
+    """Per-source (precision, recall, F1) per page, and the CPU seconds extraction took."""
+    by_source: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    cpu = 0.0
+    for page in pages:
+        started = time.process_time()
+        text = extract(page.html)
+        cpu += time.process_time() - started
+        by_source[page.source].append(f1(tokens(text), page.gold))
+    return by_source, cpu
+
+
+def _mean(rows: list[tuple[float, float, float]], i: int) -> float:
+    return sum(r[i] for r in rows) / len(rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--half", choices=["tune", "report", "all"], default="report")
+    parser.add_argument("--limit", type=int, default=None, help="read only the first N rows (a quick look)")
+    parser.add_argument("--only", action="append", choices=list(EXTRACTORS), help="run only these extractors")
+    args = parser.parse_args(argv or [])
+    pages = list(read_pages(args.half, args.limit))
+    counts = Counter(p.source for p in pages)
+    print(f"html-cleaning-gold, {args.half} half: {len(pages)} pages ({', '.join(f'{s} {n}' for s, n in sorted(counts.items()))})")
+    print("token F1 / precision / recall, mean over pages; pages per CPU second of extraction in this process")
+    for name in args.only or EXTRACTORS:
+        by_source, cpu = score(pages, EXTRACTORS[name])
+        every = [r for rows in by_source.values() for r in rows]
+        print(f"{name:34s} all F1 {_mean(every, 2):.3f} P {_mean(every, 0):.3f} R {_mean(every, 1):.3f}  {len(pages) / cpu:7.1f} pages/s", flush=True)
+        for source, rows in sorted(by_source.items()):
+            print(f"  {source:30s}   F1 {_mean(rows, 2):.3f} P {_mean(rows, 0):.3f} R {_mean(rows, 1):.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])
