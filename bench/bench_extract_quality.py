@@ -28,7 +28,7 @@ from pathlib import Path
 
 import lxml.html
 
-from curate.stages.extract import extract_page
+from curate.stages.extract import Extract, extract_page
 
 GOLD = Path(__file__).resolve().parents[2] / "shared" / "data" / "html-cleaning-gold" / "docs.jsonl.gz"
 _MARKUP = re.compile(r"<[phl]>", re.IGNORECASE)
@@ -98,16 +98,20 @@ def _bare_trafilatura(html: str) -> str:
     return trafilatura.extract(html) or ""
 
 
-def _curate(extractor: str) -> Callable[[str], str]:
+def _curate(**options: object) -> Callable[[str], str]:
+    """The stage's own per-page call with its defaults (and `options`), in this process."""
+    extractor_options = Extract(timeout_s=None, **options).extractor_options
+
     def run(html: str) -> str:
-        return extract_page(html, extractor=extractor, main_content=True, comments=False)[1] or ""  # type: ignore[arg-type]
+        return extract_page(html, **extractor_options)[1] or ""
 
     return run
 
 
 EXTRACTORS: dict[str, Callable[[str], str]] = {
-    "curate resiliparse (default)": _curate("resiliparse"),
-    "curate trafilatura": _curate("trafilatura"),
+    "curate resiliparse (default)": _curate(),
+    "curate resiliparse, no line filter": _curate(drop_boilerplate_lines=False),
+    "curate trafilatura": _curate(extractor="trafilatura"),
     "bare resiliparse (main_content)": _bare_resiliparse,
     "bare trafilatura": _bare_trafilatura,
 }

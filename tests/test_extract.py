@@ -54,8 +54,32 @@ def snippet_scores(stage: Extract, pages: list[tuple[str, dict]]) -> tuple[float
 def test_resiliparse_quality_floor(labelled_pages) -> None:
     kept_with, dropped_without, stats = snippet_scores(Extract(), labelled_pages)
     assert len(labelled_pages) == 181
-    assert kept_with >= 0.92 and dropped_without >= 0.75  # measured 0.936 / 0.771
+    assert kept_with >= 0.89 and dropped_without >= 0.85  # measured 0.900 / 0.864
     assert stats.conserved and stats.removed.get("extract:extraction_failed", 0) == 0
+
+
+def test_boilerplate_line_filter_trades_a_little_recall_for_precision(labelled_pages) -> None:
+    """Without the line filter resiliparse keeps more main text and far more boilerplate."""
+    kept_with, dropped_without, _ = snippet_scores(Extract(drop_boilerplate_lines=False), labelled_pages)
+    assert kept_with >= 0.92 and dropped_without < 0.8  # measured 0.936 / 0.771
+
+
+def test_boilerplate_lines_are_dropped_and_the_article_kept() -> None:
+    article = "A long sentence of the article body that goes on for well over twelve words in total. "
+    html = (
+        "<html><body><ul><li><a href=/>Home</a></li><li><a href=/n>World News</a></li></ul>"
+        f"<main><h1>The Title</h1><p>{article * 3}</p><h2>Section Two</h2><p>{article * 2}</p>"
+        "<p>Copyright 2024 Example Media. All rights reserved.</p></main>"
+        "<footer><p>Contact us</p><p>Follow us on social media today</p></footer></body></html>"
+    )
+    docs = [Document(id="page", text="", html=html)]
+    kept, _ = Extract(timeout_s=None)(docs, StageStats("extract"))
+    text = kept[0].text
+    assert text.splitlines()[0] == "The Title" and text.count(article.strip()) == 5
+    # a two-word heading goes too: the price of the menu-line rule
+    assert not any(word in text for word in ("Copyright", "Contact", "Follow us", "Section Two"))
+    unfiltered, _ = Extract(timeout_s=None, drop_boilerplate_lines=False)([Document(id="p", text="", html=html)], StageStats("extract"))
+    assert "Copyright" in unfiltered[0].text and "Section Two" in unfiltered[0].text
 
 
 def test_main_content_is_what_drops_boilerplate(labelled_pages) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -41,6 +42,7 @@ class ExtractOptions(StageOptions):
     extractor: Extractor = option("resiliparse", "the HTML extractor: resiliparse (fast) or trafilatura")
     main_content: bool = option(True, "keep only the main content (drop navigation, footers)")
     comments: bool = option(False, "keep user comments")
+    drop_boilerplate_lines: bool = option(True, "resiliparse only: drop leftover navigation, copyright and cookie lines (see drop_boilerplate_lines)")
     min_chars: int = option(1, "pages with fewer characters of text are removed as no_text", ge=0)
     max_html_chars: int = option(8 * 2**20, "larger pages are removed unread (the WARC reader skips bodies over 8 MiB)", ge=1)
     timeout_s: float | None = option(10.0, "the most one page may take; null extracts in this process, unlimited", gt=0)
@@ -57,7 +59,8 @@ class Extract(Stage):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         o = self.options
-        self.extractor_options = {"extractor": o.extractor, "main_content": o.main_content, "comments": o.comments}
+        self.extractor_options = {"extractor": o.extractor, "main_content": o.main_content, "comments": o.comments,
+                                  "drop_boilerplate": o.drop_boilerplate_lines}
         self.min_chars, self.max_html_chars = o.min_chars, o.max_html_chars
         self.timeout_s, self.memory_mb = o.timeout_s, o.memory_mb
         self._helper: _Helper | None = None
@@ -101,7 +104,7 @@ class Extract(Stage):
         return results
 
 
-def extract_page(html: str, extractor: Extractor, main_content: bool, comments: bool) -> tuple[str, str | None]:
+def extract_page(html: str, extractor: Extractor, main_content: bool, comments: bool, drop_boilerplate: bool = False) -> tuple[str, str | None]:
     """One page -> ("ok", text) or ("extraction_failed", None); never raises on bad markup."""
     try:
         if extractor == "trafilatura":
@@ -120,11 +123,45 @@ def extract_page(html: str, extractor: Extractor, main_content: bool, comments: 
             alt_texts=False,
             noscript=False,
         )
-        return "ok", text
+        return "ok", drop_boilerplate_lines(text) if drop_boilerplate and main_content else text
     except MemoryError:
         return "memory_limit", None
     except Exception:  # noqa: BLE001 - the extractors raise many types on broken markup
         return "extraction_failed", None
+
+
+_TERMINAL = re.compile(r"[.!?:;\"'\u201d\u2019)\u2026\u3002]\s*$")
+_BOILERPLATE = re.compile(
+    r"copyright|\u00a9|all rights reserved|cookie|privacy policy|terms of (use|service)|sign (in|up)|log ?in|subscribe"
+    r"|newsletter|share this|follow us|print this|e-?mail this|related (articles|stories|posts)|advertisement"
+    r"|comments? \(\d+\)|read more|click here",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w+")
+
+
+def drop_boilerplate_lines(text: str, short_words: int = 3, boilerplate_words: int = 25, body_words: int = 12) -> str:
+    """What resiliparse's main_content leaves around the article, as lines: menu items (at most
+    `short_words` words, no closing punctuation), copyright/cookie/sign-in/share lines (at most
+    `boilerplate_words` words), and everything short before the first or after the last body line
+    (`body_words` words or more; two lines before it are kept, often a title and a byline). The
+    first line with words is always kept (the title). Tuned on the tune half of html-cleaning-gold
+    (bench/bench_extract_quality.py): token precision up at little cost in recall."""
+    lines = text.split("\n")
+    counts = [len(_WORD.findall(line)) for line in lines]
+    body = [i for i, n in enumerate(counts) if n >= body_words]
+    first, last = (body[0] - 2, body[-1]) if body else (0, len(lines))
+    title = next((i for i, n in enumerate(counts) if n), -1)
+    kept = []
+    for i, (line, n) in enumerate(zip(lines, counts)):
+        if i != title and n and (
+            (n < body_words and not first <= i <= last)
+            or (n <= short_words and not _TERMINAL.search(line))
+            or (n <= boilerplate_words and _BOILERPLATE.search(line))
+        ):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
 
 
 class _Helper:
