@@ -5,7 +5,9 @@ Gold: CleanEval-style sources mark paragraphs with `<p>`/`<h>`/`<l>` and start w
 (both stripped, entities decoded); readability's gold is HTML (its text is used); the L3S pages
 (page-signal) carry the page itself with content spans classed `x-nc-sel1` (headline) and
 `x-nc-sel2` (full text): their text is the gold (supplemental, comments and related links are not).
-Tokens are lower-cased `\\w+` runs, compared as bags; scores are means over pages.
+Tokens are lower-cased `\\w+` runs, compared as bags; scores are means over pages. Dragnet's gold
+keeps user comments, which curate drops by default (bare trafilatura keeps them), hence the
+`comments: true` row.
 
 The pages are split in two halves by a hash of their id: extractor tuning may look only at the
 `tune` half; the `report` half is what gets quoted. `python -m bench.bench_extract_quality
@@ -111,6 +113,7 @@ def _curate(**options: object) -> Callable[[str], str]:
 EXTRACTORS: dict[str, Callable[[str], str]] = {
     "curate resiliparse (default)": _curate(),
     "curate resiliparse, no line filter": _curate(drop_boilerplate_lines=False),
+    "curate resiliparse, comments: true": _curate(comments=True),
     "curate trafilatura": _curate(extractor="trafilatura"),
     "bare resiliparse (main_content)": _bare_resiliparse,
     "bare trafilatura": _bare_trafilatura,

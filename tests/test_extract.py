@@ -54,7 +54,7 @@ def snippet_scores(stage: Extract, pages: list[tuple[str, dict]]) -> tuple[float
 def test_resiliparse_quality_floor(labelled_pages) -> None:
     kept_with, dropped_without, stats = snippet_scores(Extract(), labelled_pages)
     assert len(labelled_pages) == 181
-    assert kept_with >= 0.89 and dropped_without >= 0.85  # measured 0.900 / 0.864
+    assert kept_with >= 0.90 and dropped_without >= 0.82  # measured 0.918 / 0.845
     assert stats.conserved and stats.removed.get("extract:extraction_failed", 0) == 0
 
 
@@ -76,10 +76,10 @@ def test_boilerplate_lines_are_dropped_and_the_article_kept() -> None:
     kept, _ = Extract(timeout_s=None)(docs, StageStats("extract"))
     text = kept[0].text
     assert text.splitlines()[0] == "The Title" and text.count(article.strip()) == 5
-    # a two-word heading goes too: the price of the menu-line rule
-    assert not any(word in text for word in ("Copyright", "Contact", "Follow us", "Section Two"))
+    assert "Section Two" in text  # a heading inside the text stays
+    assert not any(word in text for word in ("Copyright", "Contact", "Follow us"))
     unfiltered, _ = Extract(timeout_s=None, drop_boilerplate_lines=False)([Document(id="p", text="", html=html)], StageStats("extract"))
-    assert "Copyright" in unfiltered[0].text and "Section Two" in unfiltered[0].text
+    assert "Copyright" in unfiltered[0].text
 
 
 def test_main_content_is_what_drops_boilerplate(labelled_pages) -> None:
