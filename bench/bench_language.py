@@ -1,4 +1,11 @@
-"""language stage vs a bare lid.176 `model.predict` on the same texts, one batch call, same run.
+"""language stage vs a bare lid.176 `model.predict` on the same texts, one batch call, same run;
+then macro accuracy and CPU cost with and without the lingua second opinion (`--accuracy`, `--tune`).
+
+Accuracy sets: the lingua test sentences split by a hash of each line (the `tune` half chose
+`unsure_below` and the groups, only the `report` half is reported; lingua's own test set flatters
+lingua), and the register corpus (web-text-turku-register, `lang_label` from the corpus, `no` read as
+`nb`, languages with at least `MIN_REGISTER_DOCS` pages). Baselines beside: raw lid.176 (top label,
+newlines replaced) and the stage without the second opinion.
 
 Texts: real Common Crawl pages (cc-text-jsonl-dolma, 697 pages, 3.6 KB on average, up to 127 KB)
 and the lingua test sentences (75 languages, ~74k short texts). The baseline is what every
@@ -8,9 +15,12 @@ pipeline must do at least: newlines replaced, one `predict` call. Best of `REPEA
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
+import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 from curate.document import Document
@@ -19,6 +29,8 @@ from curate.stats import StageStats
 
 DATA = Path(os.environ.get("CURATE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 REPEATS = 2
+MIN_REGISTER_DOCS = 50
+UNSURE_GRID = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
 def _best_seconds(run) -> float:
@@ -58,5 +70,71 @@ def main() -> None:
             print(f"{'':<10} identify() on whole texts (max_chars: null), ratio {bare / _best_seconds(lambda: whole.identify(texts)):.2f}")
 
 
+def sentence_split(half: str) -> tuple[list[str], list[str]]:
+    """Lingua test sentences and their language, the `tune` or `report` half by a hash of the line."""
+    texts, labels = [], []
+    for path in sorted((DATA / "lingua-langid-testdata" / "language-testdata" / "sentences").glob("*.txt")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if line and (hashlib.md5(line.encode()).digest()[0] % 2 == 0) == (half == "tune"):
+                texts.append(line)
+                labels.append(path.stem)
+    return texts, labels
+
+
+def register_pages() -> tuple[list[str], list[str]]:
+    """Register corpus pages and their corpus language (`no` as `nb`), languages with enough pages."""
+    with gzip.open(DATA / "web-text-turku-register" / "docs.jsonl.gz", "rt", encoding="utf-8") as lines:
+        rows = [json.loads(line) for line in lines]
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        counts[row["lang_label"]] += 1
+    kept = [row for row in rows if counts[row["lang_label"]] >= MIN_REGISTER_DOCS]
+    return [row["text"] for row in kept], [{"no": "nb"}.get(row["lang_label"], row["lang_label"]) for row in kept]
+
+
+def macro_accuracy(predicted: list[str], labels: list[str]) -> tuple[float, dict[str, float]]:
+    right: dict[str, int] = defaultdict(int)
+    total: dict[str, int] = defaultdict(int)
+    for guess, label in zip(predicted, labels):
+        total[label] += 1
+        right[label] += guess == label
+    per_language = {label: right[label] / total[label] for label in sorted(total)}
+    return sum(per_language.values()) / len(per_language), per_language
+
+
+def _raw_lid(stage: Language, texts: list[str]) -> list[str]:
+    labels, _ = stage._predict([text[: stage.max_chars].replace("\n", " ") for text in texts], k=1)
+    return [label[0].removeprefix("__label__") for label in labels]
+
+
+def accuracy() -> None:
+    """Macro accuracy and CPU seconds: raw lid.176, the stage without and with the second opinion."""
+    before, after = Language(second_opinion=False), Language()
+    before.setup()
+    after.setup()
+    for name, (texts, labels) in {"lingua sentences, report half": sentence_split("report"), "register corpus": register_pages()}.items():
+        raw = macro_accuracy(_raw_lid(before, texts), labels)[0]
+        cpu_before = time.process_time()
+        without, _ = before.identify(texts)
+        cpu_middle = time.process_time()
+        with_lingua, _ = after.identify(texts)
+        cpu_after = time.process_time()
+        old, new = macro_accuracy(without, labels), macro_accuracy(with_lingua, labels)
+        print(f"{name}: {len(texts)} texts, {len(new[1])} languages; macro accuracy raw lid.176 {raw:.3f}, "
+              f"stage before {old[0]:.3f}, after {new[0]:.3f}; CPU s before {cpu_middle - cpu_before:.1f}, "
+              f"after {cpu_after - cpu_middle:.1f} (second opinion on {sum(a != b for a, b in zip(without, with_lingua))} changed labels)")
+        print("  " + ", ".join(f"{lang} {old[1][lang]:.2f}->{new[1][lang]:.2f}" for lang in new[1]))
+
+
+def tune() -> None:
+    """Macro accuracy on the tune half only, for each `unsure_below`."""
+    texts, labels = sentence_split("tune")
+    for unsure_below in UNSURE_GRID:
+        stage = Language(unsure_below=unsure_below)
+        stage.setup()
+        print(f"unsure_below {unsure_below}: tune-half macro accuracy {macro_accuracy(stage.identify(texts)[0], labels)[0]:.4f}")
+
+
 if __name__ == "__main__":
-    main()
+    {"--accuracy": accuracy, "--tune": tune}.get(sys.argv[1] if len(sys.argv) > 1 else "", main)()

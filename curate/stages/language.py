@@ -13,6 +13,16 @@ Around the model, two fixes measured on the lingua test set (75 languages, see t
   Counting is skipped for Latin-only text and for a label written in the text's first non-Latin
   script (Cyrillic text labelled `ru`), so the check costs little.
 
+Second opinion (lingua-language-detector, only on the texts that need it): lid.176 cannot tell
+bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw, zu, xh and others.
+- A confident label in one of those groups: lingua picks within the group (lid.176's score is kept: it
+  is sure of the group, not of the member).
+- A Latin-script (or unknown-script) text lid.176 is unsure of (score below `unsure_below`): lingua
+  decides among its Latin-script languages, with its confidence as the score; text none of them fits
+  (an unsupported script) is `und`, never a confident wrong label.
+lingua reads at most `SECOND_OPINION_CHARS` characters, in high-accuracy mode below `SHORT_TEXT_CHARS`
+and low-accuracy (trigrams) mode above, one text at a time (no thread pool of its own).
+
 The whole batch goes to `model.predict` in one call, each text cut to `max_chars` (the label agrees
 with the full text's for 99.9% of Common Crawl documents at 10,000 characters) with newlines
 replaced by spaces (fastText reads one line).
@@ -43,6 +53,12 @@ MIN_LABEL_SCRIPT_SHARE = 0.2  # below this share of letters the label's script i
 MIN_DOMINANT_SHARE = 0.5  # and one script must hold most letters before the stage overrides the label
 KANA_SHARE_FOR_JAPANESE = 0.1  # Han text with at least this share of kana is Japanese, without it Chinese
 SYLLABLE_WEIGHT = 3  # a Han, kana or Hangul character carries about as much as three Latin letters
+
+# Stage codes lid.176 confuses with each other (lid.176's `sh`, Serbo-Croatian, joins bs/hr/sr).
+CONFUSABLE_GROUPS = [{"bs", "hr", "sr", "sh"}, {"ms", "id"}, {"nb", "nn", "da"}, {"af", "nl"}]
+GROUP_OF = {label: frozenset(group) for group in CONFUSABLE_GROUPS for label in group}
+SECOND_OPINION_CHARS = 1000  # lingua's answer on the first 1,000 characters
+SHORT_TEXT_CHARS = 120  # below this lingua uses all its n-gram models (high-accuracy mode)
 
 # Unicode ranges of the scripts lid.176's non-Latin languages are written in.
 SCRIPT_RANGES = {
@@ -175,6 +191,8 @@ class LanguageOptions(StageOptions):
     model: str | None = option(None, "a fastText lid.176 model file; null: the shipped one", file=True)
     max_chars: int | None = option(10_000, "characters of each document the model reads; null: all", ge=1)
     script_check: bool = option(True, "overrule the model where the text's script contradicts it")
+    second_opinion: bool = option(True, "ask lingua where lid.176 is unsure or confuses languages (bs/hr/sr, ms/id...)")
+    unsure_below: float = option(0.7, "lid.176 scores below this on Latin-script text get lingua's answer", ge=0, le=1)
 
 
 class Language(Stage):
@@ -193,11 +211,20 @@ class Language(Stage):
         self.keep = None if o.keep is None else {LABEL_ALIASES.get(lang, lang) for lang in o.keep}
         self.threshold, self.model_option, self.max_chars, self.script_check = o.threshold, o.model, o.max_chars, o.script_check
         self.model = None
+        self.short_text_detector = self.long_text_detector = None
 
     def setup(self) -> None:
         import fasttext
 
         self.model = fasttext.load_model(str(lid_model_path(self.model_option)))
+        if self.options.second_opinion:
+            from lingua import LanguageDetectorBuilder
+
+            # Built from the Latin-script languages only; each language's n-grams load on first use.
+            self.short_text_detector = LanguageDetectorBuilder.from_all_languages_with_latin_script().build()
+            self.long_text_detector = (
+                LanguageDetectorBuilder.from_all_languages_with_latin_script().with_low_accuracy_mode().build()
+            )
         known = {LABEL_ALIASES.get(label, label) for label in self.labels()}
         unknown = sorted((self.keep or set()) - known)
         if unknown:
@@ -231,10 +258,32 @@ class Language(Stage):
         scores = [float(p[0]) for p in probs]
         if self.script_check:
             self._fix_scripts(lines, languages, scores)
+        languages = [LABEL_ALIASES.get(lang, lang) for lang in languages]
+        if self.short_text_detector is not None:
+            self._second_opinion(lines, languages, scores)
         for i, line in enumerate(lines):
             if not _LETTER.search(line):
                 languages[i], scores[i] = UNDETERMINED, 0.0
-        return [LABEL_ALIASES.get(lang, lang) for lang in languages], scores
+        return languages, scores
+
+    def _second_opinion(self, lines: list[str], languages: list[str], scores: list[float]) -> None:
+        """Re-decide, in place, the texts lid.176 is unsure of or labels within a confusable group."""
+        for i, (line, language) in enumerate(zip(lines, languages)):
+            unsure = scores[i] < self.options.unsure_below and "Latn" in label_scripts(language)
+            group = GROUP_OF.get(language)
+            if not unsure and group is None:
+                continue
+            sample = line[:SECOND_OPINION_CHARS]
+            detector = self.short_text_detector if len(sample) < SHORT_TEXT_CHARS else self.long_text_detector
+            confidence = {
+                value.language.iso_code_639_1.name.lower(): value.value
+                for value in detector.compute_language_confidence_values(sample)
+            }
+            if unsure:
+                best = max(confidence, key=confidence.__getitem__)
+                languages[i], scores[i] = (best, confidence[best]) if confidence[best] > 0 else (UNDETERMINED, 0.0)
+            elif any(confidence.get(label, 0.0) > 0 for label in group):
+                languages[i] = max(group, key=lambda label: confidence.get(label, 0.0))
 
     def _predict(self, lines: list[str], k: int) -> tuple[list, list]:
         try:
