@@ -4,7 +4,9 @@ then macro accuracy and CPU cost with and without the lingua second opinion (`--
 Accuracy sets: the lingua test sentences split by a hash of each line (the `tune` half chose
 `unsure_below` and the groups, only the `report` half is reported; lingua's own test set flatters
 lingua), and the register corpus (web-text-turku-register, `lang_label` from the corpus, `no` read as
-`nb`, languages with at least `MIN_REGISTER_DOCS` pages). Baselines beside: raw lid.176 (top label,
+`nb`, languages with at least `MIN_REGISTER_DOCS` pages), and a set of our own: the first
+`COMMENTS_PER_SET` texts of each toxicity-train set (informal comments and tweets in 10 languages, the
+language from the set). Baselines beside: raw lid.176 (top label,
 newlines replaced) and the stage without the second opinion.
 
 Texts: real Common Crawl pages (cc-text-jsonl-dolma, 697 pages, 3.6 KB on average, up to 127 KB)
@@ -30,6 +32,7 @@ from curate.stats import StageStats
 DATA = Path(os.environ.get("CURATE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 REPEATS = 2
 MIN_REGISTER_DOCS = 50
+COMMENTS_PER_SET = 300
 UNSURE_GRID = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
@@ -93,6 +96,18 @@ def register_pages() -> tuple[list[str], list[str]]:
     return [row["text"] for row in kept], [{"no": "nb"}.get(row["lang_label"], row["lang_label"]) for row in kept]
 
 
+def toxicity_comments() -> tuple[list[str], list[str]]:
+    """The first `COMMENTS_PER_SET` texts of each toxicity-train set and the set's language."""
+    texts, labels = [], []
+    for path in sorted((DATA / "toxicity-train").glob("*/data.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for _, line in zip(range(COMMENTS_PER_SET), lines):
+                row = json.loads(line)
+                texts.append(row["text"])
+                labels.append(row["lang"])
+    return texts, labels
+
+
 def macro_accuracy(predicted: list[str], labels: list[str]) -> tuple[float, dict[str, float]]:
     right: dict[str, int] = defaultdict(int)
     total: dict[str, int] = defaultdict(int)
@@ -113,7 +128,8 @@ def accuracy() -> None:
     before, after = Language(second_opinion=False), Language()
     before.setup()
     after.setup()
-    for name, (texts, labels) in {"lingua sentences, report half": sentence_split("report"), "register corpus": register_pages()}.items():
+    for name, (texts, labels) in {"lingua sentences, report half": sentence_split("report"), "register corpus": register_pages(),
+                                     "toxicity-train comments": toxicity_comments()}.items():
         raw = macro_accuracy(_raw_lid(before, texts), labels)[0]
         cpu_before = time.process_time()
         without, _ = before.identify(texts)
