@@ -172,5 +172,8 @@ def test_options_are_validated():
         Language(threshold=1.5)
     with pytest.raises(ConfigError, match="keep"):
         Language(keep=["english"]).setup()
+    Language(keep=["sw", "zu"]).setup()  # zu: lingua knows it, lid.176 does not
+    with pytest.raises(ConfigError, match="keep.*zu"):
+        Language(keep=["zu"], second_opinion=False).setup()
     with pytest.raises(Exception, match="not found"):
         Language(model="/nonexistent/lid.bin").setup()  # never falls back to another model

@@ -186,7 +186,7 @@ def misplaced_script(sample: str, label: str) -> str | None:
 
 @dataclass(frozen=True, kw_only=True)
 class LanguageOptions(StageOptions):
-    keep: list[str] | None = option(None, "languages to keep (lid.176 codes); null keeps every language")
+    keep: list[str] | None = option(None, "languages to keep (lid.176 or lingua codes); null keeps every language")
     threshold: float = option(0.65, "documents whose top language scores below this are removed", ge=0, le=1)
     model: str | None = option(None, "a fastText lid.176 model file; null: the shipped one", file=True)
     max_chars: int | None = option(10_000, "characters of each document the model reads; null: all", ge=1)
@@ -217,7 +217,9 @@ class Language(Stage):
         import fasttext
 
         self.model = fasttext.load_model(str(lid_model_path(self.model_option)))
+        known = {LABEL_ALIASES.get(label, label) for label in self.labels()}
         if self.options.second_opinion:
+            from lingua import Language as LinguaLanguage
             from lingua import LanguageDetectorBuilder
 
             # Built from the Latin-script languages only; each language's n-grams load on first use.
@@ -225,10 +227,10 @@ class Language(Stage):
             self.long_text_detector = (
                 LanguageDetectorBuilder.from_all_languages_with_latin_script().with_low_accuracy_mode().build()
             )
-        known = {LABEL_ALIASES.get(label, label) for label in self.labels()}
+            known |= {language.iso_code_639_1.name.lower() for language in LinguaLanguage.all_with_latin_script()}
         unknown = sorted((self.keep or set()) - known)
         if unknown:
-            raise ConfigError(f"language.keep: lid.176 does not know {', '.join(unknown)}")
+            raise ConfigError(f"language.keep: neither lid.176 nor lingua knows {', '.join(unknown)}")
 
     def labels(self) -> list[str]:
         return [label.removeprefix("__label__") for label in self.model.get_labels()]
