@@ -54,7 +54,7 @@ def snippet_scores(stage: Extract, pages: list[tuple[str, dict]]) -> tuple[float
 def test_resiliparse_quality_floor(labelled_pages) -> None:
     kept_with, dropped_without, stats = snippet_scores(Extract(), labelled_pages)
     assert len(labelled_pages) == 181
-    assert kept_with >= 0.90 and dropped_without >= 0.82  # measured 0.918 / 0.845
+    assert kept_with >= 0.90 and dropped_without >= 0.86  # measured 0.911 / 0.885
     assert stats.conserved and stats.removed.get("extract:extraction_failed", 0) == 0
 
 
@@ -68,7 +68,9 @@ def test_boilerplate_lines_are_dropped_and_the_article_kept() -> None:
     article = "A long sentence of the article body that goes on for well over twelve words in total. "
     html = (
         "<html><body><ul><li><a href=/>Home</a></li><li><a href=/n>World News</a></li></ul>"
-        f"<main><h1>The Title</h1><p>{article * 3}</p><h2>Section Two</h2><p>{article * 2}</p>"
+        f"<main><h1>The Title</h1><p>{article * 3}</p><h2>Section Two</h2>"
+        "<p>See also <a href=/a>Another Story About Things</a> and <a href=/b>Yet More Stories</a></p>"
+        f"<p>{article * 2}</p>"
         "<p>Copyright 2024 Example Media. All rights reserved.</p></main>"
         "<footer><p>Contact us</p><p>Follow us on social media today</p></footer></body></html>"
     )
@@ -77,9 +79,9 @@ def test_boilerplate_lines_are_dropped_and_the_article_kept() -> None:
     text = kept[0].text
     assert text.splitlines()[0] == "The Title" and text.count(article.strip()) == 5
     assert "Section Two" in text  # a heading inside the text stays
-    assert not any(word in text for word in ("Copyright", "Contact", "Follow us"))
+    assert not any(word in text for word in ("Copyright", "Contact", "Follow us", "See also"))
     unfiltered, _ = Extract(timeout_s=None, drop_boilerplate_lines=False)([Document(id="p", text="", html=html)], StageStats("extract"))
-    assert "Copyright" in unfiltered[0].text
+    assert "Copyright" in unfiltered[0].text and "See also" in unfiltered[0].text
 
 
 def test_main_content_is_what_drops_boilerplate(labelled_pages) -> None:

@@ -2,7 +2,7 @@
 
 Measured on trafilatura's own evaluation pages (181 pages, 10 languages; see tests/test_extract.py):
 resiliparse with `main_content` and without comments and post metadata keeps 93.6% of the
-snippets that belong to the main text and drops 77.1% of the boilerplate ones, 91.8% and 84.5%
+snippets that belong to the main text and drops 77.1% of the boilerplate ones, 91.1% and 88.5%
 after `drop_boilerplate_lines`; trafilatura with `favor_precision` keeps 94.3% and drops 90.3%.
 On html-cleaning-gold's held-out half see bench/bench_extract_quality.py. Line breaks are preserved because later quality
 filters (C4, Gopher, FineWeb) reason about lines.
@@ -18,6 +18,7 @@ costs about 7% of extraction time (181 real pages, best of 5: pages cross a pipe
 
 from __future__ import annotations
 
+import html as html_entities
 import json
 import os
 import re
@@ -114,17 +115,15 @@ def extract_page(html: str, extractor: Extractor, main_content: bool, comments: 
             # None means "found no main text", not a failure
             return "ok", trafilatura.extract(html, include_comments=comments, favor_precision=True) or ""
         from resiliparse.extract.html2text import extract_plain_text
+        from resiliparse.parse.html import HTMLTree
 
-        text = extract_plain_text(
-            html,
-            preserve_formatting=True,
-            main_content=main_content,
-            comments=comments,
-            post_meta=False,
-            alt_texts=False,
-            noscript=False,
-        )
-        return "ok", drop_boilerplate_lines(text) if drop_boilerplate and main_content else text
+        tree = HTMLTree.parse(html)
+        choices = {"main_content": main_content, "comments": comments, "post_meta": False, "alt_texts": False, "noscript": False}
+        text = extract_plain_text(tree, preserve_formatting=True, **choices)
+        if not (drop_boilerplate and main_content):
+            return "ok", text
+        marked_up = extract_plain_text(tree, preserve_formatting="minimal_html", links=True, **choices)
+        return "ok", drop_boilerplate_lines(text, link_lines(marked_up))
     except MemoryError:
         return "memory_limit", None
     except Exception:  # noqa: BLE001 - the extractors raise many types on broken markup
@@ -138,12 +137,32 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
+_LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+_BULLET = re.compile(r"^\s*(?:\u2022|\d+\.)\s*")
 
 
-def drop_boilerplate_lines(text: str, boilerplate_words: int = 25, body_words: int = 12) -> str:
-    """What resiliparse's main_content leaves around the article, as lines: copyright, cookie,
-    sign-in and share lines (at most `boilerplate_words` words), and everything shorter than a body
-    line (`body_words` words) before the first or after the last one (two lines before it are kept,
+def _line_key(line: str) -> str:
+    return " ".join(_WORD.findall(_BULLET.sub("", line)))
+
+
+def link_lines(marked_up: str, link_share: float = 0.5) -> set[str]:
+    """The lines (as `_line_key`s) of resiliparse's `minimal_html` output whose words are mostly
+    link text: menus, tag clouds, related-story lists."""
+    found = set()
+    for line in marked_up.split("\n"):
+        text = html_entities.unescape(_TAG.sub(" ", line))
+        words = len(_WORD.findall(text))
+        linked = sum(len(_WORD.findall(html_entities.unescape(_TAG.sub(" ", a)))) for a in _LINK.findall(line))
+        if words and linked >= link_share * words:
+            found.add(_line_key(text))
+    return found
+
+
+def drop_boilerplate_lines(text: str, link_dense: set[str] = frozenset(), boilerplate_words: int = 25, body_words: int = 12) -> str:
+    """What resiliparse's main_content leaves around the article, as lines: those that are mostly
+    link text (`link_dense`, from `link_lines`), copyright, cookie, sign-in and share lines (at
+    most `boilerplate_words` words), and everything shorter than a body line (`body_words` words) before the first or after the last one (two lines before it are kept,
     often a title and a byline). The first line with words is always kept (the title). Tuned on
     the tune half of html-cleaning-gold (bench/bench_extract_quality.py): token precision up at
     little cost in recall. Short lines inside the text stay: dropping them as menu items took
@@ -157,6 +176,7 @@ def drop_boilerplate_lines(text: str, boilerplate_words: int = 25, body_words: i
     for i, (line, n) in enumerate(zip(lines, counts)):
         if i != title and n and (
             (n < body_words and not first <= i <= last)
+            or _line_key(line) in link_dense
             or (n <= boilerplate_words and _BOILERPLATE.search(line))
         ):
             continue
