@@ -1,4 +1,4 @@
-"""extract: HTML -> main text, with resiliparse (fast, default) or trafilatura (about 10x slower, cleaner).
+"""extract: HTML -> main text, with resiliparse (fast, default) or trafilatura (about 6x slower).
 
 Measured on trafilatura's own evaluation pages (181 pages, 10 languages; see tests/test_extract.py):
 resiliparse with `main_content` and without comments and post metadata keeps 93.6% of the
