@@ -108,7 +108,7 @@ def hostile(shared_data: Path, tmp_path_factory) -> dict:
         warc_record("http://h/cp1251-undeclared", page(lang["ru"]).encode("cp1251"), "text/html"),
         warc_record("http://h/sjis-no-type", page(lang["ja"]).encode("shift_jis"), None),
         warc_record("http://h/nul-bytes", page(lang["en"][:4]).replace("<p>", "<p>\0").encode()),
-        warc_record("http://h/invalid-utf8", page(lang["en"][4:]).encode() + b"<p>bad \xff\xfe bytes</p>", "text/html; charset=utf-8"),
+        warc_record("http://h/invalid-utf8", page(lang["en"][4:]).encode() + b"<p>bad \xff\xfe bytes inside a sentence long enough to count as body text for the extractor</p>", "text/html; charset=utf-8"),
         warc_record("http://h/pdf", b"%PDF-1.4\n" + os.urandom(3000), "application/pdf"),
         warc_record("http://h/png-says-html", b"\x89PNG\r\n\x1a\n" + os.urandom(3000), "text/html"),
         warc_record("http://h/nested", ("<html><body>" + "<div>" * NESTING + "deep" + "</div>" * NESTING).encode()),
