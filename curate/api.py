@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 from .config import load_config, parse_config
 from .document import Document
 from .errors import CurateError
-from .stages import Stage, stage_class, validate_options
+from .stages import Stage, build_stage, stage_class, validate_options
 from .stats import StageStats
 
 
@@ -79,7 +79,7 @@ class StageFunction:
     @property
     def stage(self) -> Stage:
         if self._stage is None:
-            self._stage = stage_class(self.name)(**self.options, mode=self.mode)
+            self._stage = build_stage(self.name, {**self.options, "mode": self.mode})
             self._stage.setup()
         return self._stage
 
@@ -87,7 +87,7 @@ class StageFunction:
         if self.text_field not in batch:
             raise CurateError(f"{self.name}: the batch has no {self.text_field!r} column (columns: {', '.join(batch)})")
         docs = _documents(batch, self.text_field)
-        kept, _ = self.stage(docs, StageStats(self.name))
+        kept, _ = self.stage(docs, StageStats(self.stage.key))
         if self.mode == "filter":
             kept_ids = {id(d) for d in kept}
             return [id(d) in kept_ids for d in docs]

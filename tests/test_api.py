@@ -95,3 +95,9 @@ def test_import_curate_stays_light():
         curate.no_such_thing  # noqa: B018
     with pytest.raises(ConfigError):
         curate.as_filter("normalize", fix_mojibake="yes")
+
+
+def test_a_stage_function_takes_an_id_as_a_pipeline_stage_does():
+    batch = {"text": ["short", "The cat sat on the mat, and it was happy with the warm day. " * 5]}
+    columns = curate.as_map("gopher_quality", id="gopher_again", min_words=10)(batch)
+    assert columns["gopher_again_reason"] == ["word_count", ""]
