@@ -409,8 +409,9 @@ def run_ablation(
                                  config.train.get("eval_tokens", 65_536))
     overlaps = OverlapIndex([d.path for d in domains], [d.name for d in domains])
     overlaps.index_run(root / "pool", removed_by=config.eval_fed)
+    overlap_before = overlaps.before()
     session.console.print("[bold]eval[/bold]: " + ", ".join(
-        f"{d.name} {d.tokens:,} tokens ({overlaps.before()[d.name]:.3%} of its 13-grams in the pool)" for d in domains))
+        f"{d.name} {d.tokens:,} tokens ({overlap_before[d.name]:.3%} of its 13-grams in the pool)" for d in domains))
     clock.lap("eval")
     variants = [session.run_variant(v, plan, encoding, overlaps) for v in config.variants]
     clock.lap("variants")
@@ -429,7 +430,7 @@ def run_ablation(
                       "trained_on": None if config.encoding else f"a {config.sample_bytes:,}-byte sample of the pool"},
         "eval": {"paths": config.eval_paths, "tokens_per_document": config.eval_tokens_per_document,
                  "domains": [{"name": d.name, "path": d.path, "tokens": d.tokens, "folder": str(d.folder),
-                              "overlap_before": overlaps.before()[d.name]} for d in domains],
+                              "overlap_before": overlap_before[d.name]} for d in domains],
                  "folder": str(mix), "decontaminated_by": config.eval_fed},
         "train": {**train_settings, "seeds": config.seeds, "threads": config.threads, "parallel": config.parallel,
                   "max_epochs": MAX_EPOCHS},
@@ -570,7 +571,7 @@ def select_documents(pool: Path, filters: list[str], folder: Path) -> Path:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     for path in sorted((pool / "data").glob("*.parquet")):
-        table = pq.read_table(path)
+        table = pq.read_table(path, columns=SELECTION_COLUMNS + [f"{name}_reason" for name in filters])
         keep = pa.array(np.ones(table.num_rows, dtype=bool))
         for name in filters:
             keep = pc.and_(keep, pc.is_null(table[f"{name}_reason"]))

@@ -20,9 +20,8 @@ DEFAULT_NGRAM = 13  # GPT-3's contamination check (Brown et al. 2020): 13 words 
 _MULTIPLIER = np.uint64(1_000_003)
 
 
-def ngram_hashes(text: str, n: int = DEFAULT_NGRAM, distinct: bool = True) -> np.ndarray:
-    """The n-gram hashes of `text` (uint64), sorted and distinct unless `distinct` is false (then in text order);
-    empty when it has fewer than `n` words."""
+def ngram_hashes(text: str, n: int = DEFAULT_NGRAM) -> np.ndarray:
+    """The distinct n-gram hashes of `text` (uint64), sorted; empty when it has fewer than `n` words."""
     tokens = words(text.lower())
     if len(tokens) < n:
         return np.zeros(0, dtype=np.uint64)
@@ -31,7 +30,7 @@ def ngram_hashes(text: str, n: int = DEFAULT_NGRAM, distinct: bool = True) -> np
     hashes = np.zeros(count, dtype=np.uint64)
     for k in range(n):  # numpy's uint64 arithmetic wraps, as a polynomial hash wants
         hashes = hashes * _MULTIPLIER + word_hashes[k : k + count]
-    return np.unique(hashes) if distinct else hashes
+    return np.unique(hashes)
 
 
 def ngram_set(texts: Iterable[str], n: int = DEFAULT_NGRAM) -> np.ndarray:

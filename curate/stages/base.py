@@ -55,11 +55,7 @@ class Stage:
     # clock; every other stage by its thread's, which other work on the machine does not inflate.
     threaded: ClassVar[bool] = False
 
-    def __init__(self, mode: Mode | None = None, **options: Any) -> None:
-        """`mode` may come first for stages that still take their options in their own `__init__`
-        signature and pass only `mode` on (they are validated by that signature)."""
-        if mode is not None:
-            options["mode"] = mode
+    def __init__(self, **options: Any) -> None:
         self.options = parse(self.Options, options, self.name)
         self.mode = self.options.mode
         self.key = self.name
@@ -157,8 +153,8 @@ class GlobalStage(Stage):
 
     is_global = True
 
-    def __init__(self, mode: Mode | None = None, **options: Any) -> None:
-        super().__init__(mode, **options)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self.decisions = ClusterDecisions()
 
     def keys(self, docs: list[Document]) -> pa.Table:

@@ -62,8 +62,7 @@ class Decontaminate(Stage):
         assert self.reference is not None
         verdicts: list[Verdict] = []
         for doc in docs:
-            hashes = ngram_hashes(doc.text, self.ngram, distinct=False)
-            shared = len(np.unique(hashes[contains(self.reference, hashes)]))
+            shared = int(contains(self.reference, ngram_hashes(doc.text, self.ngram)).sum())
             doc.signals["eval_overlaps"] = shared
             verdicts.append("eval_overlap" if shared >= self.min_overlaps else None)
         return verdicts
