@@ -109,7 +109,7 @@ class TextAnalysis:
 
     @cached_property
     def written_with_spaces(self) -> bool:
-        return written_with_spaces(self.text, self.no_space_chars)
+        return self.text.isascii() or written_with_spaces(self.text, self.no_space_chars)  # ASCII: no scan needed
 
     def judged_by(self, languages: list[str] | None, language: str | None) -> bool:
         """Whether a rule meant for `languages` judges this text: by its `language` label when both are

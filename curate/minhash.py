@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
-from .text import PUNCT_TABLE, NO_SPACE_SCRIPTS, simplify
+from .text import NO_SPACE_SCRIPTS, punct_table, simplify
 
 MASK64 = (1 << 64) - 1
 _CHAR_BASE = 0x100000001B3  # odd: the polynomial base of token hashes (mod 2^64)
@@ -135,7 +135,7 @@ def _char_classes() -> np.ndarray:
         classes[match.start() : match.end()] = _SEPARATOR
     for match in re.finditer(r"\d+", every):
         classes[match.start() : match.end()] = _DIGIT
-    classes[np.fromiter(PUNCT_TABLE, dtype=np.int64)] = _SEPARATOR  # what `simplify` blanks, computed once there
+    classes[np.fromiter(punct_table(), dtype=np.int64)] = _SEPARATOR  # what `simplify` blanks, computed once there
     classes[0xD800:0xE000] = _KEEP  # lone surrogates: kept as characters, as `simplify` keeps them
     return classes
 

@@ -48,20 +48,14 @@ def no_space_share(text: str, no_space: int | None = None) -> float:
 
 
 @functools.cache
-def _punct_table() -> dict[int, str]:
+def punct_table() -> dict[int, str]:
     """Every punctuation and symbol code point -> a space (made on first use: 1.1M lookups, about a second)."""
     return {i: " " for i in range(0x110000) if unicodedata.category(chr(i)).startswith(("P", "S"))}
 
 
-def __getattr__(name: str) -> dict[int, str]:
-    if name == "PUNCT_TABLE":
-        return _punct_table()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def simplify(text: str) -> str:
     """Lowercase, punctuation and symbols removed, digits folded to 0, whitespace collapsed."""
-    text = text.lower().translate(_punct_table())
+    text = text.lower().translate(punct_table())
     return _SPACE.sub(" ", _DIGITS.sub("0", text)).strip()
 
 
