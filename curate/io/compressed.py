@@ -18,6 +18,7 @@ from .remote import is_url, open_url
 CHUNK_BYTES = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+GZIP_MEMBER_START = GZIP_MAGIC + b"\x08"  # magic, then deflate: where a gzip member starts
 
 
 def open_binary(path: str, sniff: bool = False, gzip_members: bool = False) -> BinaryIO:
@@ -87,7 +88,6 @@ class GzipMembers(io.RawIOBase):
     and the bytes between them) counts once in `damaged`: one bad member costs one record, counted."""
 
     MEMBER_BYTES = 16 << 20
-    MEMBER_START = GZIP_MAGIC + b"\x08"  # magic, then deflate
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
@@ -120,7 +120,7 @@ class GzipMembers(io.RawIOBase):
                 self._damage()
             return False
         if self._member is None:
-            start = self._input.find(self.MEMBER_START)
+            start = self._input.find(GZIP_MEMBER_START)
             if start != 0:
                 self._damage()  # bytes that start no member
                 if start < 0:

@@ -13,13 +13,15 @@ import zstandard
 from ..document import Document
 from .base import Skipped
 from .charset import decode_html
+from .compressed import GZIP_MAGIC, ZSTD_MAGIC
 
 MAX_PAYLOAD_BYTES = 8 * 2**20  # larger bodies are media or junk; skipped unread, so memory stays bounded
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 XML_TYPES = ("application/xml", "text/xml")  # HTML only when the bytes say so
 TEXT_TYPES = ("text/plain",)
 UNTYPED = ("", "application/octet-stream", "unknown/unknown", "application/unknown")
-BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"\x1f\x8b", b"RIFF", b"OggS", b"ID3")
+ZLIB_FIRST_BYTE = b"\x78"  # deflate with a 32 KiB window, as servers send it
+BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", GZIP_MAGIC, b"RIFF", b"OggS", b"ID3")
 
 
 def page_document(payload: bytes, content_type: str, charset: str | None, reader: str, doc: Document) -> Document | Skipped:
@@ -62,11 +64,11 @@ def undo_http_encodings(payload: bytes, http) -> bytes | None:
         payload = dechunk(payload)
     encoding = (http.get("Content-Encoding") or "").strip().lower()
     try:
-        if encoding in ("gzip", "x-gzip", "deflate") and payload[:1] in (b"\x1f", b"\x78"):
+        if encoding in ("gzip", "x-gzip", "deflate") and payload[:1] in (GZIP_MAGIC[:1], ZLIB_FIRST_BYTE):
             return zlib.decompressobj(47).decompress(payload, MAX_PAYLOAD_BYTES)  # 47: gzip or zlib header
         if encoding == "deflate" and not _looks_like_text(payload):
             return zlib.decompressobj(-15).decompress(payload, MAX_PAYLOAD_BYTES)  # raw deflate, as some servers send
-        if encoding == "zstd" and payload.startswith(b"\x28\xb5\x2f\xfd"):
+        if encoding == "zstd" and payload.startswith(ZSTD_MAGIC):
             return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload)).read(MAX_PAYLOAD_BYTES)
         if encoding == "br" and not _looks_like_text(payload):
             return brotli.Decompressor().process(payload, output_buffer_limit=MAX_PAYLOAD_BYTES)

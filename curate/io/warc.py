@@ -40,6 +40,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from ..document import Document, stable_id
 from .base import InputOptions, InputShard, Skipped
+from .compressed import GZIP_MAGIC, GZIP_MEMBER_START, ZSTD_MAGIC
 from .payload import MAX_PAYLOAD_BYTES, page_document, parse_content_type, undo_http_encodings, without_nul
 from .remote import is_url, open_url
 
@@ -47,8 +48,7 @@ SCAN_BYTES = 1 << 20  # window for scanning damaged bytes (the next gzip member 
 HEADER_PEEK = 4096  # most WARC headers fit; longer ones are read up to fastwarc's own limit
 MAX_HEADER_BYTES = 32 << 10  # fastwarc's max_header_len
 VERSION_LINE_BYTES = 16  # room for a `WARC/1.0\r\n` line across a scan window's edge
-GZIP_MAGIC = b"\x1f\x8b"
-COMPRESSED_MAGIC = (GZIP_MAGIC, b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18")  # gzip, zstd, lz4: fastwarc detects them
+COMPRESSED_MAGIC = (GZIP_MAGIC, ZSTD_MAGIC, b"\x04\x22\x4d\x18")  # gzip, zstd, lz4: fastwarc detects them
 CONTENT_RECORDS = (WarcRecordType.response, WarcRecordType.resource, WarcRecordType.conversion)
 IGNORED_RECORDS = (WarcRecordType.request, WarcRecordType.metadata, WarcRecordType.warcinfo)  # never content
 METADATA_SCHEMES = ("metadata:", "dns:", "filedesc:", "warcinfo:")
@@ -178,11 +178,11 @@ def _next_warc_member(stream, start: int) -> int | None:
     stream.seek(start)
     window_start, window = start, stream.read(SCAN_BYTES)
     while window:
-        found = window.find(b"\x1f\x8b\x08")
+        found = window.find(GZIP_MEMBER_START)
         while found >= 0:
             if _is_warc_member(stream, window_start + found):
                 return window_start + found
-            found = window.find(b"\x1f\x8b\x08", found + 1)
+            found = window.find(GZIP_MEMBER_START, found + 1)
         window_start += len(window) - 2  # keep 2 bytes so a magic number across the boundary is seen
         stream.seek(window_start)
         window = stream.read(SCAN_BYTES)
