@@ -332,8 +332,7 @@ def cmd_classifier_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_classifier_calibrate(args: argparse.Namespace) -> int:
-    import json
-
+    from .atomic import write_json_atomic
     from .classifier import Calibration, load_model, read_texts, score_texts
 
     model = load_model(args.model, args.label)
@@ -341,8 +340,7 @@ def cmd_classifier_calibrate(args: argparse.Namespace) -> int:
     calibration = Calibration.of(score_texts(model, texts, args.label, args.tokenize),
                                  f"{', '.join(args.texts)}" + (f" ({args.id_split} ids)" if args.id_split else ""))
     output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(calibration.__dict__, indent=1) + "\n", encoding="utf-8")
+    write_json_atomic(output, calibration.__dict__)
     cuts = ", ".join(f"keep_top {f:g} -> {calibration.cut(f):.3f}" for f in (0.1, 0.3, 0.5))
     print(f"{len(texts):,} documents scored; {cuts}")
     print(f"calibration: {output}")
