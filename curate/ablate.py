@@ -689,7 +689,7 @@ def score_domains(config: TrainConfig, domains: list[tuple[str, str]]) -> dict[s
 
     from .train.data import eval_batches, read_split, token_byte_lengths
     from .train.model import GPT, GPTConfig
-    from .train.train import evaluate
+    from .train.train import evaluate, pick_device
 
     out = Path(config.out)
     stored = out / "domains.json"
@@ -697,7 +697,7 @@ def score_domains(config: TrainConfig, domains: list[tuple[str, str]]) -> dict[s
         scores = json.loads(stored.read_text())
         if list(scores) == [name for name, _ in domains]:
             return scores
-    device = "cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu"
+    device = pick_device(config.device)
     train_split = read_split(config.shards, "train")
     model = GPT(GPTConfig.from_preset(config.preset, train_split.vocab_size, **config.model)).to(device)
     model.load_state_dict(torch.load(out / "checkpoint.pt", map_location=device, weights_only=True)["model"])

@@ -154,7 +154,7 @@ def _train(config: TrainConfig, say: Callable[[str], None] | None = None) -> dic
     if out and (out / "result.json").is_file():
         _check_same_run(out, config)
         return json.loads((out / "result.json").read_text())
-    device = _pick_device(config.device)
+    device = pick_device(config.device)
 
     train_split = read_split(config.shards, "train")
     model_config = GPTConfig.from_preset(config.preset, train_split.vocab_size, **config.model)
@@ -331,7 +331,8 @@ def _validate(config: TrainConfig) -> None:
         raise TrainError(f"device must be auto, cpu or cuda, got {config.device!r}")
 
 
-def _pick_device(requested: str) -> str:
+def pick_device(requested: str) -> str:
+    """`auto` is CUDA where present, else CPU; `cuda` without a CUDA device is an error, not a quiet CPU run."""
     if requested == "cuda" and not torch.cuda.is_available():
         raise TrainError("--device cuda was asked for but no CUDA device is available")
     if requested == "auto":
