@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import typing
@@ -21,6 +22,7 @@ from .stages import ID_KEY, KEY_PATTERN, stage_key, validate_options
 TOP_LEVEL_KEYS = {"input", "output", "outputs", "stages", "workers", "batch_size"}
 AT_LEAST_ONE = {"bounds": {"ge": 1}}
 INPUT_TYPES: dict[str, Any] = {k: v for k, v in typing.get_type_hints(InputOptions).items() if k not in ("paths", "format")}
+INPUT_FIELDS = {f.name: f.metadata for f in dataclasses.fields(InputOptions)}  # doc and bounds per field
 
 
 @dataclass
@@ -92,10 +94,7 @@ def _parse_input(raw: Any) -> InputOptions:
     fmt = raw.get("format", "auto")
     if fmt not in INPUT_FORMATS:
         raise ConfigError(f"input.format: expected one of {', '.join(INPUT_FORMATS)}, got {fmt!r}")
-    kwargs = {k: check_value(f"input.{k}", v, INPUT_TYPES[k]) for k, v in raw.items() if k in INPUT_TYPES}
-    for key in ("shard_bytes", "limit"):
-        if kwargs.get(key) is not None and kwargs[key] < 1:
-            raise ConfigError(f"input.{key}: expected at least 1, got {kwargs[key]}")
+    kwargs = {k: check_value(f"input.{k}", v, INPUT_TYPES[k], INPUT_FIELDS[k]) for k, v in raw.items() if k in INPUT_TYPES}
     return InputOptions(paths=list(paths), format=fmt, **kwargs)
 
 

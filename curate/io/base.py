@@ -1,12 +1,15 @@
 """What every reader shares: the input options, a shard of work, and a counted skip.
 
 Plain data, so that `io` depends on no config module: the pipeline YAML's `input:` section is
-parsed into `InputOptions` by `curate.config`, and readers see only these fields.
+parsed into `InputOptions` by `curate.config` (checking each field's type and bounds as declared
+here), and readers see only these fields.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ..options import option
 
 
 @dataclass
@@ -16,12 +19,13 @@ class InputOptions:
 
     paths: list[str]
     format: str = "auto"
-    text_field: str = "text"
-    html_field: str | None = None
-    id_field: str = "id"
-    url_field: str = "url"
-    shard_bytes: int = 16 * 2**20  # larger plain JSONL (and decompressed copies of compressed JSONL) is split into byte ranges
-    limit: int | None = None  # only the first N documents, in shard order
+    text_field: str = option("text", "the field of a JSONL, Parquet or HF row that holds the text")
+    html_field: str | None = option(None, "the field holding a page's HTML, for `extract`")
+    id_field: str = option("id", "the field holding the document's id")
+    url_field: str = option("url", "the field holding the document's URL")
+    shard_bytes: int = option(16 * 2**20, "larger plain JSONL (and decompressed copies of compressed JSONL) is split "
+                              "into byte ranges of this size", ge=1)
+    limit: int | None = option(None, "only the first N documents, in shard order", ge=1)
 
 
 @dataclass(frozen=True)
