@@ -469,10 +469,11 @@ class _Session:
 
     def run_pipeline(self, pipeline: PipelineConfig, folder: Path) -> None:
         from .driver import execute
+        from .pipeline import OutputLayout
         from .progress import RichProgress
 
         pipeline = dataclasses.replace(pipeline, output=None, source_file=self.config.source_file)
-        with RichProgress(disabled=self.quiet, watch=folder) as progress:  # documents/s inside each shard too
+        with RichProgress(disabled=self.quiet, readings=OutputLayout(folder).readings) as progress:  # documents/s inside each shard too
             outcome = execute(pipeline, str(folder), self.workers, progress=progress)
         problems = outcome.stats.conservation_problems()
         if problems:

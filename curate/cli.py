@@ -177,8 +177,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CurateError(f"--workers must be at least 1, got {workers}")
     from .io.remote import is_url
 
-    watch = None if is_url(output) else Path(output)  # where tasks report their reading (not shown for URL outputs)
-    with RichProgress(disabled=args.quiet, watch=watch) as progress:
+    from .pipeline import OutputLayout
+
+    readings = None if is_url(output) else OutputLayout(output).readings  # not shown for URL outputs
+    with RichProgress(disabled=args.quiet, readings=readings) as progress:
         outcome = execute(config, output, workers, args.executor, args.overwrite, progress, args.ray_address, args.work_dir)
     print_stats(outcome.stats.to_dict())
     resumed = f", {outcome.tasks_resumed} resumed from an earlier run" if outcome.tasks_resumed else ""

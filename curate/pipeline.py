@@ -29,6 +29,7 @@ from .io.base import InputShard, Skipped
 from .io.readers import read_shard
 from .io.writers import AtomicParquetWriter, write_parquet_atomic
 from .sinks import Batch, Removal, Sink, SinkTask, build_sinks
+from .sinks.data import FOLDER as DATA_FOLDER
 from .stages import GlobalStage, Stage, build_stage
 from .stages.base import split_verdict
 from .stats import RunStats, StageStats
@@ -50,7 +51,7 @@ class OutputLayout:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self.data = self.root / "data"  # the default `data` sink's folder
+        self.data = self.root / DATA_FOLDER  # the default `data` sink's folder
         self.work = self.root / ".curate"
         self.stats = self.root / "stats.json"
         self.report = self.root / "report.html"
@@ -63,9 +64,14 @@ class OutputLayout:
     def done_marker(self, phase: int, shard: InputShard) -> Path:
         return self.phase_dir(phase) / f"done-{shard.name}.json"
 
+    @property
+    def readings(self) -> Path:
+        """The folder of the reading reports: the first phase's, the one that reads the input."""
+        return self.phase_dir(0)
+
     def reading(self, shard: InputShard) -> Path:
         """What a task has read of its shard so far (see `Pipeline._read`)."""
-        return self.phase_dir(0) / f"reading-{shard.name}.json"
+        return self.readings / f"reading-{shard.name}.json"
 
     def intermediate(self, phase: int, shard: InputShard) -> Path:
         return self.phase_dir(phase) / f"docs-{shard.name}.parquet"

@@ -1,7 +1,7 @@
 """Progress bars for a run: shards done per phase, documents and megabytes per second.
 
 Inside a shard, the reading tasks (in this process, in worker processes or on Ray nodes) report what
-they have read in small files under the run's work folder (`OutputLayout.reading`); a thread here sums
+they have read in small files under the run's work folder (`OutputLayout.reading`, in `OutputLayout.readings`); a thread here sums
 them about twice a second, so one large file shows documents and MB/s long before its task ends.
 """
 
@@ -20,13 +20,13 @@ POLL_SECONDS = 0.5
 
 
 class RichProgress:
-    def __init__(self, disabled: bool = False, watch: Path | None = None) -> None:
-        """`watch`: the run's root folder (its `.curate/` holds the reading reports), if known."""
+    def __init__(self, disabled: bool = False, readings: Path | None = None) -> None:
+        """`readings`: the folder of the run's reading reports (`OutputLayout.readings`), if known."""
         self._bar = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(), disable=disabled, transient=False,
         )
-        self._reports = None if watch is None or disabled else Path(watch) / ".curate" / "phase0"
+        self._reports = None if disabled else readings
         self._task = None
         self._phase = 0
         self._docs = 0

@@ -176,7 +176,7 @@ def test_a_task_reports_what_it_has_read_while_reading(tmp_path: Path, monkeypat
     outcome = execute(parse_config({"input": {"paths": [str(source)]}, "stages": ["normalize"]}), str(tmp_path / "out"))
     assert [r["docs"] for r in reports] == [255 + 256 * i for i in range(len(reports))] and len(reports) == 7
     assert reports[-1]["bytes"] == sum(len(f"document {i}") for i in range(reports[-1]["docs"]))
-    assert reading_so_far(outcome.layout.phase_dir(0)) == (0, 0)  # the reports go when the task is done
+    assert reading_so_far(outcome.layout.readings) == (0, 0)  # the reports go when the task is done
 
 
 def test_parquet_and_hf_without_the_text_column_name_the_column(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -6,12 +6,14 @@ from ..document import schema_for
 from ..io.writers import AtomicParquetWriter
 from . import Batch, Sink, SinkTask
 
+FOLDER = "data"
+
 
 class KeptParquet(Sink):
     name = "data"
 
     def open(self, task: SinkTask) -> _KeptFile:
-        return _KeptFile(AtomicParquetWriter(task.root / "data" / f"part-{task.shard}.parquet", schema_for(task.signals)))
+        return _KeptFile(AtomicParquetWriter(task.root / FOLDER / f"part-{task.shard}.parquet", schema_for(task.signals)))
 
 
 class _KeptFile:

@@ -7,12 +7,14 @@ from ..document import schema_for
 from ..io.writers import AtomicParquetWriter
 from . import Batch, Sink, SinkTask
 
+FOLDER = "removed"
+
 
 class RemovedParquet(Sink):
     name = "removed"
 
     def open(self, task: SinkTask) -> _RemovedFile:
-        path = task.root / "removed" / f"part-{task.shard}-p{task.phase}.parquet"
+        path = task.root / FOLDER / f"part-{task.shard}-p{task.phase}.parquet"
         return _RemovedFile(AtomicParquetWriter(path, schema_for(task.signals, removed=True)))
 
 
