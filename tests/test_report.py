@@ -137,6 +137,30 @@ def test_a_duplicate_shows_beside_its_survivor(demo_run):
     assert shown >= 2  # exact and near duplicates
 
 
+def test_survivors_are_found_by_id_in_kept_then_removed_files(tmp_path: Path) -> None:
+    """A survivor kept, one removed by a later stage (a removed file with other columns), one not written at all."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curate.report.samples import find_survivors
+
+    def write(path: Path, ids: list[str], **extra: list) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        columns = {"id": ids, "url": [f"http://x/{i}" for i in ids], "text": [f"text of {i} " * 100 for i in ids]}
+        pq.write_table(pa.table(columns | extra), path, row_group_size=2)
+
+    write(tmp_path / "data" / "part-00000.parquet", ["a", "b", "c"])
+    write(tmp_path / "data" / "part-00001.parquet", ["d", "e"])
+    write(tmp_path / "removed" / "part-00000-p1.parquet", ["f", "g"], stage=["pii", "pii"], language_score=[0.5, 0.9])
+    samples = {"exact_dedup:exact_duplicate_of": [{"reason": "exact_dedup:exact_duplicate_of", "detail": survivor}
+                                                  for survivor in ("e", "b", "g", "gone")],
+               "gopher_quality:word_count": [{"reason": "gopher_quality:word_count", "detail": None}]}
+    found = find_survivors(tmp_path, samples)
+    assert {i: row["folder"] for i, row in found.items()} == {"b": "data", "e": "data", "g": "removed"}
+    assert found["g"]["url"] == "http://x/g" and found["g"]["text"] == ("text of g " * 100)[:400]
+    assert set(found["b"]) == {"id", "url", "text", "folder"}  # only the columns the report shows
+
+
 def escape_html(text: str) -> str:
     from html import escape
 

@@ -18,7 +18,7 @@ from typing import Any
 from ..atomic import write_text_atomic
 from ..stats import Histogram
 from . import charts
-from .samples import DomainCounts, domain_counts, find_survivors, is_duplicate, sample_docs
+from .samples import KEPT, REMOVED, DomainCounts, domain_counts, find_survivors, is_duplicate, sample_docs
 from .terminal import load_stats
 
 EXAMPLES_SHOWN = 2  # per reason, open on the page; the rest of the sample sits behind a click
@@ -48,9 +48,9 @@ td.num{font-variant-numeric:tabular-nums}table.signals td.hit{font-weight:bold;c
 def write_report(run_dir: str | Path) -> Path:
     run_dir = Path(run_dir)
     stats = load_stats(run_dir)
-    removed_samples = sample_docs(run_dir / "removed", by_reason=True)
+    removed_samples = sample_docs(run_dir / REMOVED, by_reason=True)
     survivors = find_survivors(run_dir, removed_samples)
-    kept_samples = sample_docs(run_dir / "data", by_reason=False).get("", [])
+    kept_samples = sample_docs(run_dir / KEPT, by_reason=False).get("", [])
     ablation_file = run_dir / "ablation.json"
     ablation = json.loads(ablation_file.read_text()) if ablation_file.exists() else None
     thresholds = stats.get("thresholds", {})
@@ -326,7 +326,7 @@ def _removed_html(row: dict[str, Any], survivors: dict[str, dict]) -> str:
     if survivor is None:
         right = f"<div class='doc kept'><div class='meta'>survivor {escape(str(row['detail']))} not found in the output</div></div>"
     else:
-        where = "kept" if survivor["folder"] == "data" else "later removed for another reason"
+        where = "kept" if survivor["folder"] == KEPT else "later removed for another reason"
         right = _doc_html(survivor, kept=True, label=f"survivor ({where})")
     return f"<div class='pair'>{_doc_html(row, label='removed', signals=False)}{right}</div>"
 

@@ -12,7 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+from ..sinks.data import FOLDER as KEPT
+from ..sinks.removed import FOLDER as REMOVED
 
 SAMPLES_PER_REASON = 3
 FILES_SAMPLED = 16  # example documents come from at most this many Parquet files per folder
@@ -48,19 +52,20 @@ def is_duplicate(row: dict[str, Any]) -> bool:
 
 def find_survivors(run_dir: Path, samples: dict[str, list[dict]]) -> dict[str, dict]:
     """The documents the sampled duplicates were removed in favour of, by id, from the kept Parquet (or the removed
-    one: a survivor of exact dedup may fall to a later stage)."""
+    one: a survivor of exact dedup may fall to a later stage). One filtered scan per folder: only the three columns
+    are read, and row groups whose id statistics exclude every wanted id are skipped."""
     wanted = {str(row["detail"]) for rows in samples.values() for row in rows if is_duplicate(row)}
     found: dict[str, dict] = {}
-    for folder in ("data", "removed"):
-        for path in sorted((run_dir / folder).glob("*.parquet")):
-            if not wanted - found.keys():
-                return found
-            table = pq.read_table(path, columns=["id", "url", "text"])
-            table = table.filter(pc.is_in(table["id"], value_set=_string_array(wanted - found.keys())))
-            for row in table.to_pylist():
-                row["text"] = (row.get("text") or "")[:SNIPPET_CHARS]
-                row["folder"] = folder
-                found[row["id"]] = row
+    for folder in (KEPT, REMOVED):
+        files = sorted(str(path) for path in (run_dir / folder).glob("*.parquet"))
+        missing = sorted(wanted - found.keys())
+        if not files or not missing:
+            continue
+        table = ds.dataset(files, format="parquet").to_table(columns=["id", "url", "text"], filter=pc.field("id").isin(missing))
+        for row in table.to_pylist():
+            row["text"] = (row.get("text") or "")[:SNIPPET_CHARS]
+            row["folder"] = folder
+            found[row["id"]] = row
     return found
 
 
@@ -76,7 +81,7 @@ class DomainCounts:
 def domain_counts(run_dir: Path) -> DomainCounts:
     """Kept and removed documents per URL host (without `www.`), and each host's removal reasons."""
     counts = DomainCounts()
-    for folder, columns in (("data", ["url"]), ("removed", ["url", "reason"])):
+    for folder, columns in ((KEPT, ["url"]), (REMOVED, ["url", "reason"])):
         files = sorted((run_dir / folder).glob("*.parquet"))
         counts.files_total += len(files)
         for path in _bounded(files, DOMAIN_FILES):
@@ -85,7 +90,7 @@ def domain_counts(run_dir: Path) -> DomainCounts:
             reasons = table.get("reason", [None] * len(table["url"]))
             for url, reason in zip(table["url"], reasons):
                 domain = _domain(url)
-                if folder == "data":
+                if folder == KEPT:
                     counts.kept[domain] += 1
                 else:
                     counts.removed[domain] += 1
@@ -102,9 +107,3 @@ def _domain(url: str | None) -> str:
 
 def _bounded(files: list[Path], limit: int) -> list[Path]:
     return sorted(random.Random(0).sample(files, limit)) if len(files) > limit else files
-
-
-def _string_array(values: set[str]):
-    import pyarrow as pa
-
-    return pa.array(sorted(values), type=pa.string())
