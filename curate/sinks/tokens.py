@@ -15,17 +15,15 @@ import tiktoken
 from ..errors import CurateError
 from ..options import option
 from ..tokens import encodings
-from ..tokens.shards import DEFAULT_SHARD_TOKENS, MAX_SHARD_TOKENS, TokenShardWriter, write_manifest
+from ..tokens.shards import ShardWritingOptions, TokenShardWriter, write_manifest
 from . import Batch, Sink, SinkOptions, SinkTask
 
 FOLDER = "tokens"
 
 
 @dataclass(frozen=True, kw_only=True)
-class TokenShardsOptions(SinkOptions):
+class TokenShardsOptions(SinkOptions, ShardWritingOptions):
     encoding: str | None = option(None, "the encoding the ids come from: set by the tokenize stage")
-    shard_tokens: int = option(DEFAULT_SHARD_TOKENS, "tokens per shard file", ge=1, le=MAX_SHARD_TOKENS)
-    shuffle_seed: int | None = option(None, "write each shard's documents in this seed's random order; null: input order")
 
 
 class TokenShards(Sink):
@@ -38,13 +36,10 @@ class TokenShards(Sink):
         super().__init__(options)
         assert options.encoding is not None  # `build_sinks` gives it the tokenize stage's
         self.encoding_spec = options.encoding
-        self._encoding: tiktoken.Encoding | None = None
 
     @property
     def encoding(self) -> tiktoken.Encoding:
-        if self._encoding is None:
-            self._encoding = encodings.load_encoding(self.encoding_spec)
-        return self._encoding
+        return encodings.load_encoding(self.encoding_spec)  # cached there, once per process
 
     def open(self, task: SinkTask) -> _TaskShards:
         writer = TokenShardWriter(

@@ -21,7 +21,7 @@ from ..document import Document
 from ..errors import CurateError
 from ..options import OptionError, option
 from ..tokens import encodings
-from ..tokens.shards import DEFAULT_SHARD_TOKENS, MAX_SHARD_TOKENS, token_dtype
+from ..tokens.shards import ShardWritingOptions, token_dtype
 from .base import Signal, Stage, StageOptions, Verdict
 
 
@@ -29,11 +29,11 @@ SPLIT_SEED = 0x5EED  # fixed: the split must not change between runs
 
 
 @dataclass(frozen=True, kw_only=True)
-class TokenizeOptions(StageOptions):
+class TokenizeOptions(StageOptions, ShardWritingOptions):
+    """The stage's own options, and how the `tokens` sink writes its shards (passed on to it)."""
+
     encoding: str = option(encodings.DEFAULT_ENCODING, "a tiktoken name (cl100k_base, o200k_base, gpt2, ...) or a .tiktoken path")
-    shard_tokens: int = option(DEFAULT_SHARD_TOKENS, "tokens per shard file", ge=1, le=MAX_SHARD_TOKENS)
     val_fraction: float = option(0.01, "share of documents in the val split, by a hash of their id", ge=0, le=1)
-    shuffle_seed: int | None = option(None, "write each shard's documents in this seed's random order; null: input order")
     threads: int | None = option(None, "tiktoken's batch threads; null: all cores", ge=1)
 
     def __post_init__(self) -> None:
@@ -56,21 +56,14 @@ class Tokenize(Stage):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        o = self.options
-        self.encoding_spec, self.shard_tokens, self.val_fraction = o.encoding, o.shard_tokens, o.val_fraction
-        self.shuffle_seed = o.shuffle_seed
-        self.threads = o.threads or os.cpu_count() or 1
-        self._encoding: tiktoken.Encoding | None = None
+        self.threads = self.options.threads or os.cpu_count() or 1
 
     def setup(self) -> None:
-        if self._encoding is None:
-            self._encoding = encodings.load_encoding(self.encoding_spec)
+        encodings.load_encoding(self.options.encoding)  # loaded once per worker, before the first batch
 
     @property
     def encoding(self) -> tiktoken.Encoding:
-        self.setup()
-        assert self._encoding is not None
-        return self._encoding
+        return encodings.load_encoding(self.options.encoding)  # cached there, once per process
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         dtype = token_dtype(self.encoding.n_vocab)
@@ -87,7 +80,7 @@ class Tokenize(Stage):
     def split_of(self, doc_id: str) -> str:
         """val for a fixed, id-determined share of documents: stable across runs and worker counts."""
         digest = xxhash.xxh3_64_intdigest(doc_id.encode("utf-8", "surrogatepass"), seed=SPLIT_SEED)
-        return "val" if digest < self.val_fraction * 2**64 else "train"
+        return "val" if digest < self.options.val_fraction * 2**64 else "train"
 
     def sink_requests(self) -> dict[str, dict[str, Any]]:
-        return {"tokens": {"encoding": self.encoding_spec, "shard_tokens": self.shard_tokens, "shuffle_seed": self.shuffle_seed}}
+        return {"tokens": {"encoding": self.options.encoding, **self.options.shard_writing()}}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -27,6 +27,7 @@ import numpy as np
 
 from ..atomic import AtomicFile, write_bytes_atomic, write_json_atomic
 from ..errors import CurateError
+from ..options import option
 
 HEADER_INTS = 256
 HEADER_BYTES = HEADER_INTS * 4
@@ -38,6 +39,18 @@ SPLITS = ("train", "val")
 MANIFEST = "manifest.json"
 DEFAULT_SHARD_TOKENS = 100_000_000  # llm.c's and modded-nanogpt's shard size
 MAX_SHARD_TOKENS = 2**31 - 1  # the header's int32 count
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShardWritingOptions:
+    """How token shards are written: options of the `tokens` sink, which the tokenize stage also takes and passes on."""
+
+    shard_tokens: int = option(DEFAULT_SHARD_TOKENS, "tokens per shard file", ge=1, le=MAX_SHARD_TOKENS)
+    shuffle_seed: int | None = option(None, "write each shard's documents in this seed's random order; null: input order")
+
+    def shard_writing(self) -> dict[str, Any]:
+        """These options' values by name, as the sink takes them."""
+        return {f.name: getattr(self, f.name) for f in fields(ShardWritingOptions)}
 
 
 class ShardError(CurateError):
