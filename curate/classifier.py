@@ -9,21 +9,19 @@ DCLM's `__label__hq` quality model) load the same way; only the positive label i
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
 import json
 import random
 import re
 import tempfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Iterable, Literal
 
 import numpy as np
 
 from .errors import CurateError, one_line
+from .io.texts import field_of, iter_records, text_of
 
 POSITIVE_LABEL = "toxic"
 NEGATIVE_LABEL = "non_toxic"
@@ -31,7 +29,6 @@ DEFAULT_POSITIVE_VALUES = ("1", "1.0", "true", "toxic")  # label values read as 
 QUANTIZE_OVER_BYTES = 10_000_000  # a trained model larger than this is quantized (.ftz format, same file name)
 HELD_OUT_PERCENT = 20
 SplitName = Literal["train", "held_out"]
-READABLE = (".jsonl", ".json", ".csv", ".parquet", ".txt")
 _TOKENS = re.compile(r"\w+|[^\w\s]")  # words, and each punctuation mark on its own
 # Light tokenisation, as in the English register pages: `do n't`, `O'Reilly 's` -> `don't`, `O'Reilly's`.
 _SPLIT_CLITIC = re.compile(r"(?<=\w) +(?=(?:n['’]t|['’](?:s|re|ve|ll|d|m))\b)", re.IGNORECASE)
@@ -100,88 +97,16 @@ def load_model(path: str | Path, positive_label: str = POSITIVE_LABEL) -> Any:
     return model
 
 
-def input_files(path: str | Path) -> list[Path]:
-    """A file, or the readable files under a folder (sorted)."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.removesuffix(".gz").endswith(READABLE))
-        if not files:
-            raise CurateError(f"{path}: no {', '.join(READABLE)} files (optionally .gz) in this folder")
-        return files
-    if not path.is_file():
-        raise CurateError(f"input not found: {path}")
-    return [path]
-
-
-def read_records(path: Path) -> Iterator[dict[str, Any]]:
-    """Records of a CSV, JSONL, Parquet or .txt file (a .txt file is one record with a `text` field),
-    optionally gzipped. Unreadable input (binary data, a broken gzip) is one CurateError naming the file."""
-    name = path.name.removesuffix(".gz")
-    if not name.endswith(READABLE):
-        raise CurateError(f"{path}: expected a .csv, .jsonl, .parquet or .txt file (optionally .gz)")
-    try:
-        if name.endswith(".parquet"):
-            yield from _parquet_records(path)
-            return
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8", newline="") as handle:
-            if name.endswith(".txt"):
-                text = handle.read()
-                if "\x00" in text:
-                    raise CurateError(f"{path}: binary data, not text")
-                yield {"text": text}
-            elif name.endswith(".csv"):
-                for row in csv.DictReader(handle):
-                    if None in row:
-                        raise CurateError(f"{path}: a row has more fields than the header; is this a CSV file?")
-                    yield row
-            else:
-                for number, line in enumerate(handle, start=1):
-                    if line.strip():
-                        record = _json_line(line)
-                        if not isinstance(record, dict):
-                            raise CurateError(f"{path}: line {number} is not JSON (one object per line)")
-                        yield record
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, zlib.error, csv.Error) as exc:
-        raise CurateError(f"{path}: not readable as UTF-8 text ({one_line(exc)}); binary data?") from None
-
-
-def _json_line(line: str) -> Any:
-    try:
-        return json.loads(line)
-    except json.JSONDecodeError:
-        return None
-
-
-def _parquet_records(path: Path) -> Iterator[dict[str, Any]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise CurateError(f"{path}: not a Parquet file ({one_line(exc)})") from None
-    for batch in parquet.iter_batches():
-        yield from batch.to_pylist()
-
-
-def _field(record: dict[str, Any], name: str, path: Path, number: int) -> Any:
-    if name not in record:
-        raise CurateError(f"{path}: record {number} has no field {name!r}; fields: {', '.join(map(str, record))}")
-    return record[name]
-
-
 def read_texts(path: str | Path, text_field: str = "text", split: SplitName | None = None) -> list[str]:
     """The non-empty texts of a file or folder; with `split`, only records whose `id` falls in that
     part of `id_split` (records without an id, such as .txt files, are all kept: choose those files)."""
     texts: list[str] = []
-    for file in input_files(path):
-        for number, record in enumerate(read_records(file), start=1):
-            text = record["text"] if file.name.removesuffix(".gz").endswith(".txt") else _field(record, text_field, file, number)
-            if split and record.get("id") is not None and id_split(str(record["id"])) != split:
-                continue
-            if isinstance(text, str) and text.strip():
-                texts.append(text)
+    for where, record in iter_records(path, text_field, [text_field, "id"]):
+        text = text_of(record, text_field, where)
+        if split and record.get("id") is not None and id_split(str(record["id"])) != split:
+            continue
+        if text is not None:
+            texts.append(text)
     if not texts:
         raise CurateError(f"{path}: no texts in field {text_field!r}" + (f" among {split} ids" if split else ""))
     return texts
@@ -195,13 +120,12 @@ def read_labelled(
     offensive); without it a column of two values is read as 1/true/toxic = positive, and a column of
     more values is refused, since guessing which are positive would train the wrong model quietly."""
     rows: list[tuple[str, str]] = []
-    for file in input_files(path):
-        for number, record in enumerate(read_records(file), start=1):
-            text, label = _field(record, text_column, file, number), _field(record, label_column, file, number)
-            if split and record.get("id") is not None and id_split(str(record["id"])) != split:
-                continue
-            if isinstance(text, str) and text.strip() and label is not None and str(label) != "":
-                rows.append((text, str(label)))  # an empty or unlabelled record teaches nothing
+    for where, record in iter_records(path, text_column, [text_column, label_column, "id"]):
+        text, label = text_of(record, text_column, where), field_of(record, label_column, where)
+        if split and record.get("id") is not None and id_split(str(record["id"])) != split:
+            continue
+        if text is not None and label is not None and str(label) != "":
+            rows.append((text, str(label)))  # an empty or unlabelled record teaches nothing
     if not rows:
         raise CurateError(f"{path}: no labelled records")
     seen = sorted({label for _, label in rows})

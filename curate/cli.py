@@ -73,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a BPE vocabulary with GPT-4's split pattern and <|endoftext|> as its last id.",
     )
     tok_train.add_argument("--input", nargs="+", required=True, metavar="PATH",
-                           help="a run folder (its data/), Parquet, JSONL (.jsonl, .jsonl.gz) or .txt files, or folders of them")
-    tok_train.add_argument("--text-field", default="text", metavar="F", help="JSONL: the field holding the text (default: text)")
+                           help="a run folder (its data/), Parquet, JSONL (.jsonl, .jsonl.gz, .jsonl.zst), CSV or .txt files, or folders of them")
+    tok_train.add_argument("--text-field", default="text", metavar="F", help="JSONL, CSV, Parquet: the field holding the text (default: text)")
     tok_train.add_argument("--vocab-size", type=int, default=8192, help="ids including <|endoftext|> (default: 8192)")
     tok_train.add_argument("--output", required=True, metavar="FILE.tiktoken")
     tok_train.set_defaults(handler=cmd_tokenizer_train)
@@ -224,14 +224,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_tokenizer_train(args: argparse.Namespace) -> int:
+    import itertools
     import time
 
+    from .io.texts import file_format, iter_texts, text_files
     from .tokens.bpe import train_to_file
 
     if not args.output.endswith(".tiktoken"):
         raise CurateError(f"--output must end in .tiktoken (that is how encodings are told from names), got {args.output}")
     started = time.perf_counter()
-    trained = train_to_file(args.input, args.vocab_size, Path(args.output), args.text_field)
+    texts = iter_texts(args.input, args.text_field, lenient=True)  # a line without that text is passed over
+    first = next(texts, None)
+    if first is None:
+        jsonl = any(file_format(path) == "jsonl" for path in text_files(args.input))
+        raise CurateError(f"no text found in {', '.join(args.input)}"
+                          + (f" (JSONL records are read from the field {args.text_field!r}; see --text-field)" if jsonl else ""))
+    trained = train_to_file(itertools.chain([first], texts), args.vocab_size, Path(args.output))
     print(f"trained {trained.vocab_size:,} ids (with <|endoftext|>) on {trained.texts:,} texts "
           f"({trained.bytes / 1e6:.2f} MB) in {time.perf_counter() - started:.1f}s: {trained.path}")
     if trained.shortfall:

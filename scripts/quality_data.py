@@ -27,18 +27,18 @@ Run from the repository root: `.venv/bin/python scripts/quality_data.py ../share
 
 from __future__ import annotations
 
-import gzip
 import html
 import json
 import re
 import sys
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import numpy as np
 import yaml
 
 from curate.evalsets import domain_texts
+from curate.io.texts import read_records
 from curate.ngrams import contains, ngram_hashes, ngram_set
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for bench/ when run as a script
@@ -50,13 +50,6 @@ _REUTER_SIGN_OFF = re.compile(r"\s*\bREUTER\b\s*$", re.IGNORECASE)
 _CLEANEVAL_MARKS = re.compile(r"^\s*URL:.*$|<[phl]>", re.MULTILINE)
 _WIKITEXT_ARTICLE = re.compile(r"^ = [^=].* = $", re.MULTILINE)  # a top-level heading starts an article
 _WIKITEXT_MARKS = re.compile(r"^ =+ .* =+ $|<unk>|@(?=[-,.]@)|(?<=[-,.])@", re.MULTILINE)
-
-
-def records(path: Path) -> Iterator[dict[str, Any]]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            yield json.loads(line)
 
 
 def wikitext_articles(folder: Path) -> list[dict[str, Any]]:
@@ -109,13 +102,13 @@ def english(texts: list[str]) -> list[bool]:
 def main(data: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     evaluation = ngram_set(ablation_eval_texts())
-    gold = list(records(data / "html-cleaning-gold" / "docs.jsonl.gz"))
-    dolma = [{"id": str(r["id"]), "text": r["text"]} for path in sorted((data / "cc-text-jsonl-dolma").glob("*.jsonl*")) for r in records(path)]
-    judged = ngram_set(r["text"] for r in records(data / "line-quality-turku" / "docs.jsonl.gz"))
-    register = [{"id": r["id"], "text": r["text"]} for r in records(data / "web-text-turku-register" / "docs.jsonl.gz") if r["lang"] == "en"]
+    gold = list(read_records(data / "html-cleaning-gold" / "docs.jsonl.gz"))
+    dolma = [{"id": str(r["id"]), "text": r["text"]} for path in sorted((data / "cc-text-jsonl-dolma").glob("*.jsonl*")) for r in read_records(path)]
+    judged = ngram_set(r["text"] for r in read_records(data / "line-quality-turku" / "docs.jsonl.gz"))
+    register = [{"id": r["id"], "text": r["text"]} for r in read_records(data / "web-text-turku-register" / "docs.jsonl.gz") if r["lang"] == "en"]
     files = {
         "positives-reuters": [{"id": r["id"], "text": _REUTER_SIGN_OFF.sub("", r["text"])}
-                              for r in records(data / "news-reuters21578" / "docs.jsonl.gz")],
+                              for r in read_records(data / "news-reuters21578" / "docs.jsonl.gz")],
         "positives-gold": [{"id": r["id"], "text": html.unescape(_CLEANEVAL_MARKS.sub("", r["gold_text"])).strip()}
                            for r in gold if r["source"] in TEXT_GOLD_SOURCES and (r.get("gold_text") or "").strip()],
         "positives-wikipedia": wikitext_articles(data / "wikitext2-valid-test"),

@@ -91,7 +91,7 @@ def test_domains_of_every_kind(tmp_path: Path) -> None:
     assert [list(domain_texts(p)) for p in paths] == [["a whole book"], ["document a", "document b"], ["first", "second"]]
     assert domain_names(paths) == ["one", "folder", "news"]
     (tmp_path / "bad.jsonl").write_text('{"body": "x"}\n')
-    with pytest.raises(CurateError, match="bad.jsonl:1: no string 'text' field"):
+    with pytest.raises(CurateError, match="bad.jsonl: record 1 has no field 'text'; fields: body"):
         list(domain_texts(str(tmp_path / "bad.jsonl")))
 
 

@@ -19,9 +19,10 @@ LAYERS = [
     {"executors"},
     {"pipeline"},
     {"config"},  # YAML -> stages: knows the stage registry
-    {"stages", "io", "sinks", "train", "report", "evalsets"},  # evalsets: evaluation text, read by ablate and decontaminate
+    # evalsets: evaluation text, read by ablate and decontaminate; classifier: reads its training files with io
+    {"stages", "io", "sinks", "train", "report", "evalsets", "classifier"},
     {"errors", "document", "stats", "text", "models", "tokens", "lists", "clusters", "minhash", "mojibake",
-     "progress", "classifier", "analysis", "ngrams", "options", "atomic"},
+     "progress", "analysis", "ngrams", "options", "atomic"},
 ]
 RANK = {part: depth for depth, parts in enumerate(LAYERS) for part in parts}
 
