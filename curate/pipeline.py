@@ -30,7 +30,7 @@ from .io.readers import read_shard
 from .io.writers import AtomicParquetWriter, write_parquet_atomic
 from .sinks import Batch, Removal, Sink, SinkTask, build_sinks
 from .sinks.data import FOLDER as DATA_FOLDER
-from .stages import GlobalStage, Stage, build_stage
+from .stages import GlobalStage, Stage, build_stages
 from .stages.base import split_verdict
 from .stats import RunStats, StageStats
 
@@ -146,12 +146,12 @@ class OutputLayout:
 class Pipeline:
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
-        self.stages: list[Stage] = [build_stage(name, options) for name, options in config.stages]
+        self.stages: list[Stage] = build_stages(config.stages)
         self.phases = _cut_into_phases(self.stages)
         self.sinks: list[Sink] = build_sinks(config.outputs, _sink_requests(self.phases))
         self.signals: dict[str, pa.DataType] = {}
         for stage in self.stages:
-            self.signals.update({k: s.dtype for k, s in stage.output_signals().items()})
+            self.signals.update({k: s.dtype for k, s in stage.columns().items()})
         self.intermediate_schema = schema_for(self.signals, intermediate=True)
         self._ready = False
 

@@ -74,9 +74,25 @@ def test_repeated_stages_keep_conservation_end_to_end(crawl: Path, tmp_path: Pat
     assert len(removed) == sum(by_stage.values()) and len(kept) == stats["docs_written"]
     # annotate records under the instance's key: what the stricter threshold would have removed
     doubtful = [d for d in kept if d["language_strict_reason"] is not None]
-    assert doubtful and all(d["language_score"] < 0.9 for d in doubtful)
-    assert all(d["language_score"] >= 0.9 for d in kept if d["language_strict_reason"] is None)
+    assert doubtful and all(d["language_strict_language_score"] < 0.9 for d in doubtful)
+    assert all(d["language_strict_language_score"] >= 0.9 for d in kept if d["language_strict_reason"] is None)
+    # the later instances' signals are columns of their own; the first instances' keep their names
+    assert all(d["language_score"] == d["language_strict_language_score"] for d in kept)  # one model, one score
+    assert {"mojibake_fixed", "normalize_again_mojibake_fixed"} <= set(kept[0])
+    assert strict["histograms"]["language_score"]["counts"] and language["histograms"]["language_score"]["counts"]
     assert outcome.stats.conservation_problems() == []
+
+
+def test_a_later_instance_of_a_stage_does_not_overwrite_the_first_ones_signals(tmp_path: Path):
+    """normalize repairs the mojibake; normalize_again finds none left: each says so in its own column."""
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": "Sch\u00c3\u00b6ne Gr\u00c3\u00bc\u00c3\u0178e aus M\u00c3\u00bcnchen"}) + "\n"
+                      + json.dumps({"id": "b", "text": "plain text"}) + "\n", encoding="utf-8")
+    config = parse_config({"input": {"paths": [str(source)]}, "stages": ["normalize", {"normalize": {"id": "normalize_again"}}]})
+    execute(config, str(tmp_path / "out"))
+    kept = pq.read_table(tmp_path / "out" / "data").to_pylist()
+    assert [(d["text"], d["mojibake_fixed"], d["normalize_again_mojibake_fixed"]) for d in kept] == [
+        ("Schöne Grüße aus München", True, False), ("plain text", False, False)]
 
 
 # --- declarative options ----------------------------------------------------------------------------

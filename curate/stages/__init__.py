@@ -78,7 +78,19 @@ def build_stage(name: str, options: dict[str, Any]) -> Stage:
     return stage
 
 
+def build_stages(entries: list[tuple[str, dict[str, Any]]]) -> list[Stage]:
+    """A pipeline's stages in order. A stage whose name an earlier one has writes its signals as `<key>_<signal>`
+    columns, so a later instance's scores sit beside the first's instead of overwriting them."""
+    stages: list[Stage] = []
+    for name, options in entries:
+        stage = build_stage(name, options)
+        if any(earlier.name == stage.name for earlier in stages):
+            stage.column_prefix = f"{stage.key}_"
+        stages.append(stage)
+    return stages
+
+
 __all__ = [
     "ID_KEY", "KEY_PATTERN", "STAGES", "GlobalStage", "Signal", "Stage", "StageOptions", "build_stage",
-    "stage_class", "stage_key", "validate_options",
+    "build_stages", "stage_class", "stage_key", "validate_options",
 ]

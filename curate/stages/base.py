@@ -43,7 +43,8 @@ class Stage:
     config is validated against it before anything runs), take those options as keywords of
     `__init__` and read them from `self.options`, and implement `process`, which may also count
     events finer than a document (lines dropped by rule, PII by type) in `self.tally`. `key` is the
-    stage's identity in a pipeline: its name, or the `id:` given where a name repeats.
+    stage's identity in a pipeline: its name, or the `id:` given where a name repeats; a later instance of a
+    repeated stage writes its signals as `<key>_<signal>` columns (`column_prefix`), beside the first's.
     A stage never reads files or knows about executors: models are loaded in `setup`, once per worker.
     """
 
@@ -59,6 +60,7 @@ class Stage:
         self.options = parse(self.Options, options, self.name)
         self.mode = self.options.mode
         self.key = self.name
+        self.column_prefix = ""  # `<key>_` on a later instance of a repeated stage (see `stages.build_stages`)
         self.tally: Counter[str] = Counter()  # what `process` counts beyond verdicts; moved to the stats per batch
 
     def setup(self) -> None:
@@ -83,6 +85,10 @@ class Stage:
             return {**self.signals, f"{self.key}_reason": Signal(pa.string())}
         return dict(self.signals)
 
+    def columns(self) -> dict[str, Signal]:
+        """The columns this instance writes: `output_signals`, a later instance's signals under `column_prefix`."""
+        return {(self.column_prefix + name if name in self.signals else name): s for name, s in self.output_signals().items()}
+
     def __call__(self, docs: list[Document], stats: StageStats) -> tuple[list[Document], list[tuple[Document, str]]]:
         """Run `process` on a batch and account for every document: kept, or removed with a reason."""
         cpu_clock = time.process_time if self.threaded else time.thread_time
@@ -90,9 +96,12 @@ class Stage:
         sizes_in = [d.nbytes for d in docs]
         stats.docs_in += len(docs)
         stats.bytes_in += sum(sizes_in)
+        earlier = [{n: d.signals.pop(n) for n in self.signals if n in d.signals} for d in docs] if self.column_prefix else None
         verdicts = self.process(docs) if docs else []
         if len(verdicts) != len(docs):
             raise RuntimeError(f"stage {self.key} returned {len(verdicts)} verdicts for {len(docs)} documents")
+        if earlier is not None:
+            _key_own_signals(docs, earlier, self.signals, self.column_prefix)
         stats.counters.update(self.tally)
         self.tally.clear()
         kept: list[Document] = []
@@ -107,10 +116,11 @@ class Stage:
                 removed.append((doc, verdict))
                 stats.removed[split_verdict(self.key, verdict)[0]] += 1
         for key, signal in self.signals.items():
+            column = self.column_prefix + key
             if signal.bins is not None:
-                _histogram(stats, key, signal.bins, signal.log).add(d.signals.get(key) for d in docs)
+                _histogram(stats, key, signal.bins, signal.log).add(d.signals.get(column) for d in docs)
             if signal.categorical:
-                stats.counters.update(f"{key}={d.signals[key]}" for d in docs if d.signals.get(key) is not None)
+                stats.counters.update(f"{key}={d.signals[column]}" for d in docs if d.signals.get(column) is not None)
         sizes_out = [d.nbytes for d in kept]
         _histogram(stats, "doc_bytes_in", DOC_BYTES_BINS, log=True).add(sizes_in)
         _histogram(stats, "doc_bytes_out", DOC_BYTES_BINS, log=True).add(sizes_out)
@@ -122,6 +132,15 @@ class Stage:
 
 
 DOC_BYTES_BINS = (1, 10_000_000, 28)
+
+
+def _key_own_signals(docs: list[Document], earlier: list[dict[str, Any]], signals: dict[str, Signal], prefix: str) -> None:
+    """A later instance's signals move under `prefix`, and the earlier instance's values (set aside) come back."""
+    for doc, values in zip(docs, earlier):
+        for name in signals:
+            if name in doc.signals:
+                doc.signals[prefix + name] = doc.signals.pop(name)
+        doc.signals.update(values)
 
 
 def _histogram(stats: StageStats, key: str, bins: tuple[float, float, int], log: bool) -> Histogram:
