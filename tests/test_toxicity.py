@@ -23,7 +23,7 @@ from curate.config import validate_options
 from curate.document import Document
 from curate.errors import ConfigError
 from curate.stages.base import split_verdict
-from curate.stages.toxicity import Toxicity, WordLists, read_list
+from curate.stages.toxicity import Toxicity, WordLists, combine_scores, read_list
 from curate.stats import StageStats
 
 FOREIGN = ("de", "fr", "es", "ru")
@@ -130,6 +130,16 @@ def test_stage_combines_scorers_and_records_each() -> None:
     german = docs[2].signals
     assert german["toxicity_score"] == pytest.approx((german["toxicity_fasttext"] + german["toxicity_wordlist"]) / 2)
     assert set(stage.output_signals()) == {"toxicity_score", "toxicity_fasttext", "toxicity_wordlist", "toxicity_profanity_check"}
+
+
+def test_combine_scores_merges_only_the_scorers_that_apply() -> None:
+    nan = np.nan
+    scores = np.array([[0.2, nan, nan, 0.9], [0.6, 0.4, nan, nan]])  # scorers x documents
+    mean, top = combine_scores(scores, "mean"), combine_scores(scores, "max")
+    assert mean[:2] == pytest.approx([0.4, 0.4]) and top[:2] == pytest.approx([0.6, 0.4])
+    assert np.isnan(mean[2]) and np.isnan(top[2]) and mean[3] == top[3] == pytest.approx(0.9)
+    # The stage passes the mask it already computed: the same result.
+    assert np.array_equal(combine_scores(scores, "mean", ~np.isnan(scores)), mean, equal_nan=True)
 
 
 def test_shipped_model_scores_only_its_languages() -> None:
