@@ -107,6 +107,11 @@ class TextAnalysis:
         """Characters of scripts written without spaces (each is one word)."""
         return int(self._scan[4][2])
 
+    @property
+    def longest_token(self) -> int:
+        """`max(map(len, text.split()), default=0)`."""
+        return int(self._scan[4][3])
+
     @cached_property
     def written_with_spaces(self) -> bool:
         return self.text.isascii() or written_with_spaces(self.text, self.no_space_chars)  # ASCII: no scan needed
@@ -144,7 +149,7 @@ def _scan_text(
     points: np.ndarray, flags: np.ndarray, lower: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Word starts, lengths, hashes and lowered hashes, then [whitespace tokens, tokens with a
-    letter, characters of scripts without spaces].
+    letter, characters of scripts without spaces, the longest whitespace token's length].
 
     A word is a character of a script written without spaces, or, in a run of characters that are
     neither spaces nor such characters, the stretch from its first word character to its last.
@@ -154,10 +159,11 @@ def _scan_text(
     lengths = np.empty(n, np.int64)
     hashes = np.empty(n, np.uint64)
     lowered = np.empty(n, np.uint64)
-    counts = np.zeros(3, np.int64)
+    counts = np.zeros(4, np.int64)
     words = 0
     in_token = False
     token_letter = False
+    token_start = 0
     run_first = -1
     run_last = -1
     for i in range(n + 1):
@@ -167,9 +173,12 @@ def _scan_text(
                 counts[0] += 1
                 if token_letter:
                     counts[1] += 1
+                counts[3] = max(counts[3], i - token_start)
             in_token = False
             token_letter = False
         else:
+            if not in_token:
+                token_start = i
             in_token = True
             token_letter = token_letter or (bits & _LETTER) != 0
         if bits & (_SPACE | _NO_SPACE):

@@ -4,6 +4,7 @@ clean prose survives, CJK and Thai are not removed by rules made for English wor
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import re
 from collections import Counter
@@ -21,7 +22,7 @@ from curate.stages.gopher_quality import GopherQuality
 from curate.analysis import TextAnalysis, lowered_word_id
 from curate.stages.gopher_repetition import GopherRepetition, ngram_chars
 from curate.stats import StageStats
-from curate.text import no_space_chars, spaced_words
+from curate.text import count_sentences, no_space_chars, spaced_words
 
 SENTENCES = [
     "The old lighthouse keeper walked along the shore every morning before dawn.",
@@ -166,10 +167,22 @@ def test_the_word_scan_equals_the_regex_reference(shared_data: Path) -> None:
         assert analysis.whitespace_tokens == len(text.split())
         assert analysis.tokens_with_letter == len(letter_token.findall(text))
         assert analysis.no_space_chars == no_space_chars(text)
+        assert analysis.longest_token == max(map(len, text.split()), default=0)
         # lowered one code point at a time: str.lower() only differs where one becomes two (İ) or by context (Σ)
         same = [(lowered_word_id(w.lower()), int(j)) for w, j in zip(analysis.words, analysis.lowered_word_ids)
                 if len(w.lower()) == len(w) and "Σ" not in w]  # fmt: skip
         assert all(expected is None or expected == got for expected, got in same)
+
+
+def test_sentence_count_equals_the_alternation_reference(shared_data: Path) -> None:
+    """`count_sentences` (matched at each run's last mark) counts as the plain alternation does, on
+    real pages and on every short string over marks, closers, spaces and letters."""
+    reference = re.compile(r"[.!?]+[\"'”’»)\]]*(?=\s|$)|[。！？।؟۔።]+")
+    with gzip.open(shared_data / "web-text-turku-register" / "docs.jsonl.gz", "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for _, line in zip(range(300), f)]
+    texts += ["".join(chars) for chars in itertools.product('.?")。！ a\n', repeat=5)]
+    assert sum(count_sentences(t) for t in texts) > 1000
+    assert [count_sentences(t) for t in texts] == [len(reference.findall(t)) for t in texts]
 
 
 C4_GOOD = "\n".join(SENTENCES[:6])
@@ -178,6 +191,10 @@ C4_GOOD = "\n".join(SENTENCES[:6])
 def test_c4_page_rules_remove_the_document() -> None:
     stage = C4Quality()
     assert verdict(stage, C4_GOOD + "\nLorem ipsum dolor sit amet, consectetur.") == "lorem_ipsum"
+    # the phrase a citation mark split: found in the line it leaves (so the page-wide pre-check must see it too)
+    assert verdict(stage, C4_GOOD + "\nLorem [1]ipsum dolor sit amet, consectetur.") == "lorem_ipsum"
+    long_word = Document(id="long", text=C4_GOOD + "\nIt takes a word of " + "x" * 1001 + " letters.")
+    assert stage.process([long_word]) == [None] and long_word.text == C4_GOOD  # the line dropped as long_word
     assert verdict(stage, C4_GOOD + "\nCall the helper with {x} as its input.") == "curly_bracket"
     assert verdict(stage, "\n".join(SENTENCES[:3])) == "too_few_sentences"
     # as in C4, page rules only see lines that survived the line rules: this `{` line is just dropped

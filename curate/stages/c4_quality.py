@@ -65,13 +65,16 @@ POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cooki
 @dataclass(frozen=True)
 class LineRule:
     """A line breaks it when `breaks(line, lowered, bound)` and the stage's option `option` is set
-    (null or false switches it off); `page` rules remove the whole document, the others the line."""
+    (null or false switches it off); `page` rules remove the whole document, the others the line.
+    `needles`: a line breaks it only if its lowered form holds one of them, so a page without any
+    skips the rule (the lowered page, citations removed, holds every lowered line)."""
 
     reason: str
     option: str
     scope: Scope
     page: bool
     breaks: Callable[[str, str, object], bool]
+    needles: tuple[str, ...] = ()
 
 
 # A whitespace token longer than n, found without splitting the line (`\s` is `str.split`'s whitespace).
@@ -93,11 +96,16 @@ LINE_RULES = (
     ),
     # fewer than n whitespace tokens: splitting off at most n of them says as much as splitting them all
     LineRule("too_few_words", "min_words_per_line", "languages", False, lambda line, _, n: len(line.split(None, n - 1)) < n),
-    LineRule("lorem_ipsum", "remove_lorem_ipsum", "all", True, lambda _, lowered, __: "lorem ipsum" in lowered),
-    LineRule("javascript", "drop_javascript_lines", "all", False, lambda _, lowered, __: "javascript" in lowered),
-    LineRule("curly_bracket", "remove_curly_brackets", "all", True, lambda line, _, __: "{" in line),
+    LineRule("lorem_ipsum", "remove_lorem_ipsum", "all", True, lambda _, lowered, __: "lorem ipsum" in lowered, ("lorem ipsum",)),
+    LineRule("javascript", "drop_javascript_lines", "all", False, lambda _, lowered, __: "javascript" in lowered, ("javascript",)),
+    LineRule("curly_bracket", "remove_curly_brackets", "all", True, lambda line, _, __: "{" in line, ("{",)),
     LineRule(
-        "policy", "drop_policy_lines", "all", False, lambda _, lowered, __: any(p in lowered for p in POLICY_PHRASES)
+        "policy",
+        "drop_policy_lines",
+        "all",
+        False,
+        lambda _, lowered, __: any(p in lowered for p in POLICY_PHRASES),
+        POLICY_PHRASES,
     ),
 )
 
@@ -144,6 +152,10 @@ class C4Quality(RuleStage):
         analysis = analysis_of(doc)
         scopes = self.scopes(doc, analysis)
         line_rules = [(rule, bound) for rule, bound in self.line_rules if scopes[rule.scope]]
+        if any(rule.needles for rule, _ in line_rules):
+            page = self._cited(doc.text).lower()
+            line_rules = [(rule, bound) for rule, bound in line_rules if not rule.needles or any(n in page for n in rule.needles)]
+        long_words = self.options.max_word_length is not None and analysis.longest_token > self.options.max_word_length
         kept: list[str] = []  # kept lines, with "" where a paragraph break separated them
         dropped: Counter[str] = Counter()  # lines dropped, by rule
         sentences = 0
@@ -153,7 +165,7 @@ class C4Quality(RuleStage):
             if not line:
                 paragraph_break = True
                 continue
-            line, rule = self._check_line(line, line_rules)
+            line, rule = self._check_line(line, line_rules, long_words)
             if rule is not None and rule.page:
                 return rule.reason
             if rule is not None:
@@ -185,13 +197,20 @@ class C4Quality(RuleStage):
         line, rule = self._check_line(line, rules)
         return rule.reason if rule is not None else None if line else "only_citations"
 
-    def _check_line(self, line: str, line_rules: list[tuple[LineRule, object]]) -> tuple[str, LineRule | None]:
-        """The line after citation removal, and the first rule that drops it (or removes the page)."""
-        if self.options.max_word_length is not None and LONG_WORD.breaks(line, "", self.options.max_word_length):
+    def _cited(self, text: str) -> str:
+        """The text without citation marks, when the stage removes them."""
+        return CITATION.sub("", text) if self.options.remove_citations and "[" in text else text
+
+    def _check_line(
+        self, line: str, line_rules: list[tuple[LineRule, object]], long_words: bool = True
+    ) -> tuple[str, LineRule | None]:
+        """The line after citation removal, and the first rule that drops it (or removes the page).
+        `long_words`: false where the page holds no whitespace token longer than `max_word_length`."""
+        if long_words and self.options.max_word_length is not None and LONG_WORD.breaks(line, "", self.options.max_word_length):
             return line, LONG_WORD
         if self.options.remove_citations and "[" in line:
             line = CITATION.sub("", line).strip()
-        lowered = line.lower()
+        lowered = line.lower() if any(rule.needles for rule, _ in line_rules) else ""
         for rule, bound in line_rules:
             if rule.breaks(line, lowered, bound):
                 return line, rule
