@@ -36,12 +36,18 @@ class Document:
     tokens: Any = None  # token ids set by `tokenize`; written to token shards, never to Parquet
     # what the heuristic stages computed on `text` (curate.analysis), shared between them; never written
     analysis: Any = field(default=None, repr=False, compare=False)
+    # `nbytes` of the string it was last computed for: every stage asks before and after its work
+    _sized: str | None = field(default=None, init=False, repr=False, compare=False)
+    _size: int = field(default=0, init=False, repr=False, compare=False)
 
     @property
     def nbytes(self) -> int:
         """UTF-8 size of what the document currently carries (markup before extraction)."""
         content = self.text if self.html is None else self.html
-        return len(content) if content.isascii() else len(content.encode("utf-8", "surrogatepass"))
+        if content is not self._sized:
+            self._size = len(content) if content.isascii() else len(content.encode("utf-8", "surrogatepass"))
+            self._sized = content
+        return self._size
 
 
 def schema_for(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -235,6 +236,13 @@ def test_exact_dedup_normalization_and_urls(tmp_path):
     decisions, _ = _resolve(by_url, [docs], tmp_path / "url")
     by_url.load_decisions(decisions)
     assert by_url.process(docs) == [None, "exact_duplicate_of:1", None, "exact_duplicate_of:1"]
+
+
+def test_whitespace_normalization_is_the_regex_reference():
+    """Blanks collapse as `\\s+` -> " " then strip would, for every code point."""
+    every = "".join(map(chr, range(0x110000)))
+    for text in (every, "a" + every[::-1] + "b", " \u2028x\x1c\x1fy\u3000 "):
+        assert ExactDedup(normalize="whitespace")._normalized(text) == re.sub(r"\s+", " ", text).strip()
 
 
 def test_bad_options_name_the_key():

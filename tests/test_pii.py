@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import re
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from curate.config import parse_config
 from curate.document import Document
 from curate.errors import ConfigError
-from curate.stages.pii import PLACEHOLDERS, Pii, redact
+from curate.stages.pii import _NUMBER_RUN, PLACEHOLDERS, Pii, redact
 from curate.stats import StageStats
 
 ALL = {"email", "ip_address", "phone"}
@@ -145,3 +146,17 @@ def _looks_right(pii_type: str, span: str) -> bool:
     if pii_type == "ip_address":
         return re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+", span) is not None
     return re.fullmatch(r"\+?[\d ()./-]+", span) is not None and sum(c.isdigit() for c in span) >= 7
+
+
+def test_number_runs_are_those_of_the_plain_pattern(shared_data):
+    """The number-run scan (its first character matched before its look back) finds exactly the runs
+    of the plain pattern, on real pages and on random strings of digits, separators and signs."""
+    plain = re.compile(r"(?<![\w.,+/-])[+(]?\d[\d ()./-]{5,30}\d(?![\w]|[.,]\d|-\d)")
+    path = shared_data / "cc-text-jsonl-dolma" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        texts = [json.loads(line)["text"] for line in lines]
+    rng = random.Random(0)
+    texts += ["".join(rng.choices("1111+(.-a ,/", k=24)) for _ in range(50_000)]
+    spans = [[m.span() for m in plain.finditer(text)] for text in texts]
+    assert sum(map(len, spans)) > 1000
+    assert [[m.span() for m in _NUMBER_RUN.finditer(text)] for text in texts] == spans

@@ -10,7 +10,6 @@ Only 128-bit hashes and ids leave a shard, never text.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
@@ -28,7 +27,6 @@ from .base import GlobalStage, StageOptions, Verdict
 
 Normalization = Literal["none", "whitespace", "simplify"]
 HASH_RANGES = 4  # resolve parts: each groups the hashes that are equal to its number mod 4
-_SPACE = re.compile(r"\s+")
 _URL_SALT = b"url\0"  # keeps URL hashes apart from text hashes in the shared key space
 
 
@@ -53,8 +51,8 @@ class ExactDedup(GlobalStage):
         self.normalize, self.match_url, self.memory_bytes = o.normalize, o.match_url, o.memory_mb * 2**20
 
     def _normalized(self, text: str) -> str:
-        if self.normalize == "whitespace":
-            return _SPACE.sub(" ", text).strip()
+        if self.normalize == "whitespace":  # `\s+` -> " ", stripped: str.split splits on the same blanks
+            return " ".join(text.split())
         if self.normalize == "simplify":
             return simplify(text)
         return text
