@@ -37,6 +37,9 @@ from .stats import RunStats, StageStats
 PROGRESS_SECONDS = 1.0  # how often a task reports what it has read
 BATCH_BYTES = 64 * 2**20  # a batch is also cut at this many bytes, so huge documents stay bounded
 DECISION_ROWS_PER_GROUP = 1 << 16  # small row groups: a task reads only those holding its shard
+# The run's own documents between phases, read once: lz4 writes them 2x and reads them 4x faster than
+# zstd, for files about 1.4x larger.
+INTERMEDIATE_COMPRESSION = "lz4"
 
 
 @dataclass
@@ -181,7 +184,9 @@ class Pipeline:
             phase.stages[0].load_decisions(decisions)
         task = SinkTask(layout.root, shard.name, phase_index, self.signals, layout.started())
         outputs = [sink.open(task) for sink in self.sinks]
-        survivors = None if last else AtomicParquetWriter(layout.intermediate(phase_index, shard), self.intermediate_schema)
+        survivors = None if last else AtomicParquetWriter(
+            layout.intermediate(phase_index, shard), self.intermediate_schema, INTERMEDIATE_COMPRESSION
+        )
         keys_out = layout.keys(phase_index, shard)
         key_tables: list[pa.Table] = []
         for batch in _batches(docs, self.config.batch_size):

@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from curate.config import validate_options
@@ -18,7 +19,7 @@ from curate.errors import ConfigError
 from curate.stages.base import Stage
 from curate.stages.c4_quality import C4Quality
 from curate.stages.fineweb_quality import FinewebQuality
-from curate.stages.gopher_quality import GopherQuality
+from curate.stages.gopher_quality import GopherQuality, _present
 from curate.analysis import TextAnalysis, lowered_word_id
 from curate.stages.gopher_repetition import GopherRepetition, ngram_chars
 from curate.stats import StageStats
@@ -172,6 +173,14 @@ def test_the_word_scan_equals_the_regex_reference(shared_data: Path) -> None:
         same = [(lowered_word_id(w.lower()), int(j)) for w, j in zip(analysis.words, analysis.lowered_word_ids)
                 if len(w.lower()) == len(w) and "Σ" not in w]  # fmt: skip
         assert all(expected is None or expected == got for expected, got in same)
+
+
+def test_stop_word_count_is_numpy_isin() -> None:
+    rng = np.random.default_rng(0)
+    for n_ids, n_words in ((0, 5), (8, 0), (8, 50), (300, 2000)):
+        ids = np.unique(rng.integers(0, 400, n_ids).astype(np.uint64))
+        words = rng.integers(0, 400, n_words).astype(np.uint64)
+        assert _present(ids, words) == int(np.isin(ids, words).sum())
 
 
 def test_sentence_count_equals_the_alternation_reference(shared_data: Path) -> None:

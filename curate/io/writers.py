@@ -14,9 +14,10 @@ from ..document import Document, to_table
 class AtomicParquetWriter:
     """Appends batches to a temporary file; `close` renames it to `path`. Nothing is written for no rows."""
 
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
+    def __init__(self, path: Path, schema: pa.Schema, compression: str = "zstd") -> None:
         self.path = Path(path)
         self.schema = schema
+        self.compression = compression
         self.rows = 0
         self._file: AtomicFile | None = None
         self._writer: pq.ParquetWriter | None = None
@@ -30,7 +31,7 @@ class AtomicParquetWriter:
             return
         if self._writer is None:
             self._file = AtomicFile(self.path)
-            self._writer = pq.ParquetWriter(self._file.tmp, self.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self._file.tmp, self.schema, compression=self.compression)
         self._writer.write_table(table)
         self.rows += table.num_rows
 

@@ -38,6 +38,8 @@ ordinary text shows 15-30% "duplicated 10-grams".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -120,13 +122,10 @@ class GopherRepetition(RuleStage):
             **{f"dup_{n}gram": dup.get(n) for n in DUP_NGRAMS},
         }
 
-    @property
-    def top_sizes(self) -> list[int]:
-        return [n for n in TOP_NGRAMS if self.bounds[f"top_{n}gram"] is not None]
-
-    @property
-    def dup_sizes(self) -> list[int]:
-        return [n for n in DUP_NGRAMS if self.bounds[f"dup_{n}gram"] is not None]
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.top_sizes = [n for n in TOP_NGRAMS if self.bounds[f"top_{n}gram"] is not None]
+        self.dup_sizes = [n for n in DUP_NGRAMS if self.bounds[f"dup_{n}gram"] is not None]
 
     def setup(self) -> None:
         """Load (or compile, the first time) the kernels before the first batch is timed."""
@@ -161,16 +160,20 @@ def _duplicate_chars(items: list[str]) -> int:
 
 def ngram_chars(analysis: TextAnalysis, top_sizes: list[int], dup_sizes: list[int]) -> dict[str, int]:
     """Characters covered by the top n-grams (`top_<n>gram`) and by repeated n-grams (`dup_<n>gram`)."""
-    sizes = sorted({*top_sizes, *dup_sizes})
-    if not sizes:
+    if not (top_sizes or dup_sizes):
         return {}
-    top = np.array([n in top_sizes for n in range(sizes[-1] + 1)])
-    dup = np.array([n in dup_sizes for n in range(sizes[-1] + 1)])
-    chars = _ngram_kernel(analysis.word_ids, analysis.word_lengths, top, dup)
+    chars = _ngram_kernel(analysis.word_ids, analysis.word_lengths, *_size_masks(tuple(top_sizes), tuple(dup_sizes)))
     return {
         **{f"top_{n}gram": int(chars[0, n]) for n in top_sizes},
         **{f"dup_{n}gram": int(chars[1, n]) for n in dup_sizes},
     }
+
+
+@cache
+def _size_masks(top_sizes: tuple[int, ...], dup_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's `top` and `dup`: for each n up to the largest asked for, whether it is asked for."""
+    largest = max(top_sizes + dup_sizes)
+    return np.array([n in top_sizes for n in range(largest + 1)]), np.array([n in dup_sizes for n in range(largest + 1)])
 
 
 @njit(cache=True)

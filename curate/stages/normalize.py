@@ -39,6 +39,7 @@ _C1_CONTROL = re.compile("[\x80-\x9f]")
 _NON_SPACE_BLANKS = "\t\u00a0\u1680\u2000-\u200a\u202f\u205f"
 _BLANK = f"[ {_NON_SPACE_BLANKS}]"
 _SPACES = re.compile(f"{_BLANK}(?:(?<=[{_NON_SPACE_BLANKS}])|{_BLANK}){_BLANK}*")
+_NON_SPACE_BLANK = re.compile(f"[{_NON_SPACE_BLANKS}]")  # with no "  " either, `_SPACES` has nothing to do
 _LINE_EDGES = re.compile(" \n ?|\n ")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -116,8 +117,10 @@ def _tidy(text: str) -> str:
     # Each pattern runs only where a quick substring test finds something for it to change.
     if "\r" in text or "\u2028" in text or "\u2029" in text:
         text = _LINE_BREAKS.sub("\n", text.replace("\r\n", "\n"))
-    text = _SPACES.sub(" ", _CONTROL.sub("", text))
-    if " \n" in text or "\n " in text:
+    text = _CONTROL.sub("", text)
+    if "  " in text or _NON_SPACE_BLANK.search(text):
+        text = _SPACES.sub(" ", text)
+    if "\n" in text and (" \n" in text or "\n " in text):  # a lone character is found far faster
         text = _LINE_EDGES.sub("\n", text)
     if "\n\n\n" in text:
         text = _BLANK_LINES.sub("\n\n", text)

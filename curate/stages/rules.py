@@ -65,6 +65,12 @@ class RuleStage(Stage):
         super().__init__(**options)
         self.bounds = self.rule_bounds()
         self.languages = self.options.languages
+        # the rules switched on, as (reason, signal, comparison, bound): checked for every document
+        self._checks = [
+            (rule.reason, rule.signal, COMPARISONS[rule.comparison], bound)
+            for rule in self.rules
+            if (bound := self.bounds[rule.option]) is not None
+        ]
 
     def rule_bounds(self) -> dict[str, float | None]:
         return {rule.option: getattr(self.options, rule.option) for rule in self.rules}
@@ -104,11 +110,10 @@ class RuleStage(Stage):
         return self.first_broken(values)
 
     def first_broken(self, values: dict[str, float]) -> str | None:
-        for rule in self.rules:
-            bound = self.bounds[rule.option]
-            value = values.get(rule.signal)
-            if bound is not None and value is not None and rule.breaks(value, bound):
-                return rule.reason
+        for reason, signal, breaks, bound in self._checks:
+            value = values.get(signal)
+            if value is not None and breaks(value, bound):
+                return reason
         return None
 
 
