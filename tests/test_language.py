@@ -12,17 +12,20 @@ import pytest
 from curate.config import parse_config
 from curate.document import Document
 from curate.errors import ConfigError
-from curate.stages.language import Language, misplaced_script, script_counts
+from curate.stages.language import LONG_TEXT_CHARS, Language, lingua_detector, misplaced_script, script_counts
 from curate.stats import StageStats
 
 # Measured with this stage (README, "language") on the first SENTENCES_PER_LANGUAGE sentences of each
 # language (the test reads a sample to stay fast); floors sit a little below.
 SENTENCES_PER_LANGUAGE = 100
-MEAN_SENTENCE_ACCURACY_FLOOR = 0.93  # 0.956 on 300 per language (0.798 without lingua's second opinion)
+MEAN_SENTENCE_ACCURACY_FLOOR = 0.95  # 0.958 on 100 per language (0.798 without lingua's second opinion)
 SENTENCE_FLOORS = {
     "en": 0.98, "de": 0.98, "fr": 0.98, "es": 0.98, "zh": 0.98, "ru": 0.98,  # measured 0.988-0.999
     "ja": 0.98, "ko": 0.98,  # 0.990 / 0.995 from the model alone, 1.000 / 0.999 with the script check
-    "nb": 0.75,  # 0.000 from the model alone (it says `no`), 0.785 with the alias
+    "nb": 0.84,  # 0.000 from the model alone (it says `no`), 0.785 with the alias, 0.89 with lingua
+    # lid.176's evidence weighs in within a group: hr 0.98, id 0.87, nn 0.90; Cyrillic Serbian lid.176 is
+    # unsure of keeps its label (0.93; it was `und` when lingua's Latin-script detector was asked)
+    "hr": 0.93, "id": 0.82, "nn": 0.85, "sr": 0.88,
     "uk": 0.97, "pt": 0.97, "it": 0.97, "pl": 0.97, "nl": 0.95, "ar": 0.97, "hi": 0.95, "vi": 0.97,
     # lid.176 lacks or misses these (0.00-0.86 alone); lingua's answer where lid.176 is unsure: 0.93-0.99
     "af": 0.88, "so": 0.9, "sw": 0.9, "yo": 0.85, "lg": 0.9, "mi": 0.85, "sn": 0.9, "st": 0.88,
@@ -92,6 +95,26 @@ def test_second_opinion_small_cases(stage):
     assert scores[-2:] == [0.0, 0.0]
     bare_languages, _ = bare.identify(texts)
     assert bare_languages[5] != "yo" and bare_languages[6] != "und"  # what the second opinion changes
+
+
+def test_second_opinion_on_long_text(stage, shared_data):
+    """On long text lid.176's reading stands within a group (lingua reads only the first 1,000
+    characters), but lingua still names the languages lid.176 lacks."""
+    folder = shared_data / "lingua-langid-testdata" / "language-testdata" / "sentences"
+    for lang in ("id", "nb", "nn", "zu", "xh"):
+        lines = _lines(folder / f"{lang}.txt", 45)
+        paragraphs = [" ".join(lines[i : i + 15]) for i in range(0, 45, 15)]
+        assert all(len(paragraph) >= LONG_TEXT_CHARS for paragraph in paragraphs)
+        assert stage.identify(paragraphs)[0] == [lang] * 3, lang  # lid.176 alone: zu and xh are `en`
+    with gzip.open(shared_data / "web-text-turku-register" / "docs.jsonl.gz", "rt", encoding="utf-8") as lines:
+        pages = [row["text"] for row in map(json.loads, lines) if row["lang_label"] == "id"][:200]
+    # lingua called 7% of these Indonesian pages `ms` when it decided alone; lid.176 alone gets 0.99
+    assert stage.identify(pages)[0].count("id") >= 0.98 * len(pages)
+
+
+def test_restricted_detectors_are_built_once():
+    assert lingua_detector(frozenset({"ms", "id"})) is lingua_detector(frozenset({"id", "ms"}))
+    assert lingua_detector(None, low_accuracy=True) is not lingua_detector(None)
 
 
 def test_script_check_fixes_short_cjk_text(stage, shared_data):

@@ -15,13 +15,21 @@ Around the model, two fixes measured on the lingua test set (75 languages, see t
 
 Second opinion (lingua-language-detector, only on the texts that need it): lid.176 cannot tell
 bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw, zu, xh and others.
-- A confident label in one of those groups: lingua picks within the group (lid.176's score is kept: it
-  is sure of the group, not of the member).
-- A Latin-script (or unknown-script) text lid.176 is unsure of (score below `unsure_below`): lingua
-  decides among its Latin-script languages, with its confidence as the score; text none of them fits
-  (an unsupported script) is `und`, never a confident wrong label.
-lingua reads at most `SECOND_OPINION_CHARS` characters, in high-accuracy mode below `SHORT_TEXT_CHARS`
-and low-accuracy (trigrams) mode above, one text at a time (no thread pool of its own).
+- lid.176 sure of one of those groups (its probabilities of the members sum to `unsure_below` or more):
+  on a text of `LONG_TEXT_CHARS` or more its best member stays (on long text lid.176 is as good as lingua
+  within a group, and lingua is not asked); on a shorter text a lingua detector built from the members
+  only weighs in: the member maximising `LID_WEIGHT` * log P_lid + log P_lingua. The score is lid.176's
+  probability of the group.
+- A Latin-script (or unknown-script) text lid.176 is unsure of (score below `unsure_below`): lingua's
+  trigram (low-accuracy) detector over its Latin-script languages answers; below `SHORT_TEXT_CHARS`
+  characters a high-accuracy detector built from lingua's best three and lid.176's best three (so only
+  the models of languages that come up are loaded) weighs in with lid.176 as within a group. lingua's
+  confidence is the score; an answer in a group is settled as above; text none of them fits (an
+  unsupported script) is `und`, never a confident wrong label. On a text of `LONG_TEXT_CHARS` or more,
+  lid.176 read ten times more than lingua: lingua's answer counts only when it is `und` or a language
+  lid.176 lacks or misses (zu, xh, yo...), else lid.176's label and low score stand.
+lingua reads at most `SECOND_OPINION_CHARS` characters, one text at a time (no thread pool of its own);
+each detector is built once per process and reused.
 
 The whole batch goes to `model.predict` in one call, each text cut to `max_chars` (the label agrees
 with the full text's for 99.9% of Common Crawl documents at 10,000 characters) with newlines
@@ -32,6 +40,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -59,6 +68,11 @@ CONFUSABLE_GROUPS = [{"bs", "hr", "sr", "sh"}, {"ms", "id"}, {"nb", "nn", "da"},
 GROUP_OF = {label: frozenset(group) for group in CONFUSABLE_GROUPS for label in group}
 SECOND_OPINION_CHARS = 1000  # lingua's answer on the first 1,000 characters
 SHORT_TEXT_CHARS = 120  # below this lingua uses all its n-gram models (high-accuracy mode)
+LONG_TEXT_CHARS = 1000  # from this length lid.176's choice within a group stands
+LID_WEIGHT = 0.25  # within a group, lid.176's log-probability weighs a quarter of lingua's
+PROBABILITY_FLOOR = 0.01  # added before the logarithm: neither model's zero is the last word
+SHORTLIST = 3  # candidates from each model for the high-accuracy decision on short text
+LID_MISSES = {"yo", "so"}  # lid.176 has them but names them for 4% and 10% of their tune-half sentences
 
 # Unicode ranges of the scripts lid.176's non-Latin languages are written in.
 SCRIPT_RANGES = {
@@ -184,6 +198,85 @@ def misplaced_script(sample: str, label: str) -> str | None:
     return None
 
 
+def written_in_known_script(sample: str) -> bool:
+    """Most of the letters are in one of lid.176's non-Latin scripts (Cyrillic Serbian, say)."""
+    if _is_latin(sample):
+        return False
+    counts = script_counts(sample)
+    return counts["Latn"] < MIN_DOMINANT_SHARE * sum(counts.values())
+
+
+def lid_probabilities(labels: Any, probs: Any) -> dict[str, float]:
+    """lid.176's top labels as stage codes; `sh` (Serbo-Croatian) shared out over bs/hr/sr."""
+    lid: dict[str, float] = {}
+    for label, prob in zip(labels, probs):
+        label = label.removeprefix("__label__")
+        members = ("bs", "hr", "sr") if label == "sh" else (LABEL_ALIASES.get(label, label),)
+        for member in members:
+            lid[member] = lid.get(member, 0.0) + float(prob) / len(members)
+    return lid
+
+
+@functools.lru_cache(maxsize=1)
+def lingua_latin_codes() -> frozenset[str]:
+    from lingua import Language as LinguaLanguage
+
+    return frozenset(language.iso_code_639_1.name.lower() for language in LinguaLanguage.all_with_latin_script())
+
+
+@functools.lru_cache(maxsize=256)
+def lingua_detector(codes: frozenset[str] | None, low_accuracy: bool = False) -> Any:
+    """A lingua detector for these codes (None: all its Latin-script languages), built once per process.
+    Each language's models load on first use and are shared between detectors."""
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    if codes is None:
+        builder = LanguageDetectorBuilder.from_all_languages_with_latin_script()
+    else:
+        builder = LanguageDetectorBuilder.from_iso_codes_639_1(*(getattr(IsoCode639_1, code.upper()) for code in sorted(codes)))
+    return (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
+
+
+def lingua_confidence(sample: str, codes: frozenset[str] | None, low_accuracy: bool = False) -> dict[str, float]:
+    values = lingua_detector(codes, low_accuracy).compute_language_confidence_values(sample)
+    return {value.language.iso_code_639_1.name.lower(): value.value for value in values}
+
+
+def most_likely(labels: set[str], lid: dict[str, float], lingua: dict[str, float]) -> str:
+    """The label both models' evidence favours: `LID_WEIGHT` * log P_lid + log P_lingua."""
+
+    def evidence(label: str) -> float:
+        return LID_WEIGHT * math.log(lid.get(label, 0.0) + PROBABILITY_FLOOR) + math.log(lingua.get(label, 0.0) + PROBABILITY_FLOOR)
+
+    return max(sorted(labels), key=evidence)
+
+
+def pick_member(sample: str, group: frozenset[str], lid: dict[str, float]) -> str:
+    """The group member both models favour, lingua's detector knowing only the members."""
+    members = group - {"sh"}
+    return most_likely(members, lid, lingua_confidence(sample, members))
+
+
+def lingua_answer(sample: str, lid: dict[str, float]) -> tuple[str, float]:
+    """lingua's label and confidence for a Latin-script text lid.176 is unsure of; `und` when no language fits."""
+    confidence = lingua_confidence(sample, None, low_accuracy=True)
+    if max(confidence.values(), default=0.0) <= 0:
+        return UNDETERMINED, 0.0
+    if len(sample) < SHORT_TEXT_CHARS:
+        latin = lingua_latin_codes()
+        shortlist = set(sorted(confidence, key=confidence.__getitem__, reverse=True)[:SHORTLIST])
+        shortlist |= {label for label in sorted(lid, key=lid.__getitem__, reverse=True)[:SHORTLIST] if label in latin}
+        shortlist |= {member for label in shortlist for member in GROUP_OF.get(label, ()) if member in latin}
+        confidence = lingua_confidence(sample, frozenset(shortlist))
+        best = most_likely(shortlist, lid, confidence)
+    else:
+        best = max(confidence, key=confidence.__getitem__)
+    group = GROUP_OF.get(best)
+    if group is None:
+        return best, confidence.get(best, 0.0)
+    return pick_member(sample, group, lid), sum(confidence.get(label, 0.0) for label in group)
+
+
 @dataclass(frozen=True, kw_only=True)
 class LanguageOptions(StageOptions):
     keep: list[str] | None = option(None, "languages to keep (lid.176 or lingua codes); null keeps every language")
@@ -211,7 +304,7 @@ class Language(Stage):
         self.keep = None if o.keep is None else {LABEL_ALIASES.get(lang, lang) for lang in o.keep}
         self.threshold, self.model_option, self.max_chars, self.script_check = o.threshold, o.model, o.max_chars, o.script_check
         self.model = None
-        self.short_text_detector = self.long_text_detector = None
+        self.lid_cannot_name: set[str] = set()
 
     def setup(self) -> None:
         import fasttext
@@ -219,15 +312,8 @@ class Language(Stage):
         self.model = fasttext.load_model(str(lid_model_path(self.model_option)))
         known = {LABEL_ALIASES.get(label, label) for label in self.labels()}
         if self.options.second_opinion:
-            from lingua import Language as LinguaLanguage
-            from lingua import LanguageDetectorBuilder
-
-            # Built from the Latin-script languages only; each language's n-grams load on first use.
-            self.short_text_detector = LanguageDetectorBuilder.from_all_languages_with_latin_script().build()
-            self.long_text_detector = (
-                LanguageDetectorBuilder.from_all_languages_with_latin_script().with_low_accuracy_mode().build()
-            )
-            known |= {language.iso_code_639_1.name.lower() for language in LinguaLanguage.all_with_latin_script()}
+            self.lid_cannot_name = (lingua_latin_codes() - known) | LID_MISSES | {UNDETERMINED}
+            known |= lingua_latin_codes()
         unknown = sorted((self.keep or set()) - known)
         if unknown:
             raise ConfigError(f"language.keep: neither lid.176 nor lingua knows {', '.join(unknown)}")
@@ -255,37 +341,39 @@ class Language(Stage):
     def identify(self, texts: list[str]) -> tuple[list[str], list[float]]:
         """Language and score of each text, one `predict` call for the batch (plus one for script fixes)."""
         lines = [(text[: self.max_chars] if self.max_chars else text).replace("\n", " ") for text in texts]
-        labels, probs = self._predict(lines, k=1)
+        # The second opinion reads lid.176's next labels too: asking for them now costs no more than k=1.
+        labels, probs = self._predict(lines, k=2 * SHORTLIST if self.options.second_opinion else 1)
         languages = [label[0].removeprefix("__label__") for label in labels]
         scores = [float(p[0]) for p in probs]
         if self.script_check:
             self._fix_scripts(lines, languages, scores)
         languages = [LABEL_ALIASES.get(lang, lang) for lang in languages]
-        if self.short_text_detector is not None:
-            self._second_opinion(lines, languages, scores)
+        if self.options.second_opinion:
+            self._second_opinion(lines, languages, scores, labels, probs)
         for i, line in enumerate(lines):
             if not _LETTER.search(line):
                 languages[i], scores[i] = UNDETERMINED, 0.0
         return languages, scores
 
-    def _second_opinion(self, lines: list[str], languages: list[str], scores: list[float]) -> None:
-        """Re-decide, in place, the texts lid.176 is unsure of or labels within a confusable group."""
+    def _second_opinion(self, lines: list[str], languages: list[str], scores: list[float], labels: Any, probs: Any) -> None:
+        """Re-decide, in place, the texts lid.176 is unsure of or labels within a confusable group (`labels`,
+        `probs`: lid.176's best labels for each text)."""
+        unsure_below = self.options.unsure_below
         for i, (line, language) in enumerate(zip(lines, languages)):
-            unsure = scores[i] < self.options.unsure_below and "Latn" in label_scripts(language)
             group = GROUP_OF.get(language)
-            if not unsure and group is None:
+            unsure = scores[i] < unsure_below and "Latn" in label_scripts(language)
+            if group is None and not unsure:
                 continue
-            sample = line[:SECOND_OPINION_CHARS]
-            detector = self.short_text_detector if len(sample) < SHORT_TEXT_CHARS else self.long_text_detector
-            confidence = {
-                value.language.iso_code_639_1.name.lower(): value.value
-                for value in detector.compute_language_confidence_values(sample)
-            }
-            if unsure:
-                best = max(confidence, key=confidence.__getitem__)
-                languages[i], scores[i] = (best, confidence[best]) if confidence[best] > 0 else (UNDETERMINED, 0.0)
-            elif any(confidence.get(label, 0.0) > 0 for label in group):
-                languages[i] = max(group, key=lambda label: confidence.get(label, 0.0))
+            sample, lid = line[:SECOND_OPINION_CHARS], lid_probabilities(labels[i], probs[i])
+            group_probability = sum(lid.get(label, 0.0) for label in group) if group else 0.0
+            if group_probability >= unsure_below:
+                if len(line) < LONG_TEXT_CHARS or language == "sh":  # on long text lid.176's member stands
+                    languages[i] = pick_member(sample, group, lid)
+                scores[i] = min(group_probability, 1.0)
+            elif unsure and not written_in_known_script(sample):
+                answer, confidence = lingua_answer(sample, lid)
+                if len(line) < LONG_TEXT_CHARS or answer in self.lid_cannot_name:  # else lid.176's longer read stands
+                    languages[i], scores[i] = answer, confidence
 
     def _predict(self, lines: list[str], k: int) -> tuple[list, list]:
         try:
