@@ -20,9 +20,10 @@ import random
 import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+
+from bench.proc import PeakMemory
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -80,75 +81,6 @@ def write_corpus(count: int, paras: list[str]) -> Path:
         out.close()
     (folder / "done").write_text("")
     return folder
-
-
-class PeakMemory:
-    """Polls /proc for a process tree; keeps the peak RSS of the root and of each descendant."""
-
-    def __init__(self, root: int) -> None:
-        self.root = root
-        self.peaks: dict[int, tuple[str, int]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            for pid in self._tree():
-                peak = _read_peak_rss(pid)
-                if peak is not None:  # a Ray worker renames itself (ray::IDLE) after start: keep the latest name
-                    name = _cmdline(pid) or self.peaks.get(pid, ("", 0))[0]
-                    self.peaks[pid] = (name, max(peak, self.peaks.get(pid, ("", 0))[1]))
-            self._stop.wait(0.2)
-
-    def _tree(self) -> list[int]:
-        parents: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                except OSError:
-                    continue
-                ppid = int(stat.rsplit(")", 1)[1].split()[1])
-                parents.setdefault(ppid, []).append(int(entry))
-        tree, todo = [], [self.root]
-        while todo:
-            pid = todo.pop()
-            tree.append(pid)
-            todo += parents.get(pid, [])
-        return tree
-
-    def driver_mb(self) -> float:
-        return self.peaks.get(self.root, ("", 0))[1] / 2**20
-
-    def largest_worker_mb(self, executor: str) -> float:
-        def is_worker(name: str) -> bool:
-            if executor == "ray":
-                return name.startswith("ray::")
-            return "multiprocessing" in name and "resource_tracker" not in name
-
-        return max((rss for pid, (name, rss) in self.peaks.items() if pid != self.root and is_worker(name)), default=0) / 2**20
-
-
-def _read_peak_rss(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
 
 
 def run(corpus: Path, executor: str) -> dict:
