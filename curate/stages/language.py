@@ -25,7 +25,9 @@ bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw
   characters a high-accuracy detector built from lingua's best three and lid.176's best three (so only
   the models of languages that come up are loaded) weighs in with lid.176 as within a group. lingua's
   confidence is the score; an answer in a group is settled as above; text none of them fits (an
-  unsupported script) is `und`, never a confident wrong label. On a text of `LONG_TEXT_CHARS` or more,
+  unsupported script) is `und`, never a confident wrong label. Unsure of a shorter text in Cyrillic,
+  Arabic or Devanagari script, labelled with one of lingua's languages of that script: lingua's detector
+  for that script weighs in the same way (see `lingua_script_answer`). On a text of `LONG_TEXT_CHARS` or more,
   lid.176 read ten times more than lingua: lingua's answer counts only when it is `und` or a language
   lid.176 lacks or misses (zu, xh, yo...), else lid.176's label and low score stand.
 lingua reads at most `SECOND_OPINION_CHARS` characters, one text at a time (no thread pool of its own);
@@ -72,6 +74,12 @@ LONG_TEXT_CHARS = 1000  # from this length lid.176's choice within a group stand
 LID_WEIGHT = 0.25  # within a group, lid.176's log-probability weighs a quarter of lingua's
 PROBABILITY_FLOOR = 0.01  # added before the logarithm: neither model's zero is the last word
 SHORTLIST = 3  # candidates from each model for the high-accuracy decision on short text
+LINGUA_SCRIPTS = {
+    "Latn": "all_with_latin_script",
+    "Cyrl": "all_with_cyrillic_script",
+    "Arab": "all_with_arabic_script",
+    "Deva": "all_with_devanagari_script",
+}
 LID_MISSES = {"yo", "so"}  # lid.176 has them but names them for 4% and 10% of their tune-half sentences
 
 # Unicode ranges of the scripts lid.176's non-Latin languages are written in.
@@ -198,12 +206,13 @@ def misplaced_script(sample: str, label: str) -> str | None:
     return None
 
 
-def written_in_known_script(sample: str) -> bool:
-    """Most of the letters are in one of lid.176's non-Latin scripts (Cyrillic Serbian, say)."""
+def dominant_script(sample: str) -> str | None:
+    """The non-Latin script lid.176 knows that holds most of the letters, or None (Latin or unknown)."""
     if _is_latin(sample):
-        return False
+        return None
     counts = script_counts(sample)
-    return counts["Latn"] < MIN_DOMINANT_SHARE * sum(counts.values())
+    dominant = max(counts, key=counts.__getitem__)
+    return dominant if dominant != "Latn" and counts[dominant] >= MIN_DOMINANT_SHARE * sum(counts.values()) else None
 
 
 def lid_probabilities(labels: Any, probs: Any) -> dict[str, float]:
@@ -217,11 +226,13 @@ def lid_probabilities(labels: Any, probs: Any) -> dict[str, float]:
     return lid
 
 
-@functools.lru_cache(maxsize=1)
-def lingua_latin_codes() -> frozenset[str]:
+@functools.lru_cache(maxsize=None)
+def lingua_codes(script: str = "Latn") -> frozenset[str]:
+    """lingua's languages written in a script (those of the scripts it shares between languages)."""
     from lingua import Language as LinguaLanguage
 
-    return frozenset(language.iso_code_639_1.name.lower() for language in LinguaLanguage.all_with_latin_script())
+    languages = getattr(LinguaLanguage, LINGUA_SCRIPTS[script])()
+    return frozenset(language.iso_code_639_1.name.lower() for language in languages)
 
 
 @functools.lru_cache(maxsize=256)
@@ -263,7 +274,7 @@ def lingua_answer(sample: str, lid: dict[str, float]) -> tuple[str, float]:
     if max(confidence.values(), default=0.0) <= 0:
         return UNDETERMINED, 0.0
     if len(sample) < SHORT_TEXT_CHARS:
-        latin = lingua_latin_codes()
+        latin = lingua_codes()
         shortlist = set(sorted(confidence, key=confidence.__getitem__, reverse=True)[:SHORTLIST])
         shortlist |= {label for label in sorted(lid, key=lid.__getitem__, reverse=True)[:SHORTLIST] if label in latin}
         shortlist |= {member for label in shortlist for member in GROUP_OF.get(label, ()) if member in latin}
@@ -275,6 +286,16 @@ def lingua_answer(sample: str, lid: dict[str, float]) -> tuple[str, float]:
     if group is None:
         return best, confidence.get(best, 0.0)
     return pick_member(sample, group, lid), sum(confidence.get(label, 0.0) for label in group)
+
+
+def lingua_script_answer(sample: str, script: str, lid: dict[str, float]) -> tuple[str, float]:
+    """The label for a text in a non-Latin script that lingua shares between languages (Cyrillic: be, bg,
+    kk, mk, mn, ru, sr, uk). lid.176 knows more of them (tt, ba, ky...): the score is at most lid.176's
+    probability of the languages lingua can name, so a language neither names is never confidently wrong."""
+    codes = lingua_codes(script)
+    confidence = lingua_confidence(sample, codes, low_accuracy=len(sample) >= SHORT_TEXT_CHARS)
+    best = most_likely(codes, lid, confidence)
+    return best, min(confidence.get(best, 0.0), sum(lid.get(label, 0.0) for label in codes))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -312,8 +333,8 @@ class Language(Stage):
         self.model = fasttext.load_model(str(lid_model_path(self.model_option)))
         known = {LABEL_ALIASES.get(label, label) for label in self.labels()}
         if self.options.second_opinion:
-            self.lid_cannot_name = (lingua_latin_codes() - known) | LID_MISSES | {UNDETERMINED}
-            known |= lingua_latin_codes()
+            self.lid_cannot_name = (lingua_codes() - known) | LID_MISSES | {UNDETERMINED}
+            known |= lingua_codes()
         unknown = sorted((self.keep or set()) - known)
         if unknown:
             raise ConfigError(f"language.keep: neither lid.176 nor lingua knows {', '.join(unknown)}")
@@ -361,19 +382,22 @@ class Language(Stage):
         unsure_below = self.options.unsure_below
         for i, (line, language) in enumerate(zip(lines, languages)):
             group = GROUP_OF.get(language)
-            unsure = scores[i] < unsure_below and "Latn" in label_scripts(language)
+            unsure = scores[i] < unsure_below
             if group is None and not unsure:
                 continue
             sample, lid = line[:SECOND_OPINION_CHARS], lid_probabilities(labels[i], probs[i])
             group_probability = sum(lid.get(label, 0.0) for label in group) if group else 0.0
+            script = dominant_script(sample)
             if group_probability >= unsure_below:
                 if len(line) < LONG_TEXT_CHARS or language == "sh":  # on long text lid.176's member stands
                     languages[i] = pick_member(sample, group, lid)
                 scores[i] = min(group_probability, 1.0)
-            elif unsure and not written_in_known_script(sample):
+            elif script is None and "Latn" in label_scripts(language):
                 answer, confidence = lingua_answer(sample, lid)
                 if len(line) < LONG_TEXT_CHARS or answer in self.lid_cannot_name:  # else lid.176's longer read stands
                     languages[i], scores[i] = answer, confidence
+            elif script in LINGUA_SCRIPTS and language in lingua_codes(script) and len(line) < LONG_TEXT_CHARS:
+                languages[i], scores[i] = lingua_script_answer(sample, script, lid)
 
     def _predict(self, lines: list[str], k: int) -> tuple[list, list]:
         try:
