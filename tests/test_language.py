@@ -130,6 +130,14 @@ def test_cyrillic_answer_is_never_surer_than_lid():
     assert lingua_script_answer(macedonian, "Cyrl", {"mk": 0.5, "sr": 0.3, "ru": 0.1}) == ("mk", pytest.approx(0.9))
 
 
+def test_languages_lingua_cannot_name_are_never_confident(stage):
+    """lid.176 knows Quechua and Javanese, lingua does not: where lid.176 is unsure, lingua's answer (sw, id)
+    scores at most 1 - lid.176's probability of such languages, below the default threshold."""
+    texts = ["Runasimi nisqa simiqa Antikunapi rimasqa simi.", "Bahasa Jawa iku basa kang dienggo wong Jawa ing tlatah Jawa Tengah."]
+    languages, scores = stage.identify(texts)
+    assert all(language in {"qu", "jv"} or score < stage.threshold for language, score in zip(languages, scores))
+
+
 def test_restricted_detectors_are_built_once():
     assert lingua_detector(frozenset({"ms", "id"})) is lingua_detector(frozenset({"id", "ms"}))
     assert lingua_detector(None, low_accuracy=True) is not lingua_detector(None)

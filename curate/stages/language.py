@@ -24,12 +24,14 @@ bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw
   trigram (low-accuracy) detector over its Latin-script languages answers; below `SHORT_TEXT_CHARS`
   characters a high-accuracy detector built from lingua's best three and lid.176's best three (so only
   the models of languages that come up are loaded) weighs in with lid.176 as within a group. lingua's
-  confidence is the score; an answer in a group is settled as above; text none of them fits (an
-  unsupported script) is `und`, never a confident wrong label. Unsure of a shorter text in Cyrillic,
-  Arabic or Devanagari script, labelled with one of lingua's languages of that script: lingua's detector
-  for that script weighs in the same way (see `lingua_script_answer`). On a text of `LONG_TEXT_CHARS` or more,
-  lid.176 read ten times more than lingua: lingua's answer counts only when it is `und` or a language
-  lid.176 lacks or misses (zu, xh, yo...), else lid.176's label and low score stand.
+  confidence is the score, at most 1 - lid.176's probability of languages lingua cannot name (jv,
+  qu...); an answer in a group is settled as above; text none of them fits (an unsupported script) is
+  `und`, never a confident wrong label. On a text of `LONG_TEXT_CHARS` or more lid.176 read ten times
+  more than lingua: lingua's answer counts only when it is `und` or a language lid.176 lacks or misses
+  (zu, xh, yo...), else lid.176's label and low score stand.
+- Unsure of a shorter text in Cyrillic, Arabic or Devanagari script labelled with one of lingua's
+  languages of that script: lingua's detector for that script weighs in the same way
+  (`lingua_script_answer`).
 lingua reads at most `SECOND_OPINION_CHARS` characters, one text at a time (no thread pool of its own);
 each detector is built once per process and reused.
 
@@ -75,6 +77,7 @@ LID_WEIGHT = 0.25  # within a group, lid.176's log-probability weighs a quarter 
 PROBABILITY_FLOOR = 0.01  # added before the logarithm: neither model's zero is the last word
 SHORTLIST = 3  # candidates from each model for the high-accuracy decision on short text
 LINGUA_SCRIPTS = {
+    "any": "all",
     "Latn": "all_with_latin_script",
     "Cyrl": "all_with_cyrillic_script",
     "Arab": "all_with_arabic_script",
@@ -228,7 +231,7 @@ def lid_probabilities(labels: Any, probs: Any) -> dict[str, float]:
 
 @functools.lru_cache(maxsize=None)
 def lingua_codes(script: str = "Latn") -> frozenset[str]:
-    """lingua's languages written in a script (those of the scripts it shares between languages)."""
+    """lingua's languages written in a script (those of the scripts it shares between languages; "any": all)."""
     from lingua import Language as LinguaLanguage
 
     languages = getattr(LinguaLanguage, LINGUA_SCRIPTS[script])()
@@ -394,6 +397,8 @@ class Language(Stage):
                 scores[i] = min(group_probability, 1.0)
             elif script is None and "Latn" in label_scripts(language):
                 answer, confidence = lingua_answer(sample, lid)
+                # lid.176's probability of languages lingua cannot name (jv, qu, br...) bounds lingua's certainty
+                confidence = min(confidence, 1.0 - sum(p for label, p in lid.items() if label not in lingua_codes("any")))
                 if len(line) < LONG_TEXT_CHARS or answer in self.lid_cannot_name:  # else lid.176's longer read stands
                     languages[i], scores[i] = answer, confidence
             elif script in LINGUA_SCRIPTS and language in lingua_codes(script) and len(line) < LONG_TEXT_CHARS:
