@@ -32,14 +32,16 @@ _FTFY_TARGETS = re.compile(
 )
 _MAX_ROUNDS = 3  # tidying can bring mojibake together that a control character kept apart
 _LINE_BREAKS = re.compile("[\r\u2028\u2029]")  # after `\r\n` became `\n`
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")  # C1 controls are left to ftfy
+_CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff"  # C1 controls are left to ftfy
+_CONTROL = re.compile(f"[{_CONTROLS}]")
 _C1_CONTROL = re.compile("[\x80-\x9f]")
 # Runs of blanks, except a lone space (replacing it by itself took most of the time): a blank that
 # is not a space or is followed by another. Starting with a class lets `re` skip to candidates fast.
 _NON_SPACE_BLANKS = "\t\u00a0\u1680\u2000-\u200a\u202f\u205f"
 _BLANK = f"[ {_NON_SPACE_BLANKS}]"
 _SPACES = re.compile(f"{_BLANK}(?:(?<=[{_NON_SPACE_BLANKS}])|{_BLANK}){_BLANK}*")
-_NON_SPACE_BLANK = re.compile(f"[{_NON_SPACE_BLANKS}]")  # with no "  " either, `_SPACES` has nothing to do
+# One scan for what `_CONTROL` removes and for blanks `_SPACES` may replace (with no "  " either, it has nothing to do).
+_CONTROL_OR_BLANK = re.compile(f"[{_CONTROLS}{_NON_SPACE_BLANKS}]")
 _LINE_EDGES = re.compile(" \n ?|\n ")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -94,6 +96,8 @@ class Normalize(Stage):
             if repaired == text:
                 break
             text = repaired
+            if not (_FTFY_TARGETS.search(text) or is_bad(text) or may_hold_mojibake(text)):
+                break  # nothing left for ftfy or the lossy repair: another round would return it as it is
         return text, text != unrepaired
 
     def _repair(self, text: str) -> str:
@@ -117,8 +121,9 @@ def _tidy(text: str) -> str:
     # Each pattern runs only where a quick substring test finds something for it to change.
     if "\r" in text or "\u2028" in text or "\u2029" in text:
         text = _LINE_BREAKS.sub("\n", text.replace("\r\n", "\n"))
-    text = _CONTROL.sub("", text)
-    if "  " in text or _NON_SPACE_BLANK.search(text):
+    if _CONTROL_OR_BLANK.search(text):
+        text = _SPACES.sub(" ", _CONTROL.sub("", text))
+    elif "  " in text:
         text = _SPACES.sub(" ", text)
     if "\n" in text and (" \n" in text or "\n " in text):  # a lone character is found far faster
         text = _LINE_EDGES.sub("\n", text)
