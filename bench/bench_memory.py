@@ -4,7 +4,7 @@ The documents are every distinct text of the shared corpora, none repeated (`poo
 html-cleaning-gold's human-cleaned texts, line-quality-turku's pages, the Common Crawl JSONL, Reuters,
 Gutenberg, Shakespeare and WikiText cut into about 2 KB at paragraph breaks, the Leipzig sentences 20 to a
 document per language, the toxicity-train and Davidson comments 4 to a document (one thread of one set) and
-the plagiarism answers: about 120k documents in 25+ languages. They are shuffled once (seeded) and the first
+the plagiarism answers: about 120k documents from twelve corpora, the Leipzig sentences in 75 languages. They are shuffled once (seeded) and the first
 10k, 30k and 100k are written as 8 JSONL files each, so the sizes share one mix of sources; a plain JSONL
 file over 16 MiB is read as several tasks (`shard_bytes`), so a task holds at most that much input.
 
