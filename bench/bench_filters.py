@@ -5,8 +5,9 @@ languages, and the 717 Common Crawl texts of cc-text-jsonl-dolma, none repeated:
 flatter curate's caches), fix text with ftfy,
 identify the language with lid.176 (English above 0.65 kept), apply the Gopher quality and
 repetition rules with their published thresholds, and write Parquet. Throughput is input documents
-and input megabytes over wall time, start-up included. curate's per-stage numbers come from its
-stats.json (CPU seconds summed over workers).
+and input megabytes over wall time, start-up included; beside it, each run's CPU seconds in every process
+(user + system), which other work on a shared machine disturbs far less than wall time. curate's
+per-stage numbers come from its stats.json (CPU seconds summed over workers).
 
 datatrove lives in its own venv (bench/.work/datatrove-venv, made here on first use: it pulls
 `fasttext-numpy2-wheel`, which would replace curate's fastText binding) and runs as a subprocess
@@ -33,6 +34,8 @@ from pathlib import Path
 
 import yaml
 
+from bench.proc import PeakMemory
+
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "bench" / ".work" / "filters"
 DATATROVE_VENV = REPO / "bench" / ".work" / "datatrove-venv"
@@ -55,9 +58,9 @@ def main() -> None:
     print(f"corpus: {n_docs} docs, {n_bytes / 1e6:.1f} MB of text in {FILES} JSONL files, {WORKERS} workers each side")
     print("pipeline: normalize (ftfy) -> language (lid.176, en >= 0.65) -> gopher_quality -> gopher_repetition")
 
-    curate_seconds, curate_stats, _ = run_curate(STAGES, corpus, WORK / "out-curate")
+    curate_seconds, curate_stats, curate_cpu = run_curate(STAGES, corpus, WORK / "out-curate")
     curate_steps = [(s["name"], s["docs_in"], s["seconds"]) for s in curate_stats["stages"]]
-    runs = [Run("curate", curate_seconds, curate_stats["docs_written"], curate_steps)]
+    runs = [Run("curate", curate_seconds, curate_stats["docs_written"], curate_steps, curate_cpu)]
     try:
         python = datatrove_python()
         for tokenizer in ("spacy", "whitespace"):
@@ -65,12 +68,12 @@ def main() -> None:
     except DatatroveUnavailable as exc:
         print(f"datatrove could not run: {exc}")
 
-    print(f"\n{'end to end':20} {'wall s':>8} {'docs/s':>8} {'MB/s':>6} {'kept':>6}  curate is")
+    print(f"\n{'end to end':20} {'wall s':>8} {'docs/s':>8} {'MB/s':>6} {'kept':>6} {'CPU s':>7}  curate is (wall; CPU of every process)")
     for run in runs:
-        speedup = "" if run is runs[0] else f"{run.seconds / curate_seconds:.2f}x faster"
+        speedup = "" if run is runs[0] else f"{run.seconds / curate_seconds:.2f}x; {run.cpu / curate_cpu:.2f}x faster"
         print(
             f"{run.label:20} {run.seconds:8.1f} {n_docs / run.seconds:8.0f} {n_bytes / 1e6 / run.seconds:6.2f} "
-            f"{run.kept:6d}  {speedup}"
+            f"{run.kept:6d} {run.cpu:7.1f}  {speedup}"
         )
     print("\nper stage: documents in / CPU seconds summed over workers (curate's stats.json, datatrove's stats.json)")
     print(f"{'stage':18} " + " ".join(f"{run.label:>20}" for run in runs) + "  curate vs each")
@@ -184,8 +187,8 @@ def run_datatrove(
     python: Path, corpus: Path, output: Path, tokenizer: str, steps: str = "filters", workers: int = WORKERS
 ) -> Run:
     """datatrove's run of `steps` (this bench's filters, or `web`: the closest to curate's web.yaml). Its
-    CPU time counts its worker processes only with workers=1 (tasks then run in its own process): its
-    pool's processes are not waited for."""
+    pool's processes are not waited for, so its CPU is also read by polling its process tree through /proc
+    (each process as last seen, short by at most one poll), and the larger of the two counts."""
     from curate.models import lid_model_path
 
     script = WORK / "datatrove_run.py"
@@ -194,18 +197,24 @@ def run_datatrove(
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(WORK / "hf-home")}
     args = [str(corpus), str(output), str(lid_model_path()), str(workers), str(FILES), tokenizer, steps]
     started, cpu_started = time.perf_counter(), children_cpu()
+    process = subprocess.Popen([str(python), str(script), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=WORK)
+    tree = PeakMemory(process.pid)
     try:
-        result = subprocess.run(
-            [str(python), str(script), *args], capture_output=True, text=True, env=env, cwd=WORK, timeout=TIMEOUT_S
-        )
+        stdout, stderr = process.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
         raise DatatroveUnavailable(f"its run took over {TIMEOUT_S} s") from None
+    finally:
+        tree.stop()
     seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise DatatroveUnavailable(f"its run failed: {result.stderr.strip()[-800:]}")
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    if process.returncode != 0:
+        raise DatatroveUnavailable(f"its run failed: {stderr.strip()[-800:]}")
+    report = json.loads(stdout.strip().splitlines()[-1])
     steps_run = [tuple(step) for step in report["steps"][1:-1]]
-    return Run(f"datatrove/{tokenizer}", seconds, report["kept"], steps_run, children_cpu() - cpu_started)
+    cpu = max(children_cpu() - cpu_started, sum(tree.cpu_seconds.values()))
+    return Run(f"datatrove/{tokenizer}", seconds, report["kept"], steps_run, cpu)
 
 
 DATATROVE_SCRIPT = textwrap.dedent(
