@@ -71,7 +71,7 @@ def bare_loop(paths: list[str]) -> tuple[int, int]:
     return docs, payload_bytes
 
 
-SAME_WORK = {"drop_boilerplate_lines": False}  # the bare loop has no line filter: compare like with like
+SAME_WORK = {"line_model": False}  # the bare loop has no line classifier: compare like with like
 
 
 def curate_run(paths: list[str], output: str) -> int:

@@ -18,10 +18,8 @@ costs about 7% of extraction time (181 real pages, best of 5: pages cross a pipe
 
 from __future__ import annotations
 
-import html as html_entities
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -44,7 +42,7 @@ class ExtractOptions(StageOptions):
     extractor: Extractor = option("resiliparse", "the HTML extractor: resiliparse (fast) or trafilatura")
     main_content: bool = option(True, "keep only the main content (drop navigation, footers)")
     comments: bool = option(False, "keep user comments")
-    drop_boilerplate_lines: bool = option(True, "resiliparse only: drop leftover copyright, cookie and share lines and short lines around the text")
+    line_model: bool = option(True, "resiliparse with main_content: choose the main text line by line with the shipped classifier; false: resiliparse's own main-content heuristic")
     min_chars: int = option(1, "pages with fewer characters of text are removed as no_text", ge=0)
     max_html_chars: int = option(8 * 2**20, "larger pages are removed unread (the WARC reader skips bodies over 8 MiB)", ge=1)
     timeout_s: float | None = option(10.0, "the most one page may take; null extracts in this process, unlimited", gt=0)
@@ -62,10 +60,14 @@ class Extract(Stage):
         super().__init__(**options)
         o = self.options
         self.extractor_options = {"extractor": o.extractor, "main_content": o.main_content, "comments": o.comments,
-                                  "drop_boilerplate": o.drop_boilerplate_lines}
+                                  "line_model": o.line_model}
         self.min_chars, self.max_html_chars = o.min_chars, o.max_html_chars
         self.timeout_s, self.memory_mb = o.timeout_s, o.memory_mb
         self._helper: _Helper | None = None
+        if o.extractor == "resiliparse" and o.main_content and o.line_model:
+            from ..extraction.model import shipped_line_model
+
+            shipped_line_model()  # a missing or stale model is a clear error now, not every page failing later
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         verdicts: list[Verdict] = [None] * len(docs)
@@ -106,7 +108,7 @@ class Extract(Stage):
         return results
 
 
-def extract_page(html: str, extractor: Extractor, main_content: bool, comments: bool, drop_boilerplate: bool = False) -> tuple[str, str | None]:
+def extract_page(html: str, extractor: Extractor, main_content: bool, comments: bool, line_model: bool = False) -> tuple[str, str | None]:
     """One page -> ("ok", text) or ("extraction_failed", None); never raises on bad markup."""
     try:
         if extractor == "trafilatura":
@@ -118,70 +120,18 @@ def extract_page(html: str, extractor: Extractor, main_content: bool, comments: 
         from resiliparse.parse.html import HTMLTree
 
         tree = HTMLTree.parse(html)
+        if line_model and main_content:
+            from ..extraction.lines import page_lines
+            from ..extraction.model import shipped_line_model
+
+            page = page_lines(tree, comments)
+            return "ok", "\n".join(line for line, keep in zip(page.lines, shipped_line_model().keeps(page.features)) if keep)
         choices = {"main_content": main_content, "comments": comments, "post_meta": False, "alt_texts": False, "noscript": False}
-        text = extract_plain_text(tree, preserve_formatting=True, **choices)
-        if not (drop_boilerplate and main_content):
-            return "ok", text
-        marked_up = extract_plain_text(tree, preserve_formatting="minimal_html", links=True, **choices)
-        return "ok", drop_boilerplate_lines(text, link_lines(marked_up))
+        return "ok", extract_plain_text(tree, preserve_formatting=True, **choices)
     except MemoryError:
         return "memory_limit", None
     except Exception:  # noqa: BLE001 - the extractors raise many types on broken markup
         return "extraction_failed", None
-
-
-_BOILERPLATE = re.compile(
-    r"copyright|\u00a9|all rights reserved|cookie|privacy policy|terms of (use|service)|sign (in|up)|log ?in|subscribe"
-    r"|newsletter|share this|follow us|print this|e-?mail this|related (articles|stories|posts)|advertisement"
-    r"|comments? \(\d+\)|read more|click here",
-    re.IGNORECASE,
-)
-_WORD = re.compile(r"\w+")
-_LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.DOTALL)
-_TAG = re.compile(r"<[^>]+>")
-_BULLET = re.compile(r"^\s*(?:\u2022|\d+\.)\s*")
-
-
-def _line_key(line: str) -> str:
-    return " ".join(_WORD.findall(_BULLET.sub("", line)))
-
-
-def link_lines(marked_up: str, link_share: float = 0.5) -> set[str]:
-    """The lines (as `_line_key`s) of resiliparse's `minimal_html` output whose words are mostly
-    link text: menus, tag clouds, related-story lists."""
-    found = set()
-    for line in marked_up.split("\n"):
-        text = html_entities.unescape(_TAG.sub(" ", line))
-        words = len(_WORD.findall(text))
-        linked = sum(len(_WORD.findall(html_entities.unescape(_TAG.sub(" ", a)))) for a in _LINK.findall(line))
-        if words and linked >= link_share * words:
-            found.add(_line_key(text))
-    return found
-
-
-def drop_boilerplate_lines(text: str, link_dense: set[str] = frozenset(), boilerplate_words: int = 25, body_words: int = 12) -> str:
-    """What resiliparse's main_content leaves around the article, as lines: those that are mostly
-    link text (`link_dense`, from `link_lines`), copyright, cookie, sign-in and share lines (at
-    most `boilerplate_words` words), and everything shorter than a body line (`body_words` words) before the first or after the last one (two lines before it are kept,
-    often a title and a byline). The first line with words is always kept (the title). Tuned on
-    the tune half of html-cleaning-gold (bench/bench_extract_quality.py): token precision up at
-    little cost in recall. Short lines inside the text stay: dropping them as menu items took
-    headings too and lost more than it gained."""
-    lines = text.split("\n")
-    counts = [len(_WORD.findall(line)) for line in lines]
-    body = [i for i, n in enumerate(counts) if n >= body_words]
-    first, last = (body[0] - 2, body[-1]) if body else (0, len(lines))
-    title = next((i for i, n in enumerate(counts) if n), -1)
-    kept = []
-    for i, (line, n) in enumerate(zip(lines, counts)):
-        if i != title and n and (
-            (n < body_words and not first <= i <= last)
-            or _line_key(line) in link_dense
-            or (n <= boilerplate_words and _BOILERPLATE.search(line))
-        ):
-            continue
-        kept.append(line)
-    return "\n".join(kept)
 
 
 class _Helper:

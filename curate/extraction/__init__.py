@@ -1,0 +1,1 @@
+"""HTML extraction helpers for the extract stage: line features and the shipped line classifier."""

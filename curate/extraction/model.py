@@ -1,0 +1,62 @@
+"""The extract stage's line classifier: a gradient-boosted tree ensemble stored as plain JSON arrays
+(`curate/data/extract-lines.json`, built by `make extract-model`; card: extract-lines.md) and
+evaluated with numpy, all trees at once, one level per step: no pickle to trust and no
+scikit-learn at run time."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CurateError
+from .lines import FEATURES
+
+SHIPPED_LINE_MODEL = Path(__file__).resolve().parents[1] / "data" / "extract-lines.json"
+
+
+class TreeEnsemble:
+    """P(a line is main text): the trees' leaf values summed onto `baseline`, through a logistic."""
+
+    def __init__(self, spec: dict) -> None:
+        if spec["features"] != list(FEATURES):
+            raise ValueError("its features are not the ones curate.extraction.lines computes; rebuild it (make extract-model)")
+        self.threshold: float = spec["threshold"]
+        self.baseline: float = spec["baseline"]
+        trees = spec["trees"]
+        self.depth = max(tree["depth"] for tree in trees)
+        width = max(len(tree["feature"]) for tree in trees)
+        self.offsets = (np.arange(len(trees)) * width)[:, None]  # tree t's node i is flat index t * width + i
+
+        def flat(field: str, dtype: type, shift: bool = False) -> np.ndarray:
+            out = np.zeros((len(trees), width), dtype=dtype)
+            for i, tree in enumerate(trees):
+                out[i, : len(tree[field])] = tree[field]
+            return (out + self.offsets if shift else out).ravel()
+
+        self.feature, self.split, self.value = flat("feature", np.intp), flat("split", np.float64), flat("value", np.float64)
+        self.left, self.right = flat("left", np.intp, shift=True), flat("right", np.intp, shift=True)
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        """P(main text) per row of `features` (columns in FEATURES order)."""
+        count = len(features)
+        node = np.repeat(self.offsets, count, axis=1)  # every tree at its root, for every line
+        values = np.ascontiguousarray(features.T).ravel()  # feature f of line j at f * count + j
+        lines = np.arange(count)
+        for _ in range(self.depth):  # a leaf's children are itself, so extra steps stay put
+            goes_left = values.take(self.feature.take(node) * count + lines) <= self.split.take(node)
+            node = np.where(goes_left, self.left.take(node), self.right.take(node))
+        return 1.0 / (1.0 + np.exp(-(self.baseline + self.value.take(node).sum(axis=0))))
+
+    def keeps(self, features: np.ndarray) -> np.ndarray:
+        return self.probability(features) >= self.threshold
+
+
+@cache
+def shipped_line_model() -> TreeEnsemble:
+    try:
+        return TreeEnsemble(json.loads(SHIPPED_LINE_MODEL.read_text()))
+    except (OSError, ValueError, KeyError) as error:
+        raise CurateError(f"extract: cannot read its line model {SHIPPED_LINE_MODEL}: {error}") from None

@@ -1,0 +1,92 @@
+"""Trains the extract stage's line classifier, `curate/data/extract-lines.json` (card:
+extract-lines.md), on the `tune` half of html-cleaning-gold only (bench/bench_extract_quality.py
+quotes the `report` half). `make extract-model`; deterministic (seeded, same data, same order).
+
+A line's label is whether most of its words are covered by the human-cleaned text: a word counts
+when the word pair it belongs to occurs in the gold text (a single-word line: the word occurs), so
+common words in a menu do not make it main text. Each line weighs its share of its page's words,
+so every page counts the same, as in the page-mean token F1 the bench reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_extract_quality import read_pages  # noqa: E402
+from curate.extraction.lines import FEATURES, page_lines  # noqa: E402
+from curate.extraction.model import SHIPPED_LINE_MODEL, TreeEnsemble  # noqa: E402
+
+_TOKEN = re.compile(r"\w+")
+TREES, DEPTH, LEARNING_RATE, THRESHOLD = 60, 4, 0.2, 0.5
+
+
+def covered_share(line: str, gold_pairs: set[tuple[str, str]], gold_words: set[str]) -> float:
+    """Share of the line's words that sit in a word pair of the gold text (or, alone, occur in it)."""
+    words = _TOKEN.findall(line.lower())
+    if len(words) < 2:
+        return float(bool(words) and words[0] in gold_words)
+    covered = np.zeros(len(words), dtype=bool)
+    for i, pair in enumerate(zip(words, words[1:])):
+        if pair in gold_pairs:
+            covered[i : i + 2] = True
+    return float(covered.mean())
+
+
+def training_rows(half: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    features, labels, weights = [], [], []
+    for page in read_pages(half, None):
+        lines = page_lines(page.html, comments=False)
+        if not lines.lines:
+            continue
+        gold = _TOKEN.findall(page.gold_text.lower())
+        pairs, words = set(zip(gold, gold[1:])), set(gold)
+        sizes = np.array([len(_TOKEN.findall(line)) for line in lines.lines], dtype=np.float64)
+        features.append(lines.features)
+        labels.append(np.array([covered_share(line, pairs, words) >= 0.5 for line in lines.lines]))
+        weights.append(sizes / max(sizes.sum(), 1.0))
+    return np.vstack(features), np.concatenate(labels), np.concatenate(weights)
+
+
+def exported(model: HistGradientBoostingClassifier) -> dict:
+    """The fitted trees as arrays; a leaf's children are itself, so evaluation needs no leaf test."""
+    trees = []
+    for (predictor,) in model._predictors:
+        nodes = predictor.nodes
+        leaf = nodes["is_leaf"].astype(bool)
+        index = np.arange(len(nodes))
+        trees.append({
+            "feature": np.where(leaf, 0, nodes["feature_idx"]).tolist(),
+            "split": np.where(leaf, 0.0, nodes["num_threshold"]).tolist(),
+            "left": np.where(leaf, index, nodes["left"]).tolist(),
+            "right": np.where(leaf, index, nodes["right"]).tolist(),
+            "value": np.where(leaf, nodes["value"], 0.0).tolist(),
+            "depth": int(nodes["depth"].max()),
+        })
+    return {"features": list(FEATURES), "threshold": THRESHOLD, "baseline": float(np.ravel(model._baseline_prediction)[0]), "trees": trees}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--output", type=Path, default=SHIPPED_LINE_MODEL)
+    args = parser.parse_args(argv)
+    features, labels, weights = training_rows("tune")
+    model = HistGradientBoostingClassifier(max_iter=TREES, max_depth=DEPTH, learning_rate=LEARNING_RATE, early_stopping=False, random_state=0)
+    model.fit(features, labels, sample_weight=weights)
+    spec = exported(model)
+    ours = TreeEnsemble(spec).probability(features)
+    assert np.allclose(ours, model.predict_proba(features)[:, 1], atol=1e-9), "exported trees disagree with scikit-learn"
+    args.output.write_text(json.dumps(spec, separators=(",", ":")) + "\n")
+    print(f"{args.output}: {len(spec['trees'])} trees, {len(labels)} lines from the tune half ({labels.mean():.1%} main text)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
