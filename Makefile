@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup browser demo test bench screenshot clean models quality-model toxicity-model
+.PHONY: extract-model setup browser demo test bench screenshot clean models quality-model toxicity-model
 
 setup: $(STAMP)
 
@@ -65,7 +65,12 @@ quality-model: setup
 TOXICITY_DATA ?= ../shared/data/toxicity-train
 TOXICITY_MODEL ?= curate/data/toxicity.ftz
 
-models: toxicity-model quality-model
+# The extract stage's line classifier (curate/data/extract-lines.json; card: extract-lines.md), from the
+# tune half of ../shared/data/html-cleaning-gold (about a minute; seeded, checked against scikit-learn).
+extract-model: setup
+	$(PY) scripts/train_extract_model.py
+
+models: toxicity-model quality-model extract-model
 
 toxicity-model:
 	$(VENV)/bin/curate classifier train --input $$($(PY) -m curate.models --toxicity-inputs $(TOXICITY_DATA)) \
