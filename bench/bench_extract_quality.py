@@ -151,14 +151,14 @@ def _curate(**options: object) -> Callable[[str], str]:
 
 
 DEFAULT, TRAFILATURA = "curate resiliparse (default)", "bare trafilatura"
-EXTRACTORS: dict[str, Batch] = {
-    DEFAULT: _per_page(_curate()),
-    "curate default, via its helper process": _stage_with_helper,
-    "curate resiliparse, no line model": _per_page(_curate(line_model=False)),
-    "curate resiliparse, comments: true": _per_page(_curate(comments=True)),
-    "curate trafilatura": _per_page(_curate(extractor="trafilatura")),
-    "bare resiliparse (main_content)": _per_page(_bare_resiliparse),
-    TRAFILATURA: _per_page(_bare_trafilatura),
+EXTRACTORS: dict[str, Callable[[], Batch]] = {  # built when run: importing this module loads no model
+    DEFAULT: lambda: _per_page(_curate()),
+    "curate default, via its helper process": lambda: _stage_with_helper,
+    "curate resiliparse, no line model": lambda: _per_page(_curate(line_model=False)),
+    "curate resiliparse, comments: true": lambda: _per_page(_curate(comments=True)),
+    "curate trafilatura": lambda: _per_page(_curate(extractor="trafilatura")),
+    "bare resiliparse (main_content)": lambda: _per_page(_bare_resiliparse),
+    TRAFILATURA: lambda: _per_page(_bare_trafilatura),
 }
 
 
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     print("token F1 / precision / recall, mean over pages; pages per CPU second of extraction")
     speed = {}
     for name in args.only or EXTRACTORS:
-        by_source, cpu = score(pages, EXTRACTORS[name])
+        by_source, cpu = score(pages, EXTRACTORS[name]())
         speed[name] = len(pages) / cpu
         every = [r for rows in by_source.values() for r in rows]
         print(f"{name:40s} all F1 {_mean(every, 2):.3f} P {_mean(every, 0):.3f} R {_mean(every, 1):.3f}  {speed[name]:7.1f} pages/s", flush=True)

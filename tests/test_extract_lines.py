@@ -52,7 +52,7 @@ def test_features_describe_lines() -> None:
     assert column["link_share"][home] == 1.0 and column["list_item"][home] == 1.0 and column["in_main"][home] == 0.0
     assert column["link_share"][body] == 0.0 and column["in_main"][body] == 1.0 and column["terminal"][body] == 1.0
     assert column["heading"][page.lines.index("The Title")] == 1.0
-    assert column["furniture"][-1] == 1.0 and column["after_main"][-1] == 1.0
+    assert column["legal"][-1] == 1.0 and column["after_main"][-1] == 1.0
     assert page_lines("<html><body></body></html>", comments=False).features.shape == (0, len(FEATURES))
 
 

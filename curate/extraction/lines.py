@@ -15,11 +15,12 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
 _WORD = re.compile(r"\w+")
+_BULLET = re.compile(r"^[ \t]*•", re.MULTILINE)  # plain text's list bullets, absent from minimal HTML
 _TAG = re.compile(r"<[^>]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.DOTALL)
 # lower-case words that mark a short line as page furniture (sharing, sign-in, legal, navigation, bylines)
 _FURNITURE = frozenset(
-    "copyright rights reserved cookie cookies privacy terms login log sign subscribe newsletter share tweet"
+    "cookie cookies privacy terms login log sign subscribe newsletter share tweet"
     " follow print email related advertisement advertisements comments comment reply permalink tags tag category"
     " categories posted menu home search contact next previous prev more click archive archives rss skip".split()
 )
@@ -27,6 +28,8 @@ _MONTHS = frozenset(
     "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july august"
     " september october november december".split()
 )
+# scripts written without spaces between words (Han, kana, Thai): two characters count as a word
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SEPARATORS = frozenset("| » › > · • - – — / :: ::".split())
 _TERMINAL = frozenset(".!?\"'”’)…:;")
 _CHOICES = {"post_meta": False, "alt_texts": False, "noscript": False}
@@ -34,7 +37,7 @@ SHORT_WORDS = 30  # only lines up to this long are checked for furniture words a
 WINDOW = 3  # lines either side averaged into context features
 
 FEATURES = (
-    "log_words", "link_share", "in_main", "heading", "list_item", "paragraph", "terminal", "furniture",
+    "log_words", "link_share", "in_main", "heading", "list_item", "paragraph", "terminal", "furniture", "legal",
     "date", "separators", "number_share", "mean_word_chars", "commas_per_word", "repeated",
     "position", "before_main", "after_main", "page_main_share", "log_page_lines", "share_of_page_words",
     "prev_log_words", "next_log_words", "prev_in_main", "next_in_main", "prev_link_share", "next_link_share",
@@ -50,18 +53,13 @@ class PageLines:
     features: np.ndarray
 
 
-def _plain_key(line: str) -> str:
-    """A line of resiliparse's plain rendering as it reads in the minimal-HTML one (no list bullet)."""
-    return line.strip().lstrip("•").strip()
-
-
 def page_lines(html: str | HTMLTree, comments: bool) -> PageLines:
     """Renders the page twice (whole, as minimal HTML with links; and resiliparse's main content)
     and describes each line of the whole."""
     tree = HTMLTree.parse(html) if isinstance(html, str) else html
     marked = extract_plain_text(tree, preserve_formatting="minimal_html", links=True, main_content=False, comments=comments, **_CHOICES)
     main = extract_plain_text(tree, preserve_formatting=True, main_content=True, comments=comments, **_CHOICES)
-    main_keys = set(map(_plain_key, main.split("\n")))
+    main_keys = set(map(str.strip, _BULLET.sub("", main).split("\n")))  # its lines as the minimal HTML has them
     lines: list[str] = []
     rows: list[tuple] = []
     for raw in marked.split("\n"):
@@ -69,7 +67,7 @@ def page_lines(html: str | HTMLTree, comments: bool) -> PageLines:
         words = text.split()
         if not words:
             continue
-        n = len(words)
+        n = len(words) if text.isascii() else len(words) + len(_UNSPACED.findall(text)) // 2
         chars = len(text)
         linked = sum(map(len, _LINK.findall(raw))) if "<a" in raw else 0
         short = set(_WORD.findall(text.lower())) if n <= SHORT_WORDS else ()
@@ -77,7 +75,8 @@ def page_lines(html: str | HTMLTree, comments: bool) -> PageLines:
         rows.append((
             n, min(1.0, linked / chars), text in main_keys,
             raw.startswith("<h"), "<li" in raw, raw.startswith("<p>"),
-            text[-1] in _TERMINAL, bool(short) and not _FURNITURE.isdisjoint(short), bool(short) and not _MONTHS.isdisjoint(short),
+            text[-1] in _TERMINAL, bool(short) and not _FURNITURE.isdisjoint(short),
+            bool(short) and ("©" in text or "copyright" in short or "reserved" in short), bool(short) and not _MONTHS.isdisjoint(short),
             sum(map(_SEPARATORS.__contains__, words)) / n, sum(map(str.isdigit, words)) / n, chars / n, text.count(",") / n,
         ))
     if not rows:
@@ -114,7 +113,7 @@ def _with_context(base: np.ndarray, lines: list[str]) -> np.ndarray:
         return out
 
     return np.column_stack([
-        log_words, link, in_main, base[:, 3:13], repeated,
+        log_words, link, in_main, base[:, 3:14], repeated,
         index / count, index < first, index > last, np.full(count, (words * in_main).sum() / total), np.full(count, np.log1p(count)),
         words / total,
         shifted(log_words, 1), shifted(log_words, -1), shifted(in_main, 1), shifted(in_main, -1), shifted(link, 1), shifted(link, -1),
