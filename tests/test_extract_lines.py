@@ -91,3 +91,12 @@ def test_shipped_model_is_what_the_card_says() -> None:
     assert spec["features"] == list(FEATURES) and len(spec["trees"]) >= 10
     card = line_model.SHIPPED_LINE_MODEL.with_suffix(".md").read_text()
     assert f"{len(spec['trees'])} trees" in card and "make extract-model" in card
+
+
+def test_a_page_with_no_line_the_model_keeps_falls_back_to_resiliparse_main_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    from resiliparse.parse.html import HTMLTree
+
+    refuses = TreeEnsemble({"features": list(FEATURES), "threshold": 0.5, "baseline": -9.0, "trees": [_stump("log_words", 1.0, 0.0, 0.0)]})
+    monkeypatch.setattr(line_model, "shipped_line_model", lambda: refuses)
+    fallback = line_model.main_text(HTMLTree.parse(PAGE), comments=False)
+    assert "The Title" in fallback and ARTICLE.strip() in fallback and "Home" not in fallback

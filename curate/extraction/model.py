@@ -10,10 +10,12 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+from resiliparse.parse.html import HTMLTree
 
 from ..errors import CurateError
-from .lines import FEATURES
+from .lines import FEATURES, page_lines
 
+_IN_MAIN = FEATURES.index("in_main")
 SHIPPED_LINE_MODEL = Path(__file__).resolve().parents[1] / "data" / "extract-lines.json"
 
 
@@ -60,3 +62,14 @@ def shipped_line_model() -> TreeEnsemble:
         return TreeEnsemble(json.loads(SHIPPED_LINE_MODEL.read_text()))
     except (OSError, ValueError, KeyError) as error:
         raise CurateError(f"extract: cannot read its line model {SHIPPED_LINE_MODEL}: {error}") from None
+
+
+def main_text(tree: HTMLTree, comments: bool) -> str:
+    """The page's lines the shipped model calls main text. Where it finds none, resiliparse's own
+    main content stands: such a page is more often one unlike the training pages than one without
+    text (on the tune half 11 of 1,450 pages; their F1 0.17 instead of 0)."""
+    page = page_lines(tree, comments)
+    keep = shipped_line_model().keeps(page.features)
+    if not keep.any():
+        keep = page.features[:, _IN_MAIN] > 0
+    return "\n".join(line for line, kept in zip(page.lines, keep) if kept)

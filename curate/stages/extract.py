@@ -5,7 +5,8 @@ curate/data/extract-lines.md) keeps the lines that are main text, judging each b
 share, markup, wording, whether resiliparse's own main-content heuristic kept it, and its
 neighbours. On the held-out half of html-cleaning-gold (1,470 human-cleaned pages, see
 bench/bench_extract_quality.py) that gives token F1 0.901 against bare trafilatura's 0.881 and
-resiliparse's main content's 0.83, at 5.6x trafilatura's pages per CPU second. Line breaks are
+resiliparse's main content's 0.84, at 5.7x trafilatura's pages per CPU second counting the
+helper process. Line breaks are
 preserved because later quality filters (C4, Gopher, FineWeb) reason about lines.
 
 Runaway pages: resiliparse's time grows worse than quadratically with nesting depth (10,000 nested
@@ -122,11 +123,9 @@ def extract_page(html: str, extractor: Extractor, main_content: bool, comments: 
 
         tree = HTMLTree.parse(html)
         if line_model and main_content:
-            from ..extraction.lines import page_lines
-            from ..extraction.model import shipped_line_model
+            from ..extraction.model import main_text
 
-            page = page_lines(tree, comments)
-            return "ok", "\n".join(line for line, keep in zip(page.lines, shipped_line_model().keeps(page.features)) if keep)
+            return "ok", main_text(tree, comments)
         choices = {"main_content": main_content, "comments": comments, "post_meta": False, "alt_texts": False, "noscript": False}
         return "ok", extract_plain_text(tree, preserve_formatting=True, **choices)
     except MemoryError:
