@@ -26,24 +26,45 @@ DUPLICATE_REASON_SUFFIX = "duplicate_of"  # exact_dedup:exact_duplicate_of, minh
 
 
 def sample_docs(folder: Path, by_reason: bool) -> dict[str, list[dict]]:
-    """A seeded sample of documents per reason (or overall, under ""), from a bounded number of files."""
-    pools: dict[str, list[dict]] = defaultdict(list)
+    """A seeded sample of documents per reason (or overall, under ""), from a bounded number of files. The
+    reservoir runs over row positions (the reason column only), then only the chosen rows are read whole."""
+    chosen: dict[str, list[tuple[int, int]]] = defaultdict(list)  # key -> (file, row) positions
     rng = random.Random(0)
     seen: dict[str, int] = defaultdict(int)
-    for path in _bounded(sorted(folder.glob("*.parquet")), FILES_SAMPLED):
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=2048):
-            for row in batch.to_pylist():
-                key = (row.get("reason") or "") if by_reason else ""
-                seen[key] += 1
-                row["text"] = (row.get("text") or "")[:SNIPPET_CHARS]
-                pool = pools[key]
-                if len(pool) < SAMPLES_PER_REASON:  # reservoir sampling per key
-                    pool.append(row)
-                else:
-                    j = rng.randrange(seen[key])
-                    if j < SAMPLES_PER_REASON:
-                        pool[j] = row
-    return pools
+    files = [pq.ParquetFile(path) for path in _bounded(sorted(folder.glob("*.parquet")), FILES_SAMPLED)]
+    for f, parquet in enumerate(files):
+        rows = parquet.metadata.num_rows
+        keys = parquet.read(columns=["reason"]).column("reason").to_pylist() if by_reason else [""] * rows
+        for row, key in enumerate(keys):
+            key = key or ""
+            seen[key] += 1
+            pool = chosen[key]
+            if len(pool) < SAMPLES_PER_REASON:  # reservoir sampling per key
+                pool.append((f, row))
+            else:
+                j = rng.randrange(seen[key])
+                if j < SAMPLES_PER_REASON:
+                    pool[j] = (f, row)
+    rows_read = _read_rows(files, {position for pool in chosen.values() for position in pool})
+    return {key: [rows_read[position] for position in pool] for key, pool in chosen.items()}
+
+
+def _read_rows(files: list[pq.ParquetFile], positions: set[tuple[int, int]]) -> dict[tuple[int, int], dict]:
+    """The rows at (file, row) positions as dicts, text cut to a snippet, reading only their row groups."""
+    found: dict[tuple[int, int], dict] = {}
+    for f, parquet in enumerate(files):
+        wanted = sorted(row for file, row in positions if file == f)
+        start = 0
+        for group in range(parquet.metadata.num_row_groups):
+            end = start + parquet.metadata.row_group(group).num_rows
+            inside = [row for row in wanted if start <= row < end]
+            if inside:
+                table = parquet.read_row_group(group).take([row - start for row in inside])
+                for row, values in zip(inside, table.to_pylist()):
+                    values["text"] = (values.get("text") or "")[:SNIPPET_CHARS]
+                    found[(f, row)] = values
+            start = end
+    return found
 
 
 def is_duplicate(row: dict[str, Any]) -> bool:
