@@ -39,7 +39,8 @@ class TreeEnsemble:
             return (out + self.offsets if shift else out).ravel()
 
         self.feature, self.split, self.value = flat("feature", np.intp), flat("split", np.float64), flat("value", np.float64)
-        self.left, self.right = flat("left", np.intp, shift=True), flat("right", np.intp, shift=True)
+        # node i's children at 2i (x <= split) and 2i + 1: one lookup a step instead of two and a choice
+        self.children = np.column_stack([flat("left", np.intp, shift=True), flat("right", np.intp, shift=True)]).ravel()
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         """P(main text) per row of `features` (columns in FEATURES order)."""
@@ -48,8 +49,8 @@ class TreeEnsemble:
         values = np.ascontiguousarray(features.T).ravel()  # feature f of line j at f * count + j
         lines = np.arange(count)
         for _ in range(self.depth):  # a leaf's children are itself, so extra steps stay put
-            goes_left = values.take(self.feature.take(node) * count + lines) <= self.split.take(node)
-            node = np.where(goes_left, self.left.take(node), self.right.take(node))
+            goes_right = values.take(self.feature.take(node) * count + lines) > self.split.take(node)
+            node = self.children.take(2 * node + goes_right)
         return 1.0 / (1.0 + np.exp(-(self.baseline + self.value.take(node).sum(axis=0))))
 
     def keeps(self, features: np.ndarray) -> np.ndarray:
