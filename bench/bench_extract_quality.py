@@ -6,11 +6,12 @@ Gold: CleanEval-style sources mark paragraphs with `<p>`/`<h>`/`<l>` and start w
 (page-signal) carry the page itself with content spans classed `x-nc-sel1` (headline) and
 `x-nc-sel2` (full text): their text is the gold (supplemental, comments and related links are not).
 Tokens are lower-cased `\\w+` runs, compared as bags; scores are means over pages. Dragnet's gold
-keeps user comments, which curate drops by default (bare trafilatura keeps them), hence the
-`comments: true` row.
+keeps user comments (bare trafilatura keeps them too), hence the `comments: true` row.
 
-The pages are split in two halves by a hash of their id: extractor tuning may look only at the
-`tune` half; the `report` half is what gets quoted. `python -m bench.bench_extract_quality
+The pages are split in two halves by a hash of their id: extractor tuning, and the line model's
+training (scripts/train_extract_model.py), may look only at the `tune` half; the `report` half is
+what gets quoted. The "via its helper process" row runs the stage as a run does and counts the
+helper's CPU too. `python -m bench.bench_extract_quality
 [--half tune|report|all] [--limit N]`.
 """
 

@@ -43,7 +43,7 @@ Extractor = Literal["resiliparse", "trafilatura"]
 class ExtractOptions(StageOptions):
     extractor: Extractor = option("resiliparse", "the HTML extractor: resiliparse (fast) or trafilatura")
     main_content: bool = option(True, "keep only the main content (drop navigation, footers)")
-    comments: bool = option(False, "keep user comments")
+    comments: bool = option(False, "count comment sections as main content (the line model keeps comments that read like the text either way)")
     line_model: bool = option(True, "resiliparse with main_content: choose the main text line by line with the shipped classifier; false: resiliparse's own main-content heuristic")
     min_chars: int = option(1, "pages with fewer characters of text are removed as no_text", ge=0)
     max_html_chars: int = option(8 * 2**20, "larger pages are removed unread (the WARC reader skips bodies over 8 MiB)", ge=1)
