@@ -85,8 +85,7 @@ class QualityClassifier(Stage):
     def process(self, docs: list[Document]) -> list[Verdict]:
         if self.model is None:
             self.setup()
-        prepared = [classifier.prepare_text(doc.text, self.tokenize) for doc in docs]
-        scores = classifier.positive_probability(self.model, prepared, self.positive_label).tolist()
+        scores = classifier.score_texts(self.model, [doc.text for doc in docs], self.positive_label, self.tokenize).tolist()
         reason = "quality_score_below_top_fraction" if self.keep_top is not None else "quality_score_below_threshold"
         verdicts: list[Verdict] = []
         for doc, score in zip(docs, scores):
