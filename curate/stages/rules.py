@@ -42,9 +42,6 @@ class Rule:
     comparison: Literal["<", "<=", ">", ">="]
     scope: Scope
 
-    def breaks(self, value: float, bound: float) -> bool:
-        return COMPARISONS[self.comparison](value, bound)
-
 
 @dataclass(frozen=True, kw_only=True)
 class RuleOptions(StageOptions):
