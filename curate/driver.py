@@ -74,7 +74,7 @@ def execute(
     layout.prepare(config, overwrite)
     try:
         shards = reshard(planned, layout.work / "input", config.input)
-        runner = runner_type(RunnerSettings(config, pipeline, layout, workers, ray_address))
+        runner = runner_type(RunnerSettings(pipeline, layout, workers, ray_address))
         ran, resumed = _run_phases(runner, pipeline, shards, layout, progress)
         pipeline.finalize(layout)
         stats = merge_task_stats(pipeline, layout)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Iterator, Protocol
 from ..errors import CurateError
 
 if TYPE_CHECKING:  # types only: the CLI reads RUNNERS without loading the pipeline
-    from ..config import PipelineConfig
     from ..io.base import InputShard
     from ..pipeline import OutputLayout, Pipeline
     from ..stats import RunStats, StageStats
@@ -28,8 +27,7 @@ RUNNERS: dict[str, str] = {
 class RunnerSettings:
     """What every runner is built from; a runner uses what applies to it (`address`: Ray's)."""
 
-    config: PipelineConfig
-    pipeline: Pipeline  # the driver's own, for tasks run in-process
+    pipeline: Pipeline  # the driver's own (its config goes to the workers), for tasks run in-process
     layout: OutputLayout
     workers: int
     address: str | None = None

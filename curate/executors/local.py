@@ -28,7 +28,7 @@ class LocalRunner:
                 settings.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(settings.config,),
+                initargs=(settings.pipeline.config,),
             )
             if settings.workers > 1
             else None

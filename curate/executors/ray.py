@@ -50,7 +50,7 @@ class RayRunner:
         import ray
 
         self.ray = ray
-        self.config = settings.config
+        self.config = settings.pipeline.config
         self.root = str(settings.layout.root.resolve())
         workers = settings.workers
         address = settings.address or os.environ.get("RAY_ADDRESS")
