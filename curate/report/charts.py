@@ -128,9 +128,9 @@ def curves(runs: dict[str, list[list[tuple[float, float]]]], x_label: str, y_lab
     step, decimals = _nice_step((y1 - y0) / 4)
     for i in range(math.ceil(y0 / step), math.floor(y1 / step) + 1):
         y = i * step
-        parts.append(f'<line x1="{pad_left}" x2="{pad_left + plot_w}" y1="{xy(x0, y).split(",")[1]}" '
-                     f'y2="{xy(x0, y).split(",")[1]}" stroke="#eee"/>'
-                     f'<text x="{pad_left - 6}" y="{float(xy(x0, y).split(",")[1]) + 4:.1f}" text-anchor="end">{y:.{decimals}f}</text>')
+        tick_y = xy(x0, y).split(",")[1]
+        parts.append(f'<line x1="{pad_left}" x2="{pad_left + plot_w}" y1="{tick_y}" y2="{tick_y}" stroke="#eee"/>'
+                     f'<text x="{pad_left - 6}" y="{float(tick_y) + 4:.1f}" text-anchor="end">{y:.{decimals}f}</text>')
     for x in (x0, (x0 + x1) / 2, x1):
         parts.append(f'<text x="{xy(x, y0).split(",")[0]}" y="{height - 24}" text-anchor="middle">{escape(_fmt(x))}</text>')
     parts.append(f'<text x="{pad_left + plot_w / 2}" y="{height - 6}" text-anchor="middle">{escape(x_label)}</text>')
