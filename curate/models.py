@@ -64,11 +64,12 @@ def quality_model_path(configured: str | None = None) -> Path:
     return path
 
 
-def quality_calibration_path(configured: str | None, model: str | None) -> Path:
-    """The score quantiles `keep_top` cuts by: the configured file, else the shipped model's own."""
+def quality_calibration_path(configured: str | None, model: Path) -> Path:
+    """The score quantiles `keep_top` cuts by: the configured file, else the shipped model's own. `model` is
+    the file quality_model_path resolved, so the shipped table goes with the shipped model however it was named."""
     if configured:
         path = Path(configured)
-    elif model is None and not os.environ.get(QUALITY_ENV):
+    elif model.resolve() == QUALITY_MODEL.resolve():
         path = QUALITY_CALIBRATION
     else:
         raise CurateError("keep_top with your own model needs `calibration:`, its score quantiles on raw web text "
@@ -76,6 +77,7 @@ def quality_calibration_path(configured: str | None, model: str | None) -> Path:
     if not path.is_file():
         raise CurateError(f"calibration table not found: {path}")
     return path
+
 
 def toxicity_model_path() -> Path:
     """The toxicity model shipped inside the package."""

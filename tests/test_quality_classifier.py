@@ -99,6 +99,16 @@ def test_default_model_from_the_environment(toy_model: Path, tmp_path: Path, mon
         QualityClassifier()
 
 
+def test_keep_top_takes_the_shipped_table_only_for_the_shipped_model(toy_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table follows the model file resolved, however it was named; any other model must bring its own."""
+    assert QualityClassifier(keep_top=0.1).calibration_path == QUALITY_CALIBRATION
+    monkeypatch.setenv("CURATE_QUALITY_MODEL", str(QUALITY_MODEL))
+    assert QualityClassifier(keep_top=0.1).calibration_path == QUALITY_CALIBRATION
+    monkeypatch.setenv("CURATE_QUALITY_MODEL", str(toy_model))
+    with pytest.raises(ConfigError, match="keep_top with your own model needs `calibration:`"):
+        QualityClassifier(positive_label="good", keep_top=0.1)
+
+
 def test_wrong_label_and_missing_model_from_the_command_line(toy_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "in.jsonl"
     data.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(PROSE)), encoding="utf-8")

@@ -63,7 +63,7 @@ class QualityClassifier(Stage):
         except CurateError as exc:
             raise ConfigError(f"{self.name}.model: {exc}") from None
         try:
-            self.calibration_path = quality_calibration_path(o.calibration, o.model) if o.keep_top is not None else None
+            self.calibration_path = quality_calibration_path(o.calibration, self.model_path) if o.keep_top is not None else None
         except CurateError as exc:
             raise ConfigError(f"{self.name}.calibration: {exc}") from None
         self.positive_label, self.keep_top, self.tokenize = o.positive_label, o.keep_top, o.tokenize
