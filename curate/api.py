@@ -29,17 +29,12 @@ def run(
 ) -> dict[str, Any]:
     """Run a pipeline (a YAML path, or a dict of the same shape) and return its stats: the content of
     stats.json. `inputs` and `output` override the pipeline's; a rerun resumes, as on the CLI."""
-    from .driver import execute
+    from .driver import execute, output_of
 
     config = load_config(pipeline) if isinstance(pipeline, (str, Path)) else parse_config(dict(pipeline))
     if inputs is not None:
         config.input.paths = [str(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)]
-    target = output or config.output
-    if not target:
-        raise CurateError("no output folder: pass output= or set `output:` in the pipeline")
-    if workers < 1:
-        raise CurateError(f"workers must be at least 1, got {workers}")
-    return execute(config, str(target), workers, executor, overwrite).summary
+    return execute(config, output_of(config, output), workers, executor, overwrite).summary
 
 
 def as_filter(stage: str, text_field: str = "text", **options: Any) -> StageFunction:

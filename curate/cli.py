@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .driver import execute
+    from .driver import execute, output_of
     from .report.terminal import print_stats
     from .progress import RichProgress
 
@@ -169,12 +169,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.limit < 1:
             raise CurateError(f"--limit must be at least 1, got {args.limit}")
         config.input.limit = args.limit
-    output = args.output or config.output
-    if not output:
-        raise CurateError("no output folder: give --output or `output:` in the pipeline")
-    workers = args.workers or config.workers
-    if workers < 1:
-        raise CurateError(f"--workers must be at least 1, got {workers}")
+    output = output_of(config, args.output)
+    workers = config.workers if args.workers is None else args.workers  # execute refuses fewer than 1
     from .io.remote import is_url
 
     from .pipeline import OutputLayout

@@ -62,6 +62,8 @@ def execute(
 
     An `output` URL gets the finished run uploaded; the run works in `work_folder(output, work_dir)`,
     where a rerun resumes."""
+    if workers < 1:
+        raise CurateError(f"workers must be at least 1, got {workers}")
     runner_type = runner_class(executor)
     remote = output if is_url(output) else None
     layout = OutputLayout(work_folder(output, work_dir) if remote else output)
@@ -106,6 +108,14 @@ def execute(
     finally:
         layout.release()
     return Outcome(layout, stats, time.perf_counter() - started, ran, resumed, output, summary)
+
+
+def output_of(config: PipelineConfig, output: str | Path | None) -> str:
+    """The folder or URL a run writes: the one given (--output, `output=`), else the pipeline's `output:`."""
+    target = output or config.output
+    if not target:
+        raise CurateError("no output folder: give --output (output= in Python) or set `output:` in the pipeline")
+    return str(target)
 
 
 def _run_phases(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import curate
 from curate.cli import build_parser, main as cli_main
 from curate.config import parse_config
 from curate.errors import ConfigError, CurateError
@@ -205,6 +206,26 @@ def test_cli_bad_arguments_give_one_line(args, message):
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "yaml_text, extra, message",
+    [
+        ("stages: [normalize]\n", [], "no output folder: give --output"),
+        ("output: out\nstages: [normalize]\n", ["--workers", "0"], "workers must be at least 1, got 0"),
+        ("output: out\nstages: [normalize]\n", ["--workers", "-2"], "workers must be at least 1, got -2"),
+    ],
+)
+def test_cli_run_refuses_no_output_and_too_few_workers(tmp_path, corpus, capsys, monkeypatch, yaml_text, extra, message):
+    """The driver's checks, as the CLI shows them: one line, exit 2, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.yaml").write_text(f"input:\n  paths: [{corpus[0]}]\n{yaml_text}")
+    assert cli_main(["run", "p.yaml", "--quiet", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(CurateError, match=message):
+        curate.run(tmp_path / "p.yaml", **({"output": "out", "workers": int(extra[1])} if extra else {}))
 
 
 def test_cli_run_and_stats(tmp_path, corpus):
