@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,6 @@ from .stages import ID_KEY, KEY_PATTERN, stage_key, validate_options
 
 TOP_LEVEL_KEYS = {"input", "output", "outputs", "stages", "workers", "batch_size"}
 AT_LEAST_ONE = {"bounds": {"ge": 1}}
-INPUT_TYPES: dict[str, Any] = {k: v for k, v in typing.get_type_hints(InputOptions).items() if k not in ("paths", "format")}
-INPUT_FIELDS = {f.name: f.metadata for f in dataclasses.fields(InputOptions)}  # doc and bounds per field
 
 
 @dataclass
@@ -87,15 +83,12 @@ def parse_config(raw: Any) -> PipelineConfig:
 def _parse_input(raw: Any) -> InputOptions:
     if not isinstance(raw, dict):
         raise ConfigError("input: expected a mapping with 'format' and 'paths'")
-    reject_unknown(raw, {"paths", "format", *INPUT_TYPES}, "input")
     paths = raw.get("paths", [])
-    paths = [paths] if isinstance(paths, str) else paths
-    check_value("input.paths", paths, list[str])
-    fmt = raw.get("format", "auto")
-    if fmt not in INPUT_FORMATS:
-        raise ConfigError(f"input.format: expected one of {', '.join(INPUT_FORMATS)}, got {fmt!r}")
-    kwargs = {k: check_value(f"input.{k}", v, INPUT_TYPES[k], INPUT_FIELDS[k]) for k, v in raw.items() if k in INPUT_TYPES}
-    return InputOptions(paths=list(paths), format=fmt, **kwargs)
+    options = parse(InputOptions, raw | {"paths": [paths] if isinstance(paths, str) else paths}, "input")
+    if options.format not in INPUT_FORMATS:
+        raise ConfigError(f"input.format: expected one of {', '.join(INPUT_FORMATS)}, got {options.format!r}")
+    options.paths = list(options.paths)  # the config's own list, not the caller's
+    return options
 
 
 def _parse_stages(raw: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -127,7 +127,7 @@ def test_option_errors_name_the_key_path(stage, message):
 def test_top_level_and_input_typos_get_the_nearest_name():
     with pytest.raises(ConfigError, match=r"pipeline: unknown key 'stagse'; did you mean 'stages'\?"):
         parse_config({"input": {"paths": ["x"]}, "stagse": []})
-    with pytest.raises(ConfigError, match=r"input: unknown key 'text_feild'; did you mean 'text_field'\?"):
+    with pytest.raises(ConfigError, match=r"input: unknown option 'text_feild'; did you mean 'text_field'\?"):
         parse_config({"input": {"paths": ["x"], "text_feild": "body"}, "stages": ["normalize"]})
 
 
