@@ -76,7 +76,7 @@ def throughput(texts: list[str], threads: int) -> None:
     stats = StageStats("tokenize")
     totals = {"raw": 0.0, "stage": 0.0, "stage+shards": 0.0}
     with tempfile.TemporaryDirectory() as scratch:
-        writer = TokenShards(TokenShards.Options(**stage.sink_requests()["tokens"])).open(SinkTask(Path(scratch), "00000", 0, {}, ""))
+        writer = TokenShards(TokenShards.Options(**stage.sink_requests()["tokens"])).open(SinkTask(Path(scratch), "00000", 0, {}, lambda: ""))
 
         def staged_and_written(docs: list[Document]) -> None:
             kept, _ = stage(docs, stats)

@@ -182,7 +182,7 @@ class Pipeline:
             docs = self._read_intermediate(layout.intermediate(phase_index - 1, shard))
             decisions = pq.read_table(layout.decisions(phase_index), filters=[("shard", "=", shard.name)])
             phase.stages[0].load_decisions(decisions)
-        task = SinkTask(layout.root, shard.name, phase_index, self.signals, layout.started())
+        task = SinkTask(layout.root, shard.name, phase_index, self.signals, layout.started)
         outputs = [sink.open(task) for sink in self.sinks]
         survivors = None if last else AtomicParquetWriter(
             layout.intermediate(phase_index, shard), self.intermediate_schema, INTERMEDIATE_COMPRESSION

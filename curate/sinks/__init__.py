@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, Callable, ClassVar, Protocol
 
 import pyarrow as pa
 
@@ -64,7 +64,9 @@ class SinkTask:
     shard: str  # the shard's name: part of every file name, so any worker count writes the same files
     phase: int
     signals: dict[str, pa.DataType]  # the columns the pipeline's stages record, with their types
-    started: str  # when the run was first started (ISO 8601, UTC); the same in a resumed run
+    # When the run was first started (ISO 8601, UTC; the same in a resumed run): a call, since it reads
+    # the run file and only the sinks that record it (dolma) need it.
+    started: Callable[[], str]
 
 
 class TaskOutput(Protocol):

@@ -35,7 +35,7 @@ class DolmaJsonl(Sink):
 
     def open(self, task: SinkTask) -> _DolmaFile:
         path = task.root / FOLDER / f"part-{task.shard}.jsonl.zst"
-        return _DolmaFile(AtomicFile(path), self.options.compression_level, task.started)
+        return _DolmaFile(AtomicFile(path), self.options.compression_level, task.started())
 
 
 class _DolmaFile:
