@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 import zstandard
 
@@ -45,15 +45,13 @@ class _DolmaFile:
         self.target = target
         self.level = level
         self.added = added
-        self._file: BinaryIO | None = None
-        self._stream: Any = None
+        self._stream: Any = None  # the zstd writer; it owns the temporary file and closes it
 
     def add(self, batch: Batch) -> None:
         if not batch.kept:
             return
         if self._stream is None:
-            self._file = open(self.target.tmp, "wb")
-            self._stream = zstandard.ZstdCompressor(level=self.level).stream_writer(self._file)
+            self._stream = zstandard.ZstdCompressor(level=self.level).stream_writer(open(self.target.tmp, "wb"))
         lines = (json.dumps(self.record(doc), ensure_ascii=False, default=_plain) + "\n" for doc in batch.kept)
         self._stream.write("".join(lines).encode("utf-8", "surrogatepass"))
 
@@ -69,8 +67,8 @@ class _DolmaFile:
         }
 
     def close(self) -> None:
-        if self._stream is not None and self._file is not None:
-            self._stream.close()  # also closes the file
+        if self._stream is not None:
+            self._stream.close()
             self.target.commit()
 
 
