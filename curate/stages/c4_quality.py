@@ -155,6 +155,7 @@ class C4Quality(RuleStage):
         if any(rule.needles for rule, _ in line_rules):
             page = self._cited(doc.text).lower()
             line_rules = [(rule, bound) for rule, bound in line_rules if not rule.needles or any(n in page for n in rule.needles)]
+        lower = any(rule.needles for rule, _ in line_rules)
         long_words = self.options.max_word_length is not None and analysis.longest_token > self.options.max_word_length
         kept: list[str] = []  # kept lines, with "" where a paragraph break separated them
         dropped: Counter[str] = Counter()  # lines dropped, by rule
@@ -165,7 +166,7 @@ class C4Quality(RuleStage):
             if not line:
                 paragraph_break = True
                 continue
-            line, rule = self._check_line(line, line_rules, long_words)
+            line, rule = self._check_line(line, line_rules, lower, long_words)
             if rule is not None and rule.page:
                 return rule.reason
             if rule is not None:
@@ -194,7 +195,7 @@ class C4Quality(RuleStage):
         """The rule that drops (or, for a page rule, removes the page over) one stripped line; None keeps
         it. `judged`: the document is one the `languages` rules judge. For measuring line rules alone."""
         rules = [(rule, bound) for rule, bound in self.line_rules if judged or rule.scope == "all"]
-        line, rule = self._check_line(line, rules)
+        line, rule = self._check_line(line, rules, any(rule.needles for rule, _ in rules))
         return rule.reason if rule is not None else None if line else "only_citations"
 
     def _cited(self, text: str) -> str:
@@ -202,15 +203,15 @@ class C4Quality(RuleStage):
         return CITATION.sub("", text) if self.options.remove_citations and "[" in text else text
 
     def _check_line(
-        self, line: str, line_rules: list[tuple[LineRule, object]], long_words: bool = True
+        self, line: str, line_rules: list[tuple[LineRule, object]], lower: bool, long_words: bool = True
     ) -> tuple[str, LineRule | None]:
-        """The line after citation removal, and the first rule that drops it (or removes the page).
-        `long_words`: false where the page holds no whitespace token longer than `max_word_length`."""
+        """The stripped line after citation removal, and the first rule that drops it (or removes the page).
+        `lower`: some rule reads the lowered line (has needles); `long_words`: false where the page holds
+        no whitespace token longer than `max_word_length`."""
         if long_words and self.options.max_word_length is not None and LONG_WORD.breaks(line, "", self.options.max_word_length):
             return line, LONG_WORD
-        if self.options.remove_citations and "[" in line:
-            line = CITATION.sub("", line).strip()
-        lowered = line.lower() if any(rule.needles for rule, _ in line_rules) else ""
+        line = self._cited(line).strip()
+        lowered = line.lower() if lower else ""
         for rule, bound in line_rules:
             if rule.breaks(line, lowered, bound):
                 return line, rule
