@@ -145,8 +145,9 @@ def _parse_base(raw: Any, input_override: Any) -> tuple[PipelineConfig, dict[str
         base = parse_config(raw)
     except ConfigError as exc:
         raise ConfigError(f"pipeline: {exc}") from None
-    tokenize = [options for name, options in base.stages if _writes_tokens(name, options)]
-    base.stages = [(name, options) for name, options in base.stages if not _writes_tokens(name, options)]
+    writes = [_writes_tokens(name, options) for name, options in base.stages]  # each stage built once
+    tokenize = [options for (_, options), tokens in zip(base.stages, writes) if tokens]
+    base.stages = [stage for stage, tokens in zip(base.stages, writes) if not tokens]
     options = {k: v for k, v in (tokenize[0] if tokenize else {}).items() if k not in ("encoding", "val_fraction")}
     return base, options
 
