@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 STAMP := $(VENV)/.setup-done
 
-.PHONY: extract-model setup browser demo test bench screenshot clean models quality-model toxicity-model
+.PHONY: extract-model setup browser demo test bench screenshot clean models quality-model toxicity-model profanity-model
 
 setup: $(STAMP)
 
@@ -70,7 +70,12 @@ TOXICITY_MODEL ?= curate/data/toxicity.ftz
 extract-model: setup
 	$(PY) scripts/train_extract_model.py
 
-models: toxicity-model quality-model extract-model
+# The toxicity stage's profanity_check arrays (curate/data/profanity-check.npz; card: profanity-check.md),
+# extracted from the installed alt-profanity-check (seconds).
+profanity-model: setup
+	$(PY) scripts/profanity_model.py
+
+models: toxicity-model quality-model extract-model profanity-model
 
 toxicity-model:
 	$(VENV)/bin/curate classifier train --input $$($(PY) -m curate.models --toxicity-inputs $(TOXICITY_DATA)) \

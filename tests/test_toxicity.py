@@ -17,12 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from curate import classifier, models
 from curate.config import validate_options
 from curate.document import Document
 from curate.errors import ConfigError
 from curate.stages.base import split_verdict
+from curate.profanity import ProfanityModel
 from curate.stages.toxicity import Toxicity, WordLists, combine_scores, read_list
 from curate.stats import StageStats
 
@@ -396,18 +398,49 @@ def test_make_toxicity_model_rebuilds_from_a_slice(shared_data: Path, tmp_path: 
     assert missing.returncode != 0 and "toxicity training data not found" in missing.stderr
 
 
-def test_profanity_check_counting_matches_alt_profanity_check(shared_data: Path, davidson: tuple) -> None:
-    """The stage's faster TF-IDF counting gives alt-profanity-check's own scores, bit for bit, on web pages in
-    many scripts, toxic tweets, and edge cases (stop words, one-letter words, casing that changes length)."""
+def test_profanity_model_scores_as_alt_profanity_check(shared_data: Path, davidson: tuple) -> None:
+    """The numpy scorer gives alt-profanity-check's own scores on web pages in many scripts, toxic tweets and
+    edge cases (stop words, one-letter words, casing that changes length, underscores, combining marks)."""
     from profanity_check import predict_prob
-
-    from curate.stages.toxicity import ProfanityCheck
 
     with gzip.open(shared_data / "web-text-turku-register" / "docs.jsonl.gz", "rt", encoding="utf-8") as handle:
         pages = [json.loads(line)["text"] for line in handle][::8]
     tweets = davidson[0]
-    edge = ["", "a", "the and of", "FUCK you", "İstanbul shit_head x2 ß", "fuck\u0301ing __ ab_cd", "日本語 fuck 123"]
-    scorer = ProfanityCheck()
-    assert scorer.fast
+    edge = ["", "a", "the and of", "FUCK you", "İstanbul shit_head x2 ß", "fuck\u0301ing __ ab_cd", "日本語 fuck 123",
+            "fuck " * 1000, "\n\t ", "ﬁsh FUCKİNG"]
+    model = ProfanityModel.load()
     for texts in (pages, tweets[:3000], edge):
-        assert np.array_equal(scorer.predict_prob(texts), predict_prob(texts))
+        ours, theirs = model.predict_prob(texts), predict_prob(texts)
+        assert ours.shape == theirs.shape and np.abs(ours - theirs).max() <= 1e-9
+    assert model.predict_prob([]).shape == (0,)
+
+
+def test_profanity_model_is_rederived_from_the_installed_package(tmp_path: Path) -> None:
+    """`make profanity-model`'s script writes the arrays that ship, from the installed alt-profanity-check."""
+    output = tmp_path / "profanity-check.npz"
+    run = subprocess.run([sys.executable, str(REPO / "scripts" / "profanity_model.py"), "--output", str(output)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    derived, shipped = ProfanityModel.load(output), ProfanityModel.load()
+    assert derived.words == shipped.words and len(derived.words) > 10_000
+    for name in ("idf", "coef", "intercept", "slope", "offset"):
+        assert np.array_equal(getattr(derived, name), getattr(shipped, name)), name
+
+
+def test_text_pipeline_runs_without_sklearn(shared_data: Path, tmp_path: Path) -> None:
+    """web.yaml's text stages on register pages, English ones scored by profanity_check, never import
+    sklearn (nor the package's pickles): the import cost each worker about a second."""
+    pipeline = [stage for stage in yaml.safe_load((REPO / "pipelines" / "web.yaml").read_text())["stages"] if "extract" not in stage]
+    corpus = tmp_path / "docs.jsonl"
+    with gzip.open(shared_data / "web-text-turku-register" / "docs.jsonl.gz", "rt", encoding="utf-8") as handle:
+        corpus.write_text("".join(line for i, line in enumerate(handle) if i % 60 == 0), encoding="utf-8")
+    script = (
+        "import json, sys; from curate.api import run; "
+        f"run({{'stages': {pipeline!r}}}, inputs={str(corpus)!r}, output={str(tmp_path / 'out')!r}); "
+        "print(json.dumps(sorted(m for m in ('sklearn', 'profanity_check', 'joblib') if m in sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    toxicity = next(s for s in json.loads((tmp_path / "out" / "stats.json").read_text())["stages"] if s["name"] == "toxicity")
+    assert toxicity["histograms"]["toxicity_profanity_check"]["counts"] and sum(toxicity["histograms"]["toxicity_profanity_check"]["counts"]) >= 10

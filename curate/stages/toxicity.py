@@ -16,7 +16,7 @@ Scorers (`scorer:` one name or a list):
   it was trained on (default for a configured model: every language); a document without a
   `language` signal is scored by it, as by profanity_check.
 - `profanity_check`: alt-profanity-check's linear SVM (English only: documents in other languages
-  are not scored by it).
+  are not scored by it), scored with numpy from its arrays (curate/profanity.py), without sklearn.
 The default is all three, averaged: of every subset, mean or max, it generalised best to training
 platforms left out of training, and it beats each scorer alone on 18 sets from platforms neither the
 model nor that choice saw (bench/bench_toxicity_platforms.py; figures in the model card).
@@ -28,7 +28,6 @@ scorer applies to gets no score and is kept. The removal reason names the highes
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
 import unicodedata
@@ -42,6 +41,7 @@ import numpy as np
 import pyarrow as pa
 
 from .. import classifier, models
+from ..profanity import ProfanityModel
 from ..document import Document
 from ..errors import ConfigError
 from ..text import words
@@ -102,7 +102,7 @@ class Toxicity(Stage):
         self.wordlist_languages, self.wordlist_dir = o.wordlist_languages, o.wordlist_dir
         self.model: Any = None
         self.wordlists: WordLists | None = None
-        self.profanity: ProfanityCheck | None = None
+        self.profanity: ProfanityModel | None = None
         self.ready = False
         if len(self.scorers) > 1:
             self.signals = {
@@ -115,8 +115,8 @@ class Toxicity(Stage):
             self.wordlists = WordLists.load(self.wordlist_dir, self.wordlist_languages)
         if "fasttext" in self.scorers:
             self.model = classifier.load_model(self.model_path or models.toxicity_model_path(), self.positive_label)
-        if "profanity_check" in self.scorers and importlib.util.find_spec("profanity_check") is None:
-            raise ConfigError("toxicity: scorer profanity_check needs the alt-profanity-check package")  # in setup, not on a batch
+        if "profanity_check" in self.scorers:
+            self.profanity = ProfanityModel.load()
         self.ready = True
 
     def thresholds(self) -> dict[str, float]:
@@ -162,8 +162,7 @@ class Toxicity(Stage):
             return scores
         chosen = [i for i, language in enumerate(languages) if language in (None, "en")]
         if chosen:
-            if self.profanity is None:  # loaded on the first batch with English text: sklearn's import costs ~1 s
-                self.profanity = ProfanityCheck()
+            assert self.profanity is not None
             scores[chosen] = self.profanity.predict_prob([docs[i].text for i in chosen])
         return scores
 
@@ -182,50 +181,6 @@ class Toxicity(Stage):
         probabilities = classifier.positive_probability(self.model, sentences, self.positive_label)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         return np.maximum.reduceat(probabilities, starts) if len(texts) else probabilities
-
-
-class ProfanityCheck:
-    """alt-profanity-check's `predict_prob`, with its TF-IDF vectorizer's counting done per distinct word of a
-    text (a C-level Counter and a key intersection) rather than sklearn's Python loop over every word; the
-    count matrix, and so every score, is the same. Its stop words never enter the vocabulary, so they need no
-    filtering."""
-
-    def __init__(self) -> None:
-        from profanity_check import profanity_check as shipped
-        from scipy import sparse
-
-        self.vectorizer, self.model, self.sparse = shipped.vectorizer, shipped.model, sparse
-        self.vocabulary: dict[str, int] = self.vectorizer.vocabulary_
-        # `\b\w\w+\b` finds the same words as `\w\w+` (a greedy run of word characters ends at a boundary), ~20% faster
-        pattern = self.vectorizer.token_pattern
-        self.tokens = re.compile(r"\w\w+" if pattern == r"(?u)\b\w\w+\b" else pattern).findall
-        params = self.vectorizer.get_params()
-        self.fast = (  # the settings the counting below reproduces; another release falls back to sklearn's
-            params["analyzer"] == "word" and params["lowercase"] and params["ngram_range"] == (1, 1)
-            and params["preprocessor"] is params["tokenizer"] is params["strip_accents"] is None and not params["binary"]
-            and self.vectorizer.get_stop_words().isdisjoint(self.vocabulary)
-        )
-
-    def predict_prob(self, texts: list[str]) -> np.ndarray:
-        """P(profane) per text."""
-        if not self.fast:
-            return self.model.predict_proba(self.vectorizer.transform(texts))[:, 1]
-        indices: list[int] = []
-        values: list[int] = []
-        indptr = [0]
-        for text in texts:
-            counts = Counter(self.tokens(text.lower()))
-            known = self.vocabulary.keys() & counts.keys()
-            indices.extend(self.vocabulary[word] for word in known)
-            values.extend(counts[word] for word in known)
-            indptr.append(len(indices))
-        counted = self.sparse.csr_array(
-            (np.asarray(values, dtype=np.intc), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int32)),
-            shape=(len(texts), len(self.vocabulary)), dtype=self.vectorizer.dtype,
-        )
-        counted.sort_indices()
-        # TfidfVectorizer.transform is this count matrix through its fitted TfidfTransformer
-        return self.model.predict_proba(self.vectorizer._tfidf.transform(counted, copy=False))[:, 1]
 
 
 def combine_scores(scores: np.ndarray, how: str, applied: np.ndarray | None = None) -> np.ndarray:
