@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-
 from .config import load_config, parse_config
 from .document import Document
 from .errors import CurateError

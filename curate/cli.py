@@ -157,8 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     from .config import load_config
     from .driver import execute, output_of
-    from .report.terminal import print_stats
+    from .io.remote import is_url
+    from .pipeline import OutputLayout
     from .progress import RichProgress
+    from .report.terminal import print_stats
 
     config = load_config(args.pipeline)
     if args.input:
@@ -171,10 +173,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         config.input.limit = args.limit
     output = output_of(config, args.output)
     workers = config.workers if args.workers is None else args.workers  # execute refuses fewer than 1
-    from .io.remote import is_url
-
-    from .pipeline import OutputLayout
-
     readings = None if is_url(output) else OutputLayout(output).readings  # not shown for URL outputs
     with RichProgress(disabled=args.quiet, readings=readings) as progress:
         outcome = execute(config, output, workers, args.executor, args.overwrite, progress, args.ray_address, args.work_dir)

@@ -16,7 +16,7 @@ from curate.cli import build_parser, main as cli_main
 from curate.config import parse_config
 from curate.errors import ConfigError, CurateError
 from curate.driver import execute
-from curate.stats import Histogram, RunStats, StageStats
+from curate.stats import Histogram, RunStats
 
 CURATE = [sys.executable, "-m", "curate"]
 
