@@ -12,9 +12,11 @@ import pytest
 from curate.config import parse_config
 from curate.document import Document
 from curate.errors import ConfigError
+from curate.stages import language as language_module
 from curate.stages.language import (
     LONG_TEXT_CHARS,
     Language,
+    lingua_codes,
     lingua_detector,
     lingua_script_answer,
     misplaced_script,
@@ -140,7 +142,16 @@ def test_languages_lingua_cannot_name_are_never_confident(stage):
 
 def test_restricted_detectors_are_built_once():
     assert lingua_detector(frozenset({"ms", "id"})) is lingua_detector(frozenset({"id", "ms"}))
-    assert lingua_detector(None, low_accuracy=True) is not lingua_detector(None)
+    assert lingua_detector(lingua_codes(), low_accuracy=True) is not lingua_detector(lingua_codes())
+
+
+def test_letterless_text_is_und_without_asking_lingua(stage, monkeypatch):
+    """lid.176 is unsure of digits and punctuation; they are `und` before the second opinion, not after it."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("lingua asked about a text without letters")
+
+    monkeypatch.setattr(language_module, "lingua_confidence", refuse)
+    assert stage.identify(["12 345 — 67", "!!! ??? ...", "٣٤٥ ١٢", "", "\n"]) == (["und"] * 5, [0.0] * 5)
 
 
 def test_script_check_fixes_short_cjk_text(stage, shared_data):

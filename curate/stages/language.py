@@ -239,19 +239,16 @@ def lingua_codes(script: str = "Latn") -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=256)
-def lingua_detector(codes: frozenset[str] | None, low_accuracy: bool = False) -> Any:
-    """A lingua detector for these codes (None: all its Latin-script languages), built once per process.
-    Each language's models load on first use and are shared between detectors."""
+def lingua_detector(codes: frozenset[str], low_accuracy: bool = False) -> Any:
+    """A lingua detector for these codes, built once per process. Each language's models load on first use
+    and are shared between detectors."""
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
-    if codes is None:
-        builder = LanguageDetectorBuilder.from_all_languages_with_latin_script()
-    else:
-        builder = LanguageDetectorBuilder.from_iso_codes_639_1(*(getattr(IsoCode639_1, code.upper()) for code in sorted(codes)))
+    builder = LanguageDetectorBuilder.from_iso_codes_639_1(*(getattr(IsoCode639_1, code.upper()) for code in sorted(codes)))
     return (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
 
 
-def lingua_confidence(sample: str, codes: frozenset[str] | None, low_accuracy: bool = False) -> dict[str, float]:
+def lingua_confidence(sample: str, codes: frozenset[str], low_accuracy: bool = False) -> dict[str, float]:
     values = lingua_detector(codes, low_accuracy).compute_language_confidence_values(sample)
     return {value.language.iso_code_639_1.name.lower(): value.value for value in values}
 
@@ -273,11 +270,11 @@ def pick_member(sample: str, group: frozenset[str], lid: dict[str, float]) -> st
 
 def lingua_answer(sample: str, lid: dict[str, float]) -> tuple[str, float]:
     """lingua's label and confidence for a Latin-script text lid.176 is unsure of; `und` when no language fits."""
-    confidence = lingua_confidence(sample, None, low_accuracy=True)
+    latin = lingua_codes()
+    confidence = lingua_confidence(sample, latin, low_accuracy=True)
     if max(confidence.values(), default=0.0) <= 0:
         return UNDETERMINED, 0.0
     if len(sample) < SHORT_TEXT_CHARS:
-        latin = lingua_codes()
         shortlist = set(sorted(confidence, key=confidence.__getitem__, reverse=True)[:SHORTLIST])
         shortlist |= {label for label in sorted(lid, key=lid.__getitem__, reverse=True)[:SHORTLIST] if label in latin}
         shortlist |= {member for label in shortlist for member in GROUP_OF.get(label, ()) if member in latin}
@@ -372,30 +369,32 @@ class Language(Stage):
         if self.script_check:
             self._fix_scripts(lines, languages, scores)
         languages = [LABEL_ALIASES.get(lang, lang) for lang in languages]
+        letterless = [i for i, line in enumerate(lines) if not _LETTER.search(line)]
+        for i in letterless:
+            languages[i], scores[i] = UNDETERMINED, 0.0
         if self.options.second_opinion:
-            self._second_opinion(lines, languages, scores, labels, probs)
-        for i, line in enumerate(lines):
-            if not _LETTER.search(line):
-                languages[i], scores[i] = UNDETERMINED, 0.0
+            self._second_opinion(lines, languages, scores, labels, probs, set(letterless))
         return languages, scores
 
-    def _second_opinion(self, lines: list[str], languages: list[str], scores: list[float], labels: Any, probs: Any) -> None:
+    def _second_opinion(self, lines: list[str], languages: list[str], scores: list[float], labels: Any, probs: Any,
+                        letterless: set[int]) -> None:
         """Re-decide, in place, the texts lid.176 is unsure of or labels within a confusable group (`labels`,
-        `probs`: lid.176's best labels for each text)."""
+        `probs`: lid.176's best labels for each text); `letterless` texts are `und` already."""
         unsure_below = self.options.unsure_below
         for i, (line, language) in enumerate(zip(lines, languages)):
             group = GROUP_OF.get(language)
             unsure = scores[i] < unsure_below
-            if group is None and not unsure:
+            if i in letterless or group is None and not unsure:
                 continue
             sample, lid = line[:SECOND_OPINION_CHARS], lid_probabilities(labels[i], probs[i])
             group_probability = sum(lid.get(label, 0.0) for label in group) if group else 0.0
-            script = dominant_script(sample)
             if group_probability >= unsure_below:
                 if len(line) < LONG_TEXT_CHARS or language == "sh":  # on long text lid.176's member stands
                     languages[i] = pick_member(sample, group, lid)
                 scores[i] = min(group_probability, 1.0)
-            elif script is None and "Latn" in label_scripts(language):
+                continue
+            script = dominant_script(sample)
+            if script is None and "Latn" in label_scripts(language):
                 answer, confidence = lingua_answer(sample, lid)
                 # lid.176's probability of languages lingua cannot name (jv, qu, br...) bounds lingua's certainty
                 confidence = min(confidence, 1.0 - sum(p for label, p in lid.items() if label not in lingua_codes("any")))
