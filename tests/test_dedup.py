@@ -117,6 +117,15 @@ def test_signatures_equal_datasketch_on_edge_cases(monkeypatch):
     np.testing.assert_array_equal(blocked_counts, counts[:-1])
 
 
+def test_lsh_params_are_datasketchs_choice():
+    """The numpy optimiser picks datasketch's (bands, rows) across thresholds and signature sizes."""
+    from datasketch.lsh import _optimal_param
+
+    for num_perm in (16, 64, 128, 256):
+        for threshold in (0.05, 0.3, 0.5, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99):
+            assert lsh_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5), (threshold, num_perm)
+
+
 def test_band_keys_give_the_candidates_of_minhashlsh(cc_texts):
     rng = random.Random(3)
     originals = [t for t in cc_texts if len(t.split()) > 200][:40]
