@@ -21,26 +21,34 @@ import numpy as np
 from numba import njit
 
 from .document import Document
-from .text import NO_SPACE_SCRIPTS, lines, written_with_spaces
+from .text import NO_SPACE_SCRIPTS, every_character, lines, written_with_spaces
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SPACE, _WORD, _LETTER, _NO_SPACE = 1, 2, 4, 8  # character class bits
 _HASH_BASE = np.uint64(0x100000001B3)  # odd: the polynomial base of word hashes (mod 2**64)
+_LOWER_CHUNK = 4096  # code points lowered per `str.lower` call when building the table
 
 
 @cache
 def _tables() -> tuple[np.ndarray, np.ndarray]:
     """Class bits of every code point, from the regexes the reference uses, and each code point's
     lowercase where that is one code point (the stop words compare lowered words)."""
-    every = "".join(map(chr, range(0x110000)))
+    every = every_character()
     flags = np.zeros(0x110000, np.uint8)
-    for bit, pattern in ((_SPACE, r"\s"), (_WORD, r"\w"), (_LETTER, r"[^\W\d_]"), (_NO_SPACE, f"[{NO_SPACE_SCRIPTS}]")):
-        flags[[m.start() for m in re.finditer(pattern, every)]] |= bit
+    for bit, pattern in ((_SPACE, r"\s+"), (_WORD, r"\w+"), (_LETTER, r"[^\W\d_]+"), (_NO_SPACE, f"[{NO_SPACE_SCRIPTS}]+")):
+        for run in re.finditer(pattern, every):  # a few hundred runs, not a match per character
+            flags[run.start() : run.end()] |= bit
     lower = np.arange(0x110000, dtype=np.uint32)
-    for point, char in enumerate(every):
-        lowered = char.lower()
-        if lowered != char and len(lowered) == 1:
-            lower[point] = ord(lowered)
+    for start in range(0, 0x110000, _LOWER_CHUNK):
+        chunk = every[start : start + _LOWER_CHUNK]
+        lowered = chunk.lower()
+        if len(lowered) == len(chunk):  # every character lowered to one: aligned with the chunk
+            lower[start : start + len(chunk)] = code_points(lowered)
+            continue
+        for point, char in enumerate(chunk, start):  # the chunk holding U+0130 (lowers to two code points)
+            lowered = char.lower()
+            if len(lowered) == 1:
+                lower[point] = ord(lowered)
     return flags, lower
 
 

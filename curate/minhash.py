@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
-from .text import NO_SPACE_SCRIPTS, punct_table, simplify
+from .text import NO_SPACE_SCRIPTS, every_character, punct_table, simplify
 
 MASK64 = (1 << 64) - 1
 _CHAR_BASE = 0x100000001B3  # odd: the polynomial base of token hashes (mod 2^64)
@@ -127,7 +127,7 @@ def _spans_by_size(sizes: list[int], budget: int) -> Iterator[tuple[int, int]]:
 @cache
 def _char_classes() -> np.ndarray:
     """Class of every code point: separator (punctuation, symbols, space), digit, single, or kept."""
-    every = "".join(map(chr, range(0xD800))) + "\0" * 0x800 + "".join(map(chr, range(0xE000, 0x110000)))
+    every = every_character()
     classes = np.zeros(0x110000, dtype=np.uint8)
     for match in re.finditer(rf"[{NO_SPACE_SCRIPTS}]+", every):
         classes[match.start() : match.end()] = _SINGLE

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import array
 import functools
 import re
+import sys
 import unicodedata
 
 # Scripts written without spaces between words: each character counts as a word.
@@ -48,9 +50,17 @@ def no_space_share(text: str, no_space: int | None = None) -> float:
 
 
 @functools.cache
+def every_character() -> str:
+    """Every code point, lone surrogates included, in order: what the per-code-point tables are built from
+    (decoded in one call, ~30x faster than joining 1.1M `chr`s)."""
+    return array.array("I", range(0x110000)).tobytes().decode("utf-32-le" if sys.byteorder == "little" else "utf-32-be", "surrogatepass")
+
+
+@functools.cache
 def punct_table() -> dict[int, str]:
-    """Every punctuation and symbol code point -> a space (made on first use: 1.1M lookups, about a second)."""
-    return {i: " " for i in range(0x110000) if unicodedata.category(chr(i)).startswith(("P", "S"))}
+    """Every punctuation and symbol code point -> a space (made on first use: 1.1M category lookups, ~0.1 s)."""
+    categories = map(unicodedata.category, every_character())
+    return {point: " " for point, category in enumerate(categories) if category[0] in "PS"}
 
 
 def simplify(text: str) -> str:

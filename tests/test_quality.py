@@ -7,6 +7,7 @@ import gzip
 import itertools
 import json
 import re
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -20,10 +21,10 @@ from curate.stages.base import Stage
 from curate.stages.c4_quality import C4Quality
 from curate.stages.fineweb_quality import FinewebQuality
 from curate.stages.gopher_quality import GopherQuality, _present
-from curate.analysis import TextAnalysis, lowered_word_id
+from curate.analysis import TextAnalysis, _tables, lowered_word_id
 from curate.stages.gopher_repetition import GopherRepetition, ngram_chars
 from curate.stats import StageStats
-from curate.text import count_sentences, no_space_chars, spaced_words
+from curate.text import NO_SPACE_SCRIPTS, count_sentences, no_space_chars, punct_table, spaced_words
 
 SENTENCES = [
     "The old lighthouse keeper walked along the shore every morning before dawn.",
@@ -152,6 +153,19 @@ def test_ngram_keys_match_an_exact_count_on_real_web_text(shared_data: Path) -> 
                 assert fast[f"dup_{n}gram"] == expected
                 repeated += expected > 0
     assert repeated > 50  # the comparison exercised real repeats, not only the no-repeat shortcut
+
+
+def test_code_point_tables_equal_their_definitions() -> None:
+    """The scan's class bits, its one-code-point lowercase and `simplify`'s punctuation table, built in runs and
+    chunks for speed, equal their definitions applied to each code point alone."""
+    every = "".join(map(chr, range(0x110000)))
+    flags, lower = _tables()
+    for bit, pattern in ((1, r"\s"), (2, r"\w"), (4, r"[^\W\d_]"), (8, f"[{NO_SPACE_SCRIPTS}]")):
+        expected = np.zeros(0x110000, bool)
+        expected[[m.start() for m in re.finditer(pattern, every)]] = True
+        assert np.array_equal((flags & bit) != 0, expected), pattern
+    assert lower.tolist() == [ord(c.lower()) if len(c.lower()) == 1 else ord(c) for c in every]
+    assert punct_table() == {i: " " for i in range(0x110000) if unicodedata.category(chr(i)).startswith(("P", "S"))}
 
 
 def test_the_word_scan_equals_the_regex_reference(shared_data: Path) -> None:
