@@ -14,6 +14,7 @@ from curate.document import Document
 from curate.errors import ConfigError
 from curate.stages import language as language_module
 from curate.stages.language import (
+    GROUP_OF,
     LONG_TEXT_CHARS,
     Language,
     lingua_codes,
@@ -143,6 +144,28 @@ def test_languages_lingua_cannot_name_are_never_confident(stage):
 def test_restricted_detectors_are_built_once():
     assert lingua_detector(frozenset({"ms", "id"})) is lingua_detector(frozenset({"id", "ms"}))
     assert lingua_detector(lingua_codes(), low_accuracy=True) is not lingua_detector(lingua_codes())
+
+
+def test_short_text_chars_chooses_lingua_models(stage, monkeypatch):
+    """Below `short_text_chars` lingua's shortlist reads all its n-gram models; at 0 only trigrams (low accuracy),
+    whatever the length. Real short pages of the register corpus that lid.176 is unsure of."""
+    pages = ["15cl de vin blanc sec", "Sveriges radio | Mårten Schultz.", "Vertex Silikon Bone (Silikon Bone)"]
+    asked: list[tuple[frozenset[str], bool]] = []
+    ask = language_module.lingua_confidence
+
+    def recording(sample, codes, low_accuracy=False):
+        asked.append((codes, low_accuracy))
+        return ask(sample, codes, low_accuracy)
+
+    monkeypatch.setattr(language_module, "lingua_confidence", recording)
+    groups = {group - {"sh"} for group in GROUP_OF.values()}  # what pick_member asks about
+    stage.identify(pages)
+    assert any(not low and codes not in groups for codes, low in asked)  # a high-accuracy shortlist
+    trigrams_only = Language(short_text_chars=0)
+    trigrams_only.setup()
+    asked.clear()
+    trigrams_only.identify(pages)
+    assert asked and all(low or codes in groups for codes, low in asked)  # groups settle as before
 
 
 def test_letterless_text_is_und_without_asking_lingua(stage, monkeypatch):

@@ -21,9 +21,13 @@ bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw
   only weighs in: the member maximising `LID_WEIGHT` * log P_lid + log P_lingua. The score is lid.176's
   probability of the group.
 - A Latin-script (or unknown-script) text lid.176 is unsure of (score below `unsure_below`): lingua's
-  trigram (low-accuracy) detector over its Latin-script languages answers; below `SHORT_TEXT_CHARS`
-  characters a high-accuracy detector built from lingua's best three and lid.176's best three (so only
-  the models of languages that come up are loaded) weighs in with lid.176 as within a group. lingua's
+  trigram (low-accuracy) detector over its Latin-script languages answers; below `short_text_chars`
+  characters (default 120) a high-accuracy detector built from lingua's best three and lid.176's best
+  three (so only the models of languages that come up are loaded) weighs in with lid.176 as within a
+  group. Its models cost: each language met loads all its n-gram models (~45 MB, ~0.15 CPU s, once per
+  process), on the register corpus 30 languages for 21 short pages (~3 s, ~600 MB of a worker), where
+  the trigram models of every Latin-script language take ~7 MB and ~0.2 s. `short_text_chars: 0` asks
+  trigrams only. lingua's
   confidence is the score, at most 1 - lid.176's probability of languages lingua cannot name (jv,
   qu...); an answer in a group is settled as above; text none of them fits (an unsupported script) is
   `und`, never a confident wrong label. On a text of `LONG_TEXT_CHARS` or more lid.176 read ten times
@@ -71,7 +75,7 @@ SYLLABLE_WEIGHT = 3  # a Han, kana or Hangul character carries about as much as 
 CONFUSABLE_GROUPS = [{"bs", "hr", "sr", "sh"}, {"ms", "id"}, {"nb", "nn", "da"}, {"af", "nl"}]
 GROUP_OF = {label: frozenset(group) for group in CONFUSABLE_GROUPS for label in group}
 SECOND_OPINION_CHARS = 1000  # lingua's answer on the first 1,000 characters
-SHORT_TEXT_CHARS = 120  # below this lingua uses all its n-gram models (high-accuracy mode)
+SHORT_TEXT_CHARS = 120  # the default below which lingua uses all its n-gram models (high-accuracy mode)
 LONG_TEXT_CHARS = 1000  # from this length lid.176's choice within a group stands
 LID_WEIGHT = 0.25  # within a group, lid.176's log-probability weighs a quarter of lingua's
 PROBABILITY_FLOOR = 0.01  # added before the logarithm: neither model's zero is the last word
@@ -268,13 +272,13 @@ def pick_member(sample: str, group: frozenset[str], lid: dict[str, float]) -> st
     return most_likely(members, lid, lingua_confidence(sample, members))
 
 
-def lingua_answer(sample: str, lid: dict[str, float]) -> tuple[str, float]:
+def lingua_answer(sample: str, lid: dict[str, float], short_text_chars: int = SHORT_TEXT_CHARS) -> tuple[str, float]:
     """lingua's label and confidence for a Latin-script text lid.176 is unsure of; `und` when no language fits."""
     latin = lingua_codes()
     confidence = lingua_confidence(sample, latin, low_accuracy=True)
     if max(confidence.values(), default=0.0) <= 0:
         return UNDETERMINED, 0.0
-    if len(sample) < SHORT_TEXT_CHARS:
+    if len(sample) < short_text_chars:
         shortlist = set(sorted(confidence, key=confidence.__getitem__, reverse=True)[:SHORTLIST])
         shortlist |= {label for label in sorted(lid, key=lid.__getitem__, reverse=True)[:SHORTLIST] if label in latin}
         shortlist |= {member for label in shortlist for member in GROUP_OF.get(label, ()) if member in latin}
@@ -288,12 +292,12 @@ def lingua_answer(sample: str, lid: dict[str, float]) -> tuple[str, float]:
     return pick_member(sample, group, lid), sum(confidence.get(label, 0.0) for label in group)
 
 
-def lingua_script_answer(sample: str, script: str, lid: dict[str, float]) -> tuple[str, float]:
+def lingua_script_answer(sample: str, script: str, lid: dict[str, float], short_text_chars: int = SHORT_TEXT_CHARS) -> tuple[str, float]:
     """The label for a text in a non-Latin script that lingua shares between languages (Cyrillic: be, bg,
     kk, mk, mn, ru, sr, uk). lid.176 knows more of them (tt, ba, ky...): the score is at most lid.176's
     probability of the languages lingua can name, so a language neither names is never confidently wrong."""
     codes = lingua_codes(script)
-    confidence = lingua_confidence(sample, codes, low_accuracy=len(sample) >= SHORT_TEXT_CHARS)
+    confidence = lingua_confidence(sample, codes, low_accuracy=len(sample) >= short_text_chars)
     best = most_likely(codes, lid, confidence)
     return best, min(confidence.get(best, 0.0), sum(lid.get(label, 0.0) for label in codes))
 
@@ -307,6 +311,9 @@ class LanguageOptions(StageOptions):
     script_check: bool = option(True, "overrule the model where the text's script contradicts it")
     second_opinion: bool = option(True, "ask lingua where lid.176 is unsure or confuses languages (bs/hr/sr, ms/id...)")
     unsure_below: float = option(0.7, "lid.176 scores below this on Latin-script text get lingua's answer", ge=0, le=1)
+    short_text_chars: int = option(
+        SHORT_TEXT_CHARS, "below this many characters lingua's second opinion reads all its n-gram models, not trigrams "
+        "only: better on short text, but each language met loads ~45 MB in ~0.15 CPU s; 0: trigrams only", ge=0)
 
 
 class Language(Stage):
@@ -395,13 +402,13 @@ class Language(Stage):
                 continue
             script = dominant_script(sample)
             if script is None and "Latn" in label_scripts(language):
-                answer, confidence = lingua_answer(sample, lid)
+                answer, confidence = lingua_answer(sample, lid, self.options.short_text_chars)
                 # lid.176's probability of languages lingua cannot name (jv, qu, br...) bounds lingua's certainty
                 confidence = min(confidence, 1.0 - sum(p for label, p in lid.items() if label not in lingua_codes("any")))
                 if len(line) < LONG_TEXT_CHARS or answer in self.lid_cannot_name:  # else lid.176's longer read stands
                     languages[i], scores[i] = answer, confidence
             elif script in LINGUA_SCRIPTS and language in lingua_codes(script) and len(line) < LONG_TEXT_CHARS:
-                languages[i], scores[i] = lingua_script_answer(sample, script, lid)
+                languages[i], scores[i] = lingua_script_answer(sample, script, lid, self.options.short_text_chars)
 
     def _predict(self, lines: list[str], k: int) -> tuple[list, list]:
         try:
