@@ -22,17 +22,18 @@ def run(
     pipeline: str | Path | Mapping[str, Any],
     inputs: str | Path | Sequence[str | Path] | None = None,
     output: str | Path | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     executor: str = "local",
     overwrite: bool = False,
 ) -> dict[str, Any]:
     """Run a pipeline (a YAML path, or a dict of the same shape) and return its stats: the content of
-    stats.json. `inputs` and `output` override the pipeline's; a rerun resumes, as on the CLI."""
+    stats.json. `inputs`, `output` and `workers` override the pipeline's; a rerun resumes, as on the CLI."""
     from .driver import execute, output_of
 
     config = load_config(pipeline) if isinstance(pipeline, (str, Path)) else parse_config(dict(pipeline))
     if inputs is not None:
         config.input.paths = [str(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)]
+    workers = config.workers if workers is None else workers
     return execute(config, output_of(config, output), workers, executor, overwrite).summary
 
 

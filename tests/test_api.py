@@ -46,6 +46,13 @@ def test_run_takes_a_yaml_path_and_returns_stats_json(tmp_path):
         curate.run({"input": {"paths": [str(tmp_path / "a.jsonl")]}, "stages": ["normalize"]})
 
 
+def test_run_takes_the_pipelines_workers_unless_given(tmp_path):
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps({"id": str(i), "text": f"text {i}"}) + "\n" for i in range(5)))
+    pipeline = {"input": {"paths": [str(tmp_path / "a.jsonl")]}, "stages": ["normalize"], "workers": 2}
+    assert curate.run(pipeline, output=tmp_path / "yaml")["run"]["workers"] == 2
+    assert curate.run(pipeline, output=tmp_path / "given", workers=1)["run"]["workers"] == 1
+
+
 @pytest.mark.parametrize(
     "make, message",
     [
