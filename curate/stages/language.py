@@ -25,7 +25,7 @@ bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw
   characters (default 120) a high-accuracy detector built from lingua's best three and lid.176's best
   three (so only the models of languages that come up are loaded) weighs in with lid.176 as within a
   group. Its models cost: each language met loads all its n-gram models (~45 MB, ~0.15 CPU s, once per
-  process), on the register corpus 30 languages for 21 short pages (~3 s, ~600 MB of a worker), where
+  process), on the register corpus 30 languages for 21 short pages (~3 s, ~470 MB of a worker), where
   the trigram models of every Latin-script language take ~7 MB and ~0.2 s. `short_text_chars: 0` asks
   trigrams only. lingua's
   confidence is the score, at most 1 - lid.176's probability of languages lingua cannot name (jv,
