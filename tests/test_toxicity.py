@@ -429,15 +429,15 @@ def test_profanity_model_is_rederived_from_the_installed_package(tmp_path: Path)
 
 def test_text_pipeline_runs_without_sklearn(shared_data: Path, tmp_path: Path) -> None:
     """web.yaml's text stages on register pages, English ones scored by profanity_check, never import
-    sklearn (nor the package's pickles): the import cost each worker about a second."""
+    sklearn (nor the package's pickles: about a second a worker) or datasketch (minhash's LSH optimiser)."""
     pipeline = [stage for stage in yaml.safe_load((REPO / "pipelines" / "web.yaml").read_text())["stages"] if "extract" not in stage]
     corpus = tmp_path / "docs.jsonl"
     with gzip.open(shared_data / "web-text-turku-register" / "docs.jsonl.gz", "rt", encoding="utf-8") as handle:
         corpus.write_text("".join(line for i, line in enumerate(handle) if i % 60 == 0), encoding="utf-8")
     script = (
         "import json, sys; from curate.api import run; "
-        f"run({{'stages': {pipeline!r}}}, inputs={str(corpus)!r}, output={str(tmp_path / 'out')!r}); "
-        "print(json.dumps(sorted(m for m in ('sklearn', 'profanity_check', 'joblib') if m in sys.modules)))"
+        f"run({{'stages': {pipeline!r}}}, inputs={str(corpus)!r}, output={str(tmp_path / 'out')!r}, workers=1); "  # in this process
+        "print(json.dumps(sorted(m for m in ('sklearn', 'profanity_check', 'joblib', 'datasketch') if m in sys.modules)))"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
