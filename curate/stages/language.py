@@ -27,10 +27,9 @@ bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw
   group. Its models cost: each language met loads all its n-gram models (~45 MB, ~0.15 CPU s, once per
   process), on the register corpus 30 languages for 21 short pages (~3 s, ~470 MB of a worker), where
   the trigram models of every Latin-script language take ~7 MB and ~0.2 s. `short_text_chars: 0` asks
-  trigrams only. lingua's
-  confidence is the score, at most 1 - lid.176's probability of languages lingua cannot name (jv,
-  qu...); an answer in a group is settled as above; text none of them fits (an unsupported script) is
-  `und`, never a confident wrong label. On a text of `LONG_TEXT_CHARS` or more lid.176 read ten times
+  trigrams only. lingua's confidence is the score, at most 1 - lid.176's probability of languages
+  lingua cannot name (jv, qu...); an answer in a group is settled as above; text none of them fits (an
+  unsupported script) is `und`, never a confident wrong label. On a text of `LONG_TEXT_CHARS` or more lid.176 read ten times
   more than lingua: lingua's answer counts only when it is `und` or a language lid.176 lacks or misses
   (zu, xh, yo...), else lid.176's label and low score stand.
 - Unsure of a shorter text in Cyrillic, Arabic or Devanagari script labelled with one of lingua's
