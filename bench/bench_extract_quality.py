@@ -11,7 +11,12 @@ keeps user comments (bare trafilatura keeps them too), hence the `comments: true
 The pages are split in two halves by a hash of their id: extractor tuning, and the line model's
 training (scripts/train_extract_model.py), may look only at the `tune` half; the `report` half is
 what gets quoted. The "via its helper process" row runs the stage as a run does and counts the
-helper's CPU too. `python -m bench.bench_extract_quality
+helper's CPU too.
+
+Then trafilatura's own 181 labelled pages (html-trafilatura-eval; never trained or tuned on), scored
+as trafilatura's evaluation does: a `with` snippet (main text) found in the output is a true
+positive, one missing a false negative; a `without` snippet (boilerplate) found is a false positive
+(whitespace-normalised substring match). `python -m bench.bench_extract_quality
 [--half tune|report|all] [--limit N]`.
 """
 
@@ -24,6 +29,7 @@ import html as html_entities
 import json
 import os
 import re
+import tarfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -33,9 +39,12 @@ from pathlib import Path
 import lxml.html
 
 from curate.document import Document
+from curate.io.charset import decode_html
 from curate.stages.extract import Extract, extract_page
 
 GOLD = Path(__file__).resolve().parents[2] / "shared" / "data" / "html-cleaning-gold" / "docs.jsonl.gz"
+SNIPPET_PAGES = GOLD.parents[1] / "html-trafilatura-eval"
+_SPACES = re.compile(r"\s+")
 _MARKUP = re.compile(r"<[phl]>", re.IGNORECASE)
 _TOKEN = re.compile(r"\w+")
 _L3S_CONTENT = "x-nc-sel1 x-nc-sel2".split()
@@ -91,6 +100,53 @@ def f1(predicted: Counter, gold: Counter) -> tuple[float, float, float]:
     precision = overlap / sum(predicted.values()) if predicted else 0.0
     recall = overlap / sum(gold.values())
     return precision, recall, 2 * precision * recall / (precision + recall) if overlap else 0.0
+
+
+def trafilatura_eval_pages(folder: Path = SNIPPET_PAGES) -> list[tuple[str, dict]]:
+    """(HTML decoded as the WARC reader would, evaldata entry) for trafilatura's 181 labelled pages."""
+    entries = {entry["file"]: entry for entry in json.loads((folder / "evaldata-subset.json").read_text()).values()}
+    pages = []
+    with tarfile.open(folder / "trafilatura-eval-html-sample.tar.gz") as tar:
+        for member in tar:
+            if member.isfile():
+                pages.append((member.name, decode_html(tar.extractfile(member).read()).text))  # type: ignore[union-attr]
+    return [(html, entries[Path(name).name]) for name, html in sorted(pages)]
+
+
+@dataclass
+class SnippetCounts:
+    """trafilatura's evaluation: `with` snippets found / missing, `without` snippets leaked / dropped."""
+
+    found: int = 0
+    missing: int = 0
+    leaked: int = 0
+    dropped: int = 0
+
+    def add(self, text: str, entry: dict) -> None:
+        text = _SPACES.sub(" ", text)
+        for snippet in entry.get("with") or []:
+            hit = _SPACES.sub(" ", snippet) in text
+            self.found, self.missing = self.found + hit, self.missing + (not hit)
+        for snippet in entry.get("without") or []:
+            hit = _SPACES.sub(" ", snippet) in text
+            self.leaked, self.dropped = self.leaked + hit, self.dropped + (not hit)
+
+    @property
+    def recall(self) -> float:
+        """Share of main-text snippets kept."""
+        return self.found / (self.found + self.missing)
+
+    @property
+    def dropped_share(self) -> float:
+        return self.dropped / (self.dropped + self.leaked)
+
+    @property
+    def precision(self) -> float:
+        return self.found / (self.found + self.leaked)
+
+    @property
+    def f1(self) -> float:
+        return 2 * self.precision * self.recall / (self.precision + self.recall)
 
 
 def _bare_resiliparse(html: str) -> str:
@@ -197,6 +253,14 @@ def main(argv: list[str] | None = None) -> None:
     if TRAFILATURA in speed:
         for name in [name for name in speed if name != TRAFILATURA]:
             print(f"{name}: {speed[name] / speed[TRAFILATURA]:.1f}x bare trafilatura's pages per CPU second")
+    if SNIPPET_PAGES.exists():
+        labelled = trafilatura_eval_pages()
+        print(f"\ntrafilatura's {len(labelled)} labelled pages: snippet precision / recall (main text kept) / F1, boilerplate dropped")
+        for name in args.only or EXTRACTORS:
+            counts = SnippetCounts()
+            for text, (_, entry) in zip(EXTRACTORS[name]()([html for html, _ in labelled])[0], labelled):
+                counts.add(text, entry)
+            print(f"{name:40s} P {counts.precision:.3f} R {counts.recall:.3f} F1 {counts.f1:.3f}  dropped {counts.dropped_share:.3f}", flush=True)
 
 
 if __name__ == "__main__":

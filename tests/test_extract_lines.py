@@ -56,6 +56,29 @@ def test_features_describe_lines() -> None:
     assert page_lines("<html><body></body></html>", comments=False).features.shape == (0, len(FEATURES))
 
 
+def test_class_and_id_hints_mark_the_line_an_element_starts_on() -> None:
+    page = page_lines(
+        "<html><body><article><h1>Headline</h1><p class=\"byline\">By Jane Doe</p>"
+        f"<p>{ARTICLE}</p></article><div id=\"comments\"><h3>3 Comments</h3><p>First!</p></div>"
+        "<aside><p>Read this next</p></aside></body></html>", comments=False)
+    column = {name: page.features[:, i] for i, name in enumerate(FEATURES)}
+    at = {line: i for i, line in enumerate(page.lines)}
+    assert page.lines == ["Headline", "By Jane Doe", ARTICLE.strip(), "3 Comments", "First!", "Read this next"]
+    assert column["starts_article"][at["Headline"]] == 1.0 and column["starts_byline"][at["By Jane Doe"]] == 1.0
+    assert column["starts_byline"][at[ARTICLE.strip()]] == 0.0 and column["after_byline"][at[ARTICLE.strip()]] == 1.0
+    assert column["starts_comments"][at["3 Comments"]] == 1.0 and column["after_comments"][at["First!"]] == 1.0
+    assert column["starts_related"][at["Read this next"]] == 1.0  # <aside>
+    assert column["starts_comments"][at["Headline"]] == 0.0 and column["after_comments"][at["Headline"]] == 0.0
+
+
+def test_marks_never_reach_the_text() -> None:
+    """A page's own mark character is dropped, so it cannot pose as a mark; its other characters stay."""
+    html = "<div class=\"comment share\"><b>x\ufdd0\ufdd3</b><p class=\"related\">" + ARTICLE + "</p></div>"
+    page = page_lines(html, comments=False)
+    assert page.lines == ["x\ufdd3", ARTICLE.strip()]
+    assert "\ufdd0" not in extract_page(html, "resiliparse", True, False, True)[1]
+
+
 def _stump(feature: str, split: float, left: float, right: float) -> dict:
     return {"feature": [FEATURES.index(feature), 0, 0], "split": [split, 0.0, 0.0], "left": [1, 1, 2], "right": [2, 1, 2],
             "value": [0.0, left, right], "depth": 1}
@@ -94,9 +117,7 @@ def test_shipped_model_is_what_the_card_says() -> None:
 
 
 def test_a_page_with_no_line_the_model_keeps_falls_back_to_resiliparse_main_content(monkeypatch: pytest.MonkeyPatch) -> None:
-    from resiliparse.parse.html import HTMLTree
-
     refuses = TreeEnsemble({"features": list(FEATURES), "threshold": 0.5, "baseline": -9.0, "trees": [_stump("log_words", 1.0, 0.0, 0.0)]})
     monkeypatch.setattr(line_model, "shipped_line_model", lambda: refuses)
-    fallback = line_model.main_text(HTMLTree.parse(PAGE), comments=False)
+    fallback = line_model.main_text(PAGE, comments=False)
     assert "The Title" in fallback and ARTICLE.strip() in fallback and "Home" not in fallback

@@ -14,7 +14,9 @@ import numpy as np
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
-_WORD = re.compile(r"\w+")
+# punctuation and symbols that end up beside words in short lines ("Share:", "(3 comments)", "© 2012"),
+# blanked once for the whole page so a line's words are a plain split
+_BLANKED = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»‹›“”‘’„–—…·•©®™|¦"})
 _BULLET = re.compile(r"^[ \t]*•", re.MULTILINE)  # plain text's list bullets, absent from minimal HTML
 _TAG = re.compile(r"<[^>]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.DOTALL)
@@ -30,18 +32,49 @@ _MONTHS = frozenset(
 )
 # scripts written without spaces between words (Han, kana, Thai): two characters count as a word
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_SEPARATORS = frozenset("| » › > · • - – — / :: ::".split())
 _TERMINAL = frozenset(".!?\"'”’)…:;")
 _CHOICES = {"post_meta": False, "alt_texts": False, "noscript": False}
+# what an element's class or id (or its tag) says its text is. One regex pass per attribute over the
+# raw HTML puts a group's mark right after each such start tag, so the rendered line that follows
+# carries it: where the element starts, not where it ends (finding ends needs the DOM, and walking
+# resiliparse's DOM from Python costs about 0.3 ms an element)
+_HINTS = {
+    "comments": "comment disqus respond reply",
+    "byline": "byline author dateline posted timestamp meta date",
+    "related": "related recommend promo teaser popular trending outbrain taboola more-",
+    "sharing": "share sharing social follow",
+    "furniture": "nav menu footer sidebar breadcrumb widget banner cookie newsletter subscribe login sponsor advert masthead",
+    "caption": "caption credit gallery thumb",
+    "tags": "tag categor topic keyword",
+    "article": "article content entry story",
+}
+_HINT_TAGS = {"aside": "related", "nav": "furniture", "footer": "furniture", "form": "furniture", "time": "byline",
+              "address": "byline", "figcaption": "caption", "article": "article", "main": "article"}
+# a mark is _MARK and its group's letter, Unicode noncharacters (never in real text): one str.find finds them all
+_MARK = "\ufdd0"
+_GROUPS = "".join(chr(0xFDD1 + i) for i in range(len(_HINTS)))
+_MARK_OF = {word: _MARK + _GROUPS[g] for g, words in enumerate(_HINTS.values()) for word in words.split()}
+_MARK_OF_TAG = {tag: _MARK + _GROUPS[list(_HINTS).index(group)] for tag, group in _HINT_TAGS.items()}
+_HINTED = [
+    re.compile(r'class="[^"]*?(%s)[^>]*>' % "|".join(map(re.escape, _MARK_OF))),
+    re.compile(r' id="[^"]*?(%s)[^>]*>' % "|".join(map(re.escape, _MARK_OF))),
+]
+_HINTED_TAG = re.compile(r"<(%s)\b[^>]*>" % "|".join(_MARK_OF_TAG))
+_FIRST_GROUP = ord(_GROUPS[0])
+_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
+_NO_WORDING = (False,) * 4
 SHORT_WORDS = 30  # only lines up to this long are checked for furniture words and dates
 WINDOW = 3  # lines either side averaged into context features
 
 FEATURES = (
-    "log_words", "link_share", "in_main", "heading", "list_item", "paragraph", "terminal", "furniture", "legal",
-    "date", "separators", "number_share", "mean_word_chars", "commas_per_word", "repeated",
+    "log_words", "link_share", "in_main", "heading", "list_item", "paragraph", "terminal",
+    "mean_word_chars", "commas_per_word", "in_title", "furniture", "legal", "date", "clock",
+    "repeated",
     "position", "before_main", "after_main", "page_main_share", "log_page_lines", "share_of_page_words",
     "prev_log_words", "next_log_words", "prev_in_main", "next_in_main", "prev_link_share", "next_link_share",
     "window_in_main", "window_link_share", "window_log_words", "long_lines_near",
+    *(f"starts_{group}" for group in _HINTS), *(f"after_{group}" for group in _HINTS),
+    *(f"window_starts_{group}" for group in _HINTS),
 )
 
 
@@ -53,39 +86,104 @@ class PageLines:
     features: np.ndarray
 
 
-def page_lines(html: str | HTMLTree, comments: bool) -> PageLines:
+def page_lines(html: str, comments: bool) -> PageLines:
     """Renders the page twice (whole, as minimal HTML with links; and resiliparse's main content)
     and describes each line of the whole."""
-    tree = HTMLTree.parse(html) if isinstance(html, str) else html
+    tree = HTMLTree.parse(_marked_hints(html))
     marked = extract_plain_text(tree, preserve_formatting="minimal_html", links=True, main_content=False, comments=comments, **_CHOICES)
     main = extract_plain_text(tree, preserve_formatting=True, main_content=True, comments=comments, **_CHOICES)
-    main_keys = set(map(str.strip, _BULLET.sub("", main).split("\n")))  # its lines as the minimal HTML has them
+    main_keys = set(map(str.strip, _BULLET.sub("", _unmarked(main)).split("\n")))  # its lines as the minimal HTML has them
+    title = (tree.title or "").lower()
     lines: list[str] = []
     rows: list[tuple] = []
-    for raw in marked.split("\n"):
-        text = html_entities.unescape(_TAG.sub("", raw)).strip() if "<" in raw or "&" in raw else raw.strip()
+    pending = ""  # marks on lines with no text of their own, for the next line that has some
+    group = len(_HINTS)  # the group of the last mark so far (none yet: one past the last)
+    groups: list[int] = []  # per line
+    started: list[tuple[int, str]] = []  # (line, the groups marked on it)
+    marks_at = _marks_by_line(marked)
+    plain = _plain(marked)
+    raw_lines, texts, lowered = marked.split("\n"), plain.split("\n"), plain.lower().split("\n")
+    if not len(raw_lines) == len(texts) == len(lowered):  # a link's address with a line break in it: line by line
+        texts = list(map(_plain, raw_lines))
+        lowered = [text.lower() for text in texts]
+    for i, (raw, text, lower) in enumerate(zip(raw_lines, texts, lowered)):
+        if not raw:  # most lines: the blank line between two blocks
+            continue
+        starts = pending
+        if i in marks_at:
+            starts += marks_at[i]
+            raw = _unmarked(raw)
+        text = text.strip()
         words = text.split()
         if not words:
+            pending = starts
             continue
+        pending = ""
+        if starts:
+            group = ord(starts[-1]) - _FIRST_GROUP
+            started.append((len(lines), starts))
+        groups.append(group)
         n = len(words) if text.isascii() else len(words) + len(_UNSPACED.findall(text)) // 2
         chars = len(text)
         linked = sum(map(len, _LINK.findall(raw))) if "<a" in raw else 0
-        short = set(_WORD.findall(text.lower())) if n <= SHORT_WORDS else ()
+        lower = lower.strip()
+        short = set(lower.translate(_BLANKED).split()) if n <= SHORT_WORDS else None
+        if short:
+            wording = (not _FURNITURE.isdisjoint(short), "©" in text or "copyright" in short or "reserved" in short,
+                       not _MONTHS.isdisjoint(short), _CLOCK.search(text) is not None)
+        else:
+            wording = _NO_WORDING
         lines.append(text)
         rows.append((
-            n, min(1.0, linked / chars), text in main_keys,
-            raw.startswith("<h"), "<li" in raw, raw.startswith("<p>"),
-            text[-1] in _TERMINAL, bool(short) and not _FURNITURE.isdisjoint(short),
-            bool(short) and ("©" in text or "copyright" in short or "reserved" in short), bool(short) and not _MONTHS.isdisjoint(short),
-            sum(map(_SEPARATORS.__contains__, words)) / n, sum(map(str.isdigit, words)) / n, chars / n, text.count(",") / n,
-        ))
+            n, min(1.0, linked / chars), text in main_keys, raw.startswith("<h"), "<li" in raw, raw.startswith("<p>"), text[-1] in _TERMINAL,
+            chars / n, text.count(",") / n, chars >= 15 and lower in title,
+        ) + wording)
     if not rows:
         return PageLines([], np.zeros((0, len(FEATURES))))
-    base = np.array(rows, dtype=np.float64)
-    return PageLines(lines, _with_context(base, lines))
+    hints = np.zeros((len(rows), 2 * len(_HINTS)))
+    for line, marks in started:
+        for mark in marks:
+            hints[line, ord(mark) - _FIRST_GROUP] = 1.0
+    hints[:, len(_HINTS):] = np.equal.outer(groups, np.arange(len(_HINTS)))
+    return PageLines(lines, _with_context(np.array(rows, dtype=np.float64), hints, lines))
 
 
-def _with_context(base: np.ndarray, lines: list[str]) -> np.ndarray:
+def _plain(marked: str) -> str:
+    """Minimal HTML with its tags and hint marks taken out and its entities decoded."""
+    plain = _unmarked(marked)
+    return html_entities.unescape(_TAG.sub("", plain)) if "<" in plain or "&" in plain else plain
+
+
+def _marks_by_line(text: str) -> dict[int, str]:
+    """The groups marked on each line of `text` that has any, in order."""
+    marks: dict[int, str] = {}
+    line = last = 0
+    at = text.find(_MARK)
+    while at >= 0:
+        line += text.count("\n", last, at)
+        marks[line] = marks.get(line, "") + text[at + 1]
+        last, at = at, text.find(_MARK, at + 2)
+    return marks
+
+
+def _unmarked(text: str) -> str:
+    if _MARK not in text:
+        return text
+    first, *rest = text.split(_MARK)
+    return first + "".join(part[1:] for part in rest)
+
+
+def _marked_hints(html: str) -> str:
+    """The page with a group's mark right after each start tag whose class, id or name hints at it
+    (and without any noncharacter of its own that would read as a mark)."""
+    if _MARK in html:
+        html = html.replace(_MARK, "")
+    for pattern in _HINTED:
+        html = pattern.sub(lambda m: m.group(0) + _MARK_OF[m.group(1)], html)
+    return _HINTED_TAG.sub(lambda m: m.group(0) + _MARK_OF_TAG[m.group(1)], html)
+
+
+def _with_context(base: np.ndarray, hints: np.ndarray, lines: list[str]) -> np.ndarray:
     """The per-line columns plus where each line sits: in the page, against resiliparse's main
     content, among its neighbours."""
     count = len(lines)
@@ -99,8 +197,9 @@ def _with_context(base: np.ndarray, lines: list[str]) -> np.ndarray:
     main_at = np.flatnonzero(in_main)
     first, last = (main_at[0], main_at[-1]) if len(main_at) else (count, -1)
     total = words.sum()
-    cumulative = np.zeros((count + 1, 4))
-    np.cumsum(np.column_stack([in_main, link, log_words, words >= 12]), axis=0, out=cumulative[1:])
+    starts = hints[:, : len(_HINTS)]
+    cumulative = np.zeros((count + 1, 4 + len(_HINTS)))
+    np.cumsum(np.column_stack([in_main, link, log_words, words >= 12, starts]), axis=0, out=cumulative[1:])
     lo, hi = np.maximum(index - WINDOW, 0), np.minimum(index + WINDOW + 1, count)
     window = (cumulative[hi] - cumulative[lo]) / (hi - lo)[:, None]
 
@@ -117,5 +216,5 @@ def _with_context(base: np.ndarray, lines: list[str]) -> np.ndarray:
         index / count, index < first, index > last, np.full(count, (words * in_main).sum() / total), np.full(count, np.log1p(count)),
         words / total,
         shifted(log_words, 1), shifted(log_words, -1), shifted(in_main, 1), shifted(in_main, -1), shifted(link, 1), shifted(link, -1),
-        window,
+        window[:, :4], hints, window[:, 4:],
     ])

@@ -1,13 +1,13 @@
-"""extract: HTML -> main text, with resiliparse (fast, default) or trafilatura (about 6x slower).
+"""extract: HTML -> main text, with resiliparse (fast, default) or trafilatura (about 4x slower).
 
 By default resiliparse renders the whole page and a shipped classifier (curate/extraction/, card:
 curate/data/extract-lines.md) keeps the lines that are main text, judging each by its length, link
-share, markup, wording, whether resiliparse's own main-content heuristic kept it, and its
-neighbours. On the held-out half of html-cleaning-gold (1,470 human-cleaned pages, see
-bench/bench_extract_quality.py) that gives token F1 0.901 against bare trafilatura's 0.881 and
-resiliparse's main content's 0.84, at 5.7x trafilatura's pages per CPU second counting the
-helper process. Line breaks are
-preserved because later quality filters (C4, Gopher, FineWeb) reason about lines.
+share, markup, wording, whether resiliparse's own main-content heuristic kept it, what the class and
+id names of the element it starts say (comments, byline, related, ...), and its neighbours. On the
+held-out half of html-cleaning-gold (1,470 human-cleaned pages, see bench/bench_extract_quality.py)
+that gives token F1 0.912 against bare trafilatura's 0.881 and resiliparse's main content's 0.843,
+at 4.5x trafilatura's pages per CPU second counting the helper process. Line breaks are preserved
+because later quality filters (C4, Gopher, FineWeb) reason about lines.
 
 Runaway pages: resiliparse's time grows worse than quadratically with nesting depth (10,000 nested
 <div>s, 110 KB, take 12 s; 100,000 take about half an hour), and C code never checks Python's
@@ -118,14 +118,14 @@ def extract_page(html: str, extractor: Extractor, main_content: bool, comments: 
 
             # None means "found no main text", not a failure
             return "ok", trafilatura.extract(html, include_comments=comments, favor_precision=True) or ""
+        if line_model and main_content:
+            from ..extraction.model import main_text
+
+            return "ok", main_text(html, comments)
         from resiliparse.extract.html2text import extract_plain_text
         from resiliparse.parse.html import HTMLTree
 
         tree = HTMLTree.parse(html)
-        if line_model and main_content:
-            from ..extraction.model import main_text
-
-            return "ok", main_text(tree, comments)
         choices = {"main_content": main_content, "comments": comments, "post_meta": False, "alt_texts": False, "noscript": False}
         return "ok", extract_plain_text(tree, preserve_formatting=True, **choices)
     except MemoryError:
