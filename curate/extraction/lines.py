@@ -1,8 +1,9 @@
 """The lines of a page as resiliparse renders it whole (`main_content` off), each with features a
 classifier can tell main text from boilerplate by: its length, link share, markup, punctuation,
-whether resiliparse's own main-content heuristic kept it, and the same around it. Per-line work is
-a few C-level string calls (no regex over long lines, no per-character Python): with the two
-renderings it costs about a third of one trafilatura call."""
+whether resiliparse's own main-content heuristic kept it, what the class and id names of the
+element it starts say, and the same around it. Per-line work is a few C-level string calls (no regex
+over long lines, no per-character Python): with the two renderings and the hint marks it costs
+about a fifth of one trafilatura call (0.8 ms of it is resiliparse's main content)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
 # punctuation and symbols that end up beside words in short lines ("Share:", "(3 comments)", "© 2012"),
-# blanked once for the whole page so a line's words are a plain split
+# blanked so that a short line's words are a plain split
 _BLANKED = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»‹›“”‘’„–—…·•©®™|¦"})
 _BULLET = re.compile(r"^[ \t]*•", re.MULTILINE)  # plain text's list bullets, absent from minimal HTML
 _TAG = re.compile(r"<[^>]*>")
