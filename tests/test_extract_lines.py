@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from curate.document import Document
 from curate.errors import CurateError
 from curate.extraction import model as line_model
 from curate.extraction.lines import FEATURES, page_lines
 from curate.extraction.model import TreeEnsemble
 from curate.stages.extract import Extract, extract_page
+from curate.stats import StageStats
 
 ARTICLE = "A long sentence of the article body that goes on for well over twelve words in total. "
 PAGE = (
@@ -77,6 +79,13 @@ def test_marks_never_reach_the_text() -> None:
     page = page_lines(html, comments=False)
     assert page.lines == ["x\ufdd3", ARTICLE.strip()]
     assert "\ufdd0" not in extract_page(html, "resiliparse", True, False, True)[1]
+
+
+def test_a_page_of_unclosed_hinted_tags_costs_linear_time() -> None:
+    """Unbounded, each `class="nav"` would scan to the end of the page for a `>`: 1 MB took minutes."""
+    docs = [Document(id="hostile", text="", html="<p>" + 'x class="nav" ' * 75_000)]
+    kept, removed = Extract(timeout_s=5.0)(docs, StageStats("extract"))
+    assert removed == [] and kept[0].text.startswith('x class="nav"')
 
 
 def _stump(feature: str, split: float, left: float, right: float) -> dict:

@@ -56,11 +56,12 @@ _MARK = "\ufdd0"
 _GROUPS = "".join(chr(0xFDD1 + i) for i in range(len(_HINTS)))
 _MARK_OF = {word: _MARK + _GROUPS[g] for g, words in enumerate(_HINTS.values()) for word in words.split()}
 _MARK_OF_TAG = {tag: _MARK + _GROUPS[list(_HINTS).index(group)] for tag, group in _HINT_TAGS.items()}
+# bounded, so that a page of unclosed tags costs linear time, not quadratic (each try would scan to its end)
 _HINTED = [
-    re.compile(r'class="[^"]*?(%s)[^>]*>' % "|".join(map(re.escape, _MARK_OF))),
-    re.compile(r' id="[^"]*?(%s)[^>]*>' % "|".join(map(re.escape, _MARK_OF))),
+    re.compile(r'class="[^"]{0,300}?(%s)[^>]{0,2000}>' % "|".join(map(re.escape, _MARK_OF))),
+    re.compile(r' id="[^"]{0,300}?(%s)[^>]{0,2000}>' % "|".join(map(re.escape, _MARK_OF))),
 ]
-_HINTED_TAG = re.compile(r"<(%s)\b[^>]*>" % "|".join(_MARK_OF_TAG))
+_HINTED_TAG = re.compile(r"<(%s)\b[^>]{0,2000}>" % "|".join(_MARK_OF_TAG))
 _FIRST_GROUP = ord(_GROUPS[0])
 _CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 _NO_WORDING = (False,) * 4
