@@ -8,7 +8,7 @@ from pathlib import Path
 
 # The libraries whose versions change what a run keeps or how fast it goes.
 KEY_LIBRARIES = ("pyarrow", "numpy", "resiliparse", "trafilatura", "fastwarc", "ftfy", "fasttext-modern",
-                 "tiktoken", "datasketch", "numba", "torch", "ray")
+                 "lingua-language-detector", "tiktoken", "numba", "torch", "ray")
 
 
 def versions() -> dict[str, str]:
