@@ -27,7 +27,6 @@ import gzip
 import hashlib
 import html as html_entities
 import json
-import os
 import re
 import tarfile
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import lxml.html
 
+from bench.proc import read_cpu_seconds
 from curate.document import Document
 from curate.io.charset import decode_html
 from curate.stages.extract import Extract, extract_page
@@ -193,8 +193,9 @@ def _stage_with_helper(pages: list[str]) -> tuple[list[str], float]:
 def _helper_cpu(stage: Extract) -> float:
     """User + system CPU seconds of the stage's helper process so far (Linux /proc)."""
     assert stage._helper is not None
-    fields = Path(f"/proc/{stage._helper.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    seconds = read_cpu_seconds(stage._helper.process.pid)
+    assert seconds is not None, "the extraction helper is gone"
+    return seconds
 
 
 def _curate(**options: object) -> Callable[[str], str]:

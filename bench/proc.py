@@ -31,7 +31,7 @@ class PeakMemory:
                 if peak is not None:  # a Ray worker renames itself (ray::IDLE) after start: keep the latest name
                     name = _cmdline(pid) or self.peaks.get(pid, ("", 0))[0]
                     self.peaks[pid] = (name, max(peak, self.peaks.get(pid, ("", 0))[1]))
-                    self.cpu_seconds[pid] = _read_cpu_seconds(pid) or self.cpu_seconds.get(pid, 0.0)
+                    self.cpu_seconds[pid] = read_cpu_seconds(pid) or self.cpu_seconds.get(pid, 0.0)
             self._stop.wait(0.2)
 
     def _tree(self) -> list[int]:
@@ -73,7 +73,7 @@ def _read_peak_rss(pid: int) -> int | None:
     return None
 
 
-def _read_cpu_seconds(pid: int) -> float | None:
+def read_cpu_seconds(pid: int) -> float | None:
     fields = _stat(pid)
     return None if fields is None else _cpu(fields)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -26,11 +25,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_extract_quality import Page, f1, read_pages, tokens  # noqa: E402
+from bench.bench_extract_quality import _TOKEN, Page, f1, read_pages, tokens  # noqa: E402
 from curate.extraction.lines import FEATURES, PageLines, page_lines  # noqa: E402
-from curate.extraction.model import SHIPPED_LINE_MODEL, TreeEnsemble  # noqa: E402
+from curate.extraction.model import SHIPPED_LINE_MODEL, TreeEnsemble, kept_text  # noqa: E402
 
-_TOKEN = re.compile(r"\w+")
 TREES, DEPTH, LEARNING_RATE, THRESHOLD = 60, 4, 0.2, 0.5
 
 
@@ -67,8 +65,7 @@ def stacked(pages: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.concatenate([weights for *_, weights in pages]))
 
 
-def fitted(pages: list, trees: int, depth: int) -> HistGradientBoostingClassifier:
-    features, labels, weights = stacked(pages)
+def fitted(features: np.ndarray, labels: np.ndarray, weights: np.ndarray, trees: int, depth: int) -> HistGradientBoostingClassifier:
     model = HistGradientBoostingClassifier(max_iter=trees, max_depth=depth, learning_rate=LEARNING_RATE, early_stopping=False, random_state=0)
     return model.fit(features, labels, sample_weight=weights)
 
@@ -78,13 +75,10 @@ def cross_validate(pages: list, trees: int, depth: int, folds: int = 5) -> None:
     fold = [hashlib.sha1(page.id.encode()).digest()[1] % folds for page, *_ in pages]
     scores: dict[str, list[float]] = defaultdict(list)
     for k in range(folds):
-        model = fitted([p for p, f in zip(pages, fold) if f != k], trees, depth)
+        model = fitted(*stacked([p for p, f in zip(pages, fold) if f != k]), trees, depth)
         for (page, lines, _, _), f in zip(pages, fold):
             if f == k:
-                keep = model.predict_proba(lines.features)[:, 1] >= THRESHOLD
-                if not keep.any():  # as curate.extraction.model.main_text falls back
-                    keep = lines.features[:, FEATURES.index("in_main")] > 0
-                text = "\n".join(line for line, kept in zip(lines.lines, keep) if kept)
+                text = kept_text(lines, model.predict_proba(lines.features)[:, 1] >= THRESHOLD)
                 scores[page.source].append(f1(tokens(text), page.gold)[2])
     every = [s for rows in scores.values() for s in rows]
     print(f"{trees} trees of depth {depth}, {folds}-fold CV on the tune half: F1 {np.mean(every):.4f}; "
@@ -120,8 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.cv:
         cross_validate(pages, args.trees, args.depth)
         return
-    model = fitted(pages, args.trees, args.depth)
-    features, labels, _ = stacked(pages)
+    features, labels, weights = stacked(pages)
+    model = fitted(features, labels, weights, args.trees, args.depth)
     spec = exported(model)
     ours = TreeEnsemble(spec).probability(features)
     assert np.allclose(ours, model.predict_proba(features)[:, 1], atol=1e-9), "exported trees disagree with scikit-learn"

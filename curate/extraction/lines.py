@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html as html_entities
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,7 @@ _MONTHS = frozenset(
 # scripts written without spaces between words (Han, kana, Thai): two characters count as a word
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _TERMINAL = frozenset(".!?\"'”’)…:;")
-_CHOICES = {"post_meta": False, "alt_texts": False, "noscript": False}
+RENDER_CHOICES = {"post_meta": False, "alt_texts": False, "noscript": False}  # every resiliparse rendering curate makes
 # what an element's class or id (or its tag) says its text is. One regex pass per attribute over the
 # raw HTML puts a group's mark right after each such start tag, so the rendered line that follows
 # carries it: where the element starts, not where it ends (finding ends needs the DOM, and walking
@@ -92,8 +93,8 @@ def page_lines(html: str, comments: bool) -> PageLines:
     """Renders the page twice (whole, as minimal HTML with links; and resiliparse's main content)
     and describes each line of the whole."""
     tree = HTMLTree.parse(_marked_hints(html))
-    marked = extract_plain_text(tree, preserve_formatting="minimal_html", links=True, main_content=False, comments=comments, **_CHOICES)
-    main = extract_plain_text(tree, preserve_formatting=True, main_content=True, comments=comments, **_CHOICES)
+    marked = extract_plain_text(tree, preserve_formatting="minimal_html", links=True, main_content=False, comments=comments, **RENDER_CHOICES)
+    main = extract_plain_text(tree, preserve_formatting=True, main_content=True, comments=comments, **RENDER_CHOICES)
     main_keys = set(map(str.strip, _BULLET.sub("", _unmarked(main)).split("\n")))  # its lines as the minimal HTML has them
     title = (tree.title or "").lower()
     lines: list[str] = []
@@ -105,7 +106,7 @@ def page_lines(html: str, comments: bool) -> PageLines:
     marks_at = _marks_by_line(marked)
     plain = _plain(marked)
     raw_lines, texts, lowered = marked.split("\n"), plain.split("\n"), plain.lower().split("\n")
-    if not len(raw_lines) == len(texts) == len(lowered):  # a link's address with a line break in it: line by line
+    if len(raw_lines) != len(texts):  # a link's address with a line break in it: line by line
         texts = list(map(_plain, raw_lines))
         lowered = [text.lower() for text in texts]
     for i, (raw, text, lower) in enumerate(zip(raw_lines, texts, lowered)):
@@ -191,9 +192,7 @@ def _with_context(base: np.ndarray, hints: np.ndarray, lines: list[str]) -> np.n
     count = len(lines)
     words, link, in_main = base[:, 0], base[:, 1], base[:, 2]
     log_words = np.log1p(words)
-    seen: dict[str, int] = {}
-    for line in lines:
-        seen[line] = seen.get(line, 0) + 1
+    seen = Counter(lines)
     repeated = np.fromiter((seen[line] > 1 for line in lines), dtype=np.float64, count=count)
     index = np.arange(count)
     main_at = np.flatnonzero(in_main)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from ..errors import CurateError
-from .lines import FEATURES, page_lines
+from .lines import FEATURES, PageLines, page_lines
 
 _IN_MAIN = FEATURES.index("in_main")
 SHIPPED_LINE_MODEL = Path(__file__).resolve().parents[1] / "data" / "extract-lines.json"
@@ -68,7 +68,11 @@ def main_text(html: str, comments: bool) -> str:
     main content stands: such a page is more often one unlike the training pages than one without
     text (on the tune half 11 of 1,450 pages; their F1 0.17 instead of 0)."""
     page = page_lines(html, comments)
-    keep = shipped_line_model().keeps(page.features)
+    return kept_text(page, shipped_line_model().keeps(page.features))
+
+
+def kept_text(page: PageLines, keep: np.ndarray) -> str:
+    """The lines `keep` marks, joined; resiliparse's main-content lines where it marks none."""
     if not keep.any():
         keep = page.features[:, _IN_MAIN] > 0
     return "\n".join(line for line, kept in zip(page.lines, keep) if kept)
