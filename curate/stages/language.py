@@ -16,10 +16,10 @@ Around the model, two fixes measured on the lingua test set (75 languages, see t
 Second opinion (lingua-language-detector, only on the texts that need it): lid.176 cannot tell
 bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw, zu, xh and others.
 - lid.176 sure of one of those groups (its probabilities of the members sum to `unsure_below` or more):
-  on a text of `LONG_TEXT_CHARS` or more its best member stays (on long text lid.176 is as good as lingua
-  within a group, and lingua is not asked); on a shorter text a lingua detector built from the members
-  only weighs in: the member maximising `LID_WEIGHT` * log P_lid + log P_lingua. The score is lid.176's
-  probability of the group.
+  on a text of `LONG_TEXT_CHARS` or more its best member stays (on long text lid.176 is as good as
+  lingua within a group, and lingua is not asked, unless lid.176 said `sh`, which names no member); on a
+  shorter text a lingua detector built from the members only weighs in: the member maximising
+  `LID_WEIGHT` * log P_lid + log P_lingua. The score is lid.176's probability of the group.
 - A Latin-script (or unknown-script) text lid.176 is unsure of (score below `unsure_below`): lingua's
   trigram (low-accuracy) detector over its Latin-script languages answers; below `short_text_chars`
   characters (default 120) a high-accuracy detector built from lingua's best three and lid.176's best
@@ -27,16 +27,16 @@ bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw
   group. Its models cost: each language met loads all its n-gram models (~45 MB, ~0.15 CPU s, once per
   process), on the register corpus 30 languages for 21 short pages (~3 s, ~470 MB of a worker), where
   the trigram models of every Latin-script language take ~7 MB and ~0.2 s. `short_text_chars: 0` asks
-  trigrams only. lingua's confidence is the score, at most 1 - lid.176's probability of languages
-  lingua cannot name (jv, qu...); an answer in a group is settled as above; text none of them fits (an
-  unsupported script) is `und`, never a confident wrong label. On a text of `LONG_TEXT_CHARS` or more lid.176 read ten times
-  more than lingua: lingua's answer counts only when it is `und` or a language lid.176 lacks or misses
-  (zu, xh, yo...), else lid.176's label and low score stand.
+  trigrams only. lingua's confidence is the score, at most 1 - lid.176's probability of languages lingua
+  cannot name (jv, qu...); an answer in a group is settled as above; text none of them fits (an
+  unsupported script) is `und`, never a confident wrong label. On a text of `LONG_TEXT_CHARS` or more
+  lid.176 read ten times more than lingua: lingua's answer counts only when it is `und` or a language
+  lid.176 lacks or misses (zu, xh, yo...), else lid.176's label and low score stand.
 - Unsure of a shorter text in Cyrillic, Arabic or Devanagari script labelled with one of lingua's
   languages of that script: lingua's detector for that script weighs in the same way
   (`lingua_script_answer`).
 lingua reads at most `SECOND_OPINION_CHARS` characters, one text at a time (no thread pool of its own);
-each detector is built once per process and reused.
+detectors are cached per process (the 256 most recent) and reused.
 
 The whole batch goes to `model.predict` in one call, each text cut to `max_chars` (the label agrees
 with the full text's for 99.9% of Common Crawl documents at 10,000 characters) with newlines
@@ -202,23 +202,25 @@ def misplaced_script(sample: str, label: str) -> str | None:
     if first_script in scripts and first_script != "Hani":  # Cyrillic text labelled ru, Korean labelled ko...
         return None
     counts = script_counts(sample)
-    letters = sum(counts.values())
-    if not letters:
-        return None
-    dominant = max(counts, key=counts.__getitem__)
+    dominant = _leading(counts)
     own = sum(counts.get(script, 0) for script in scripts)
-    if own < MIN_LABEL_SCRIPT_SHARE * letters and counts[dominant] >= MIN_DOMINANT_SHARE * letters:
-        return dominant
-    return None
+    return dominant if dominant and own < MIN_LABEL_SCRIPT_SHARE * sum(counts.values()) else None
 
 
 def dominant_script(sample: str) -> str | None:
     """The non-Latin script lid.176 knows that holds most of the letters, or None (Latin or unknown)."""
     if _is_latin(sample):
         return None
-    counts = script_counts(sample)
+    dominant = _leading(script_counts(sample))
+    return None if dominant == "Latn" else dominant
+
+
+def _leading(counts: dict[str, int]) -> str | None:
+    """The script with the most letters, if it holds at least `MIN_DOMINANT_SHARE` of them."""
+    if not counts:
+        return None
     dominant = max(counts, key=counts.__getitem__)
-    return dominant if dominant != "Latn" and counts[dominant] >= MIN_DOMINANT_SHARE * sum(counts.values()) else None
+    return dominant if counts[dominant] >= MIN_DOMINANT_SHARE * sum(counts.values()) else None
 
 
 def lid_probabilities(labels: Any, probs: Any) -> dict[str, float]:
@@ -332,6 +334,7 @@ class Language(Stage):
         self.threshold, self.model_option, self.max_chars, self.script_check = o.threshold, o.model, o.max_chars, o.script_check
         self.model = None
         self.lid_cannot_name: set[str] = set()
+        self.lingua_names: frozenset[str] = frozenset()
 
     def setup(self) -> None:
         import fasttext
@@ -340,6 +343,7 @@ class Language(Stage):
         known = {LABEL_ALIASES.get(label, label) for label in self.labels()}
         if self.options.second_opinion:
             self.lid_cannot_name = (lingua_codes() - known) | LID_MISSES | {UNDETERMINED}
+            self.lingua_names = lingua_codes("any")
             known |= lingua_codes()
         unknown = sorted((self.keep or set()) - known)
         if unknown:
@@ -375,22 +379,21 @@ class Language(Stage):
         if self.script_check:
             self._fix_scripts(lines, languages, scores)
         languages = [LABEL_ALIASES.get(lang, lang) for lang in languages]
-        letterless = [i for i, line in enumerate(lines) if not _LETTER.search(line)]
-        for i in letterless:
-            languages[i], scores[i] = UNDETERMINED, 0.0
+        for i, line in enumerate(lines):
+            if not _LETTER.search(line):
+                languages[i], scores[i] = UNDETERMINED, 0.0
         if self.options.second_opinion:
-            self._second_opinion(lines, languages, scores, labels, probs, set(letterless))
+            self._second_opinion(lines, languages, scores, labels, probs)
         return languages, scores
 
-    def _second_opinion(self, lines: list[str], languages: list[str], scores: list[float], labels: Any, probs: Any,
-                        letterless: set[int]) -> None:
+    def _second_opinion(self, lines: list[str], languages: list[str], scores: list[float], labels: Any, probs: Any) -> None:
         """Re-decide, in place, the texts lid.176 is unsure of or labels within a confusable group (`labels`,
-        `probs`: lid.176's best labels for each text); `letterless` texts are `und` already."""
+        `probs`: lid.176's best labels for each text); texts without letters are `und` already and stay so."""
         unsure_below = self.options.unsure_below
         for i, (line, language) in enumerate(zip(lines, languages)):
             group = GROUP_OF.get(language)
             unsure = scores[i] < unsure_below
-            if i in letterless or group is None and not unsure:
+            if language == UNDETERMINED or group is None and not unsure:
                 continue
             sample, lid = line[:SECOND_OPINION_CHARS], lid_probabilities(labels[i], probs[i])
             group_probability = sum(lid.get(label, 0.0) for label in group) if group else 0.0
@@ -403,7 +406,7 @@ class Language(Stage):
             if script is None and "Latn" in label_scripts(language):
                 answer, confidence = lingua_answer(sample, lid, self.options.short_text_chars)
                 # lid.176's probability of languages lingua cannot name (jv, qu, br...) bounds lingua's certainty
-                confidence = min(confidence, 1.0 - sum(p for label, p in lid.items() if label not in lingua_codes("any")))
+                confidence = min(confidence, 1.0 - sum(p for label, p in lid.items() if label not in self.lingua_names))
                 if len(line) < LONG_TEXT_CHARS or answer in self.lid_cannot_name:  # else lid.176's longer read stands
                     languages[i], scores[i] = answer, confidence
             elif script in LINGUA_SCRIPTS and language in lingua_codes(script) and len(line) < LONG_TEXT_CHARS:
