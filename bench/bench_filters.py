@@ -24,7 +24,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import resource
 import subprocess
 import sys
 import textwrap
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.proc import PeakMemory
+from bench.proc import PeakMemory, children_cpu
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "bench" / ".work" / "filters"
@@ -130,12 +129,6 @@ class Run:
     kept: int
     steps: list[tuple[str, int, float]]  # per stage: name, documents in, CPU seconds
     cpu: float = 0.0  # user + system CPU seconds of the whole run, its worker processes included
-
-
-def children_cpu() -> float:
-    """User + system CPU seconds of every finished child process (and theirs) so far."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run_curate(stages: list[dict], corpus: Path, output: Path, workers: int = WORKERS) -> tuple[float, dict, float]:

@@ -37,10 +37,10 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from bench.bench_filters import children_cpu
+from bench.bench_filters import read_texts
 from bench.bench_pipeline import web_text_stages
 from bench.bench_scale import DATA, REPO
-from bench.proc import PeakMemory
+from bench.proc import PeakMemory, children_cpu
 
 SIZES = (10_000, 30_000, 100_000)
 FILES = 8
@@ -57,12 +57,12 @@ CLEANEVAL_TAGS = re.compile(r"<[phl]>|</[phl]>", re.IGNORECASE)
 def pool() -> dict[str, list[str]]:
     """Every distinct document of the shared corpora, by source."""
     sources: dict[str, list[str]] = {
-        "register": [r["text"] for r in _jsonl(DATA / "web-text-turku-register" / "docs.jsonl.gz")],
+        "register": read_texts("web-text-turku-register"),
         "html-cleaning-gold": [CLEANEVAL_TAGS.sub("", r["gold_text"]).strip()
                                for r in _jsonl(DATA / "html-cleaning-gold" / "docs.jsonl.gz") if r.get("gold_text")],
-        "line-quality": [r["text"] for r in _jsonl(DATA / "line-quality-turku" / "docs.jsonl.gz")],
-        "cc-text": [r["text"] for path in sorted((DATA / "cc-text-jsonl-dolma").glob("*.jsonl*")) for r in _jsonl(path)],
-        "reuters": [r["text"] for r in _jsonl(DATA / "news-reuters21578" / "docs.jsonl.gz")],
+        "line-quality": read_texts("line-quality-turku"),
+        "cc-text": read_texts("cc-text-jsonl-dolma"),
+        "reuters": read_texts("news-reuters21578"),
         "plagiarism": [r["text"] for r in _jsonl(DATA / "neardup-plagiarism-clough" / "plagiarism-pairs.jsonl")],
     }
     books = sorted((DATA / "gutenberg-nltk").glob("*.txt")) + [DATA / "tinyshakespeare" / "input.txt"]

@@ -33,12 +33,12 @@ import yaml
 from bench.bench_filters import (
     REPO,
     DatatroveUnavailable,
-    children_cpu,
     datatrove_python,
     run_curate,
     run_datatrove,
     write_corpus,
 )
+from bench.proc import children_cpu
 
 WORK = REPO / "bench" / ".work" / "pipeline"
 DATASET = "web-text-turku-register"

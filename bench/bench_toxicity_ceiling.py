@@ -136,7 +136,7 @@ def inner_and_outer(sets: dict[str, LabelledSet], fixed: dict[str, dict[str, np.
     train_names = list(models.TOXICITY_SETS)
     training_texts = {normalized(t) for n in train_names for t in sets[n].texts}
     tests = {n: sets[n].without(training_texts) for n in ENGLISH_TESTS + OTHER_TESTS}
-    test_fixed = {n: {k: stage_scores(d.texts, d.language)[k] for k in FIXED} for n, d in tests.items()}
+    test_fixed = {n: {k: v for k, v in stage_scores(d.texts, d.language).items() if k in FIXED} for n, d in tests.items()}
     inner: dict[str, dict[str, np.ndarray]] = {name: {} for name in LEARNERS}
     outer: dict[str, dict[str, np.ndarray]] = {name: {} for name in LEARNERS}
     for name, learn in LEARNERS.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -26,22 +27,25 @@ class PeakMemory:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            for pid in self._tree():
+            for pid, fields in self._tree().items():
                 peak = _read_peak_rss(pid)
                 if peak is not None:  # a Ray worker renames itself (ray::IDLE) after start: keep the latest name
                     name = _cmdline(pid) or self.peaks.get(pid, ("", 0))[0]
                     self.peaks[pid] = (name, max(peak, self.peaks.get(pid, ("", 0))[1]))
-                    self.cpu_seconds[pid] = read_cpu_seconds(pid) or self.cpu_seconds.get(pid, 0.0)
+                    self.cpu_seconds[pid] = _cpu(fields) or self.cpu_seconds.get(pid, 0.0)
             self._stop.wait(0.2)
 
-    def _tree(self) -> list[int]:
+    def _tree(self) -> dict[int, list[str]]:
+        """The root and its descendants, each with its /proc stat fields as this poll read them."""
+        stats = dict(_stats())
         parents: dict[int, list[int]] = {}
-        for pid, fields in _stats():
+        for pid, fields in stats.items():
             parents.setdefault(int(fields[1]), []).append(pid)
-        tree, todo = [], [self.root]
+        tree, todo = {}, [self.root]
         while todo:
             pid = todo.pop()
-            tree.append(pid)
+            if pid in stats:
+                tree[pid] = stats[pid]
             todo += parents.get(pid, [])
         return tree
 
@@ -76,6 +80,12 @@ def _read_peak_rss(pid: int) -> int | None:
 def read_cpu_seconds(pid: int) -> float | None:
     fields = _stat(pid)
     return None if fields is None else _cpu(fields)
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of every finished child process (and theirs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def children_cpu_seconds(parent: int) -> float:

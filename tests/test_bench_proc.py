@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 
 import pytest
 
-from bench.proc import PeakMemory, children_cpu_seconds
+from bench.proc import PeakMemory, children_cpu, children_cpu_seconds
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
 
 BUSY = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
 
 
-def reaped_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def test_a_child_not_yet_reaped_counts_until_it_is_reaped_then_rusage_does():
-    reaped_before = reaped_cpu()
+    reaped_before = children_cpu()
     unreaped_before = children_cpu_seconds(os.getpid())
     child = subprocess.Popen([sys.executable, "-c", BUSY])
     os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, still a zombie: not in RUSAGE_CHILDREN yet
     assert children_cpu_seconds(os.getpid()) - unreaped_before >= 0.25
     child.wait()
     assert children_cpu_seconds(os.getpid()) - unreaped_before < 0.05  # gone from /proc ...
-    assert reaped_cpu() - reaped_before >= 0.25  # ... and counted here
+    assert children_cpu() - reaped_before >= 0.25  # ... and counted here
 
 
 def test_peak_memory_sees_a_grandchild_and_keeps_its_peak():

@@ -78,10 +78,8 @@ class RuleStage(Stage):
     def thresholds(self) -> dict[str, float]:
         """Signal -> the bound of the first rule on it that is switched on."""
         cuts: dict[str, float] = {}
-        for rule in self.rules:
-            bound = self.bounds[rule.option]
-            if bound is not None and rule.signal not in cuts:
-                cuts[rule.signal] = float(bound)
+        for _, signal, _, bound in self._checks:
+            cuts.setdefault(signal, float(bound))
         return cuts
 
     def scopes(self, doc: Document, analysis: TextAnalysis) -> dict[Scope, bool]:
