@@ -33,7 +33,6 @@ def run(
     config = load_config(pipeline) if isinstance(pipeline, (str, Path)) else parse_config(dict(pipeline))
     if inputs is not None:
         config.input.paths = [str(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)]
-    workers = config.workers if workers is None else workers
     return execute(config, output_of(config, output), workers, executor, overwrite).summary
 
 

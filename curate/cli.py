@@ -172,10 +172,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise CurateError(f"--limit must be at least 1, got {args.limit}")
         config.input.limit = args.limit
     output = output_of(config, args.output)
-    workers = config.workers if args.workers is None else args.workers  # execute refuses fewer than 1
     readings = None if is_url(output) else OutputLayout(output).readings  # not shown for URL outputs
     with RichProgress(disabled=args.quiet, readings=readings) as progress:
-        outcome = execute(config, output, workers, args.executor, args.overwrite, progress, args.ray_address, args.work_dir)
+        outcome = execute(config, output, args.workers, args.executor, args.overwrite, progress, args.ray_address, args.work_dir)
     print_stats(outcome.stats.to_dict())
     resumed = f", {outcome.tasks_resumed} resumed from an earlier run" if outcome.tasks_resumed else ""
     print(f"{outcome.tasks_run} tasks in {outcome.seconds:.1f}s{resumed}")

@@ -51,7 +51,7 @@ class Outcome:
 def execute(
     config: PipelineConfig,
     output: str,
-    workers: int = 1,
+    workers: int | None = None,
     executor: str = "local",
     overwrite: bool = False,
     progress: Progress | None = None,
@@ -61,7 +61,8 @@ def execute(
     """Run every phase's tasks (skipping those an earlier run finished), then write stats and report.
 
     An `output` URL gets the finished run uploaded; the run works in `work_folder(output, work_dir)`,
-    where a rerun resumes."""
+    where a rerun resumes. `workers` defaults to the pipeline's."""
+    workers = config.workers if workers is None else workers
     if workers < 1:
         raise CurateError(f"workers must be at least 1, got {workers}")
     runner_type = runner_class(executor)
