@@ -22,8 +22,8 @@ from curate import mojibake
 from curate.config import validate_options
 from curate.document import Document
 from curate.errors import ConfigError
-from curate.mojibake import CHAR_TO_BYTE, is_bad, repair_lossy
-from curate.stages.normalize import FTFY_CONFIG, Normalize, _tidy
+from curate.mojibake import CHAR_TO_BYTE, FTFY_CONFIG, is_bad, repair_lossy
+from curate.stages.normalize import Normalize, _tidy
 from curate.stats import StageStats
 
 FTFY_CASE_FILES = ("in-the-wild", "synthetic", "negative", "language-names")  # known-failures excluded
@@ -316,6 +316,29 @@ _BADNESS_ALPHABET = "".join(sorted(set(ftfy.badness.BADNESS_RE.pattern) | set("\
 @given(st.text(alphabet=_BADNESS_ALPHABET, max_size=40))
 def test_is_bad_is_ftfys_is_bad_on_made_up_text(text: str) -> None:
     assert is_bad(text) == ftfy.badness.is_bad(text)
+
+
+def test_fix_text_is_ftfys_fix_text_on_real_text(identity_sets: dict[str, list[str]]) -> None:
+    """The documents as they come (line breaks, controls, mojibake) and tidied; many that ftfy changes."""
+    documents = [text for texts in identity_sets.values() for text in texts]
+    texts = documents + [_tidy(text) for text in documents]
+    expected = [ftfy.fix_text(text, FTFY_CONFIG) for text in texts]
+    assert [text for text, fixed in zip(texts, expected) if mojibake.fix_text(text) != fixed] == []
+    assert sum(fixed != text for text, fixed in zip(texts, expected)) > 500
+
+
+# What each of ftfy's steps acts on: mojibake, C1 controls, a ligature, line breaks, a lone surrogate, an
+# ANSI escape, invisible controls, a letter that NFC composes, and lines longer than `max_decode_length`.
+_FIX_TEXT_ALPHABET = "ÃÂ©€œ™\x81\x85\x9d\ufb01\r\n\u2028\u2029\ud83d\x1b[31m\x00\ufeff\u206ae\u0301 ab"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_FIX_TEXT_ALPHABET, max_size=40), st.sampled_from([FTFY_CONFIG.max_decode_length, 7]))
+def test_fix_text_is_ftfys_fix_text_on_made_up_text(text: str, max_decode_length: int) -> None:
+    config = FTFY_CONFIG._replace(max_decode_length=max_decode_length)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mojibake, "FTFY_CONFIG", config)
+        assert mojibake.fix_text(text) == ftfy.fix_text(text, config)
 
 
 def _tidy_whole_text(text: str) -> str:

@@ -13,23 +13,13 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-import ftfy
 import pyarrow as pa
-from ftfy.chardata import CONTROL_CHARS, LIGATURES
 
 from ..document import Document
-from ..mojibake import ReadingScorer, is_bad, may_hold_mojibake, repair_lossy
+from ..mojibake import FIXED_CHARS, ReadingScorer, fix_text, is_bad, may_hold_mojibake, repair_lossy
 from ..options import option
 from .base import Signal, Stage, StageOptions, Verdict
 
-FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, unescape_html=False, explain=False)
-# What ftfy would change in tidied text that does not look like mojibake: C1 controls, surrogates,
-# ligatures and its list of invisible control characters.
-_FTFY_TARGETS = re.compile(
-    "[\x80-\x9f\ud800-\udfff"
-    + "".join(re.escape(chr(c)) for c in sorted(set(CONTROL_CHARS) | set(LIGATURES)) if c > 0x9F)
-    + "]"
-)
 _MAX_ROUNDS = 3  # tidying can bring mojibake together that a control character kept apart
 _LINE_BREAKS = re.compile("[\r\u2028\u2029]")  # after `\r\n` became `\n`
 _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff"  # C1 controls are left to ftfy
@@ -88,7 +78,7 @@ class Normalize(Stage):
             return unicodedata.normalize("NFC", _C1_CONTROL.sub("", tidied)), False
         tidied = unicodedata.normalize("NFC", tidied)
         # Collapsing spaces can hide mojibake (0xA0 is a UTF-8 continuation byte) or bring it together.
-        if not (_FTFY_TARGETS.search(tidied) or is_bad(tidied) or ("\xa0" in text and is_bad(text))):
+        if not (FIXED_CHARS.search(tidied) or is_bad(tidied) or ("\xa0" in text and is_bad(text))):
             return tidied, False
         unrepaired = tidied
         for _ in range(_MAX_ROUNDS):
@@ -96,17 +86,17 @@ class Normalize(Stage):
             if repaired == text:
                 break
             text = repaired
-            if not (_FTFY_TARGETS.search(text) or is_bad(text) or may_hold_mojibake(text)):
+            if not (FIXED_CHARS.search(text) or is_bad(text) or may_hold_mojibake(text)):
                 break  # nothing left for ftfy or the lossy repair: another round would return it as it is
         return text, text != unrepaired
 
     def _repair(self, text: str) -> str:
         """One round: ftfy, and where it leaves mojibake (bytes may be missing), lossy repair first."""
-        repaired = ftfy.fix_text(text, FTFY_CONFIG)
+        repaired = fix_text(text)
         if self.repair_lossy and (is_bad(repaired) or may_hold_mojibake(repaired)):
             restored = repair_lossy(text, self._scorer())
             if restored != text:  # else ftfy would only repeat itself
-                repaired = ftfy.fix_text(restored, FTFY_CONFIG)
+                repaired = fix_text(restored)
         return unicodedata.normalize("NFC", _tidy(_C1_CONTROL.sub("", repaired)))
 
     def _scorer(self) -> ReadingScorer:

@@ -34,7 +34,7 @@ class TokenizeOptions(StageOptions, ShardWritingOptions):
 
     encoding: str = option(encodings.DEFAULT_ENCODING, "a tiktoken name (cl100k_base, o200k_base, gpt2, ...) or a .tiktoken path")
     val_fraction: float = option(0.01, "share of documents in the val split, by a hash of their id", ge=0, le=1)
-    threads: int | None = option(None, "tiktoken's batch threads; null: all cores", ge=1)
+    threads: int | None = option(1, "tiktoken's batch threads; null: all cores (less wall time in one worker, ~15% more CPU)", ge=1)
 
     def __post_init__(self) -> None:
         try:
@@ -45,7 +45,7 @@ class TokenizeOptions(StageOptions, ShardWritingOptions):
 
 class Tokenize(Stage):
     name = "tokenize"
-    threaded = True  # tiktoken encodes a batch on `threads` threads
+    threaded = True  # tiktoken may encode a batch on `threads` threads
     signals = {
         "num_tokens": Signal(pa.int32(), bins=(1, 1e6, 30), log=True),
         "split": Signal(pa.string()),  # train or val: which token shards hold the document
@@ -67,7 +67,11 @@ class Tokenize(Stage):
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         dtype = token_dtype(self.encoding.n_vocab)
-        batch = self.encoding.encode_ordinary_batch([d.text for d in docs], num_threads=self.threads)
+        texts = [d.text for d in docs]
+        if self.threads == 1:  # the batch call would start a thread pool and hand it one text at a time
+            batch = [self.encoding.encode_ordinary(text) for text in texts]
+        else:
+            batch = self.encoding.encode_ordinary_batch(texts, num_threads=self.threads)
         verdicts: list[Verdict] = []
         for doc, ids in zip(docs, batch):
             # list -> numpy through array.array: twice as fast as np.array on a list of ints
