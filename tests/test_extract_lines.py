@@ -12,6 +12,7 @@ import pytest
 
 from curate.document import Document
 from curate.errors import CurateError
+from curate.extraction import lines as lines_module
 from curate.extraction import model as line_model
 from curate.extraction.lines import FEATURES, page_lines
 from curate.extraction.model import TreeEnsemble
@@ -57,6 +58,37 @@ def test_features_describe_lines() -> None:
     assert column["heading"][page.lines.index("The Title")] == 1.0
     assert column["legal"][-1] == 1.0 and column["after_main"][-1] == 1.0
     assert page_lines("<html><body></body></html>", comments=False).features.shape == (0, len(FEATURES))
+
+
+def _columns_by_str_calls(line: str, title: str) -> list[float]:
+    """The definitions `scan` replaces, one str call at a time (the code before it, kept as the reference)."""
+    words = line.split()
+    n = len(words) if line.isascii() else len(words) + len(lines_module._UNSPACED.findall(line)) // 2
+    lower = line.lower()
+    short = set(lower.translate({ord(c): " " for c in lines_module._BLANKED}).split()) if n <= lines_module.SHORT_WORDS else None
+    wording = [False] * 4
+    if short:
+        wording = [not lines_module._FURNITURE.isdisjoint(short), "©" in line or "copyright" in short or "reserved" in short,
+                   not lines_module._MONTHS.isdisjoint(short), lines_module._CLOCK.search(line) is not None]
+    return [n, len(line), line[-1] in lines_module._TERMINAL, len(line) / n, line.count(",") / n,
+            len(line) >= 15 and lower in title, *wording]
+
+
+def test_one_pass_counts_equal_the_str_calls_they_replace(report_pages) -> None:
+    """Words, commas, terminal punctuation, title and what short lines say, from the kernel over code
+    points, equal the str calls' on tricky lines (case, non-ASCII spaces and digits, unspaced scripts)
+    and on every line of 60 real pages."""
+    tricky = ["Share", "SHARE this", "Coo\u212aies", "\u0130nfo", "Log\u00a0in", "Sign-in | Register", "©", "| © 2012",
+              "COPYRIGHT (c) ACME", "All Rights Reserved.", "12:30", "at12:30", "١٢:٣٠ pm", "x 1.25", "3.5 stars",
+              "Posted Sept. 3", "日本語の文章です。これはテストです。", "ข่าววันนี้", "a,b,c,d", "word " * 31 + "home", "«Menu»",
+              "“Quoted”", "Dec\u200910", "tags: news", "The Page Title Is Long", "..."]
+    real = [line for page in report_pages[:60] for line in page_lines(page.html, comments=False).lines]
+    title = "the page title is long | example"
+    lines = tricky + real
+    ours = lines_module._line_columns(lines, [""] * len(lines), set(), title)[:, [0, 1, 6, 7, 8, 9, 10, 11, 12, 13]]
+    assert len(real) > 3000
+    for line, row in zip(lines, ours.tolist()):
+        assert row == _columns_by_str_calls(line, title), line
 
 
 def test_class_and_id_hints_mark_the_line_an_element_starts_on() -> None:

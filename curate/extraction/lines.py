@@ -11,31 +11,36 @@ import html as html_entities
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
+from ..analysis import code_points
+from . import RENDER_CHOICES
+from .scan import COMMAS, COPYRIGHT_SIGN, ENDS_TERMINAL, LISTED, MAYBE_CLOCK, TOKENS, UNSPACED_CHARS, WORDS, scan, tables
+
 # punctuation and symbols that end up beside words in short lines ("Share:", "(3 comments)", "© 2012"),
 # blanked so that a short line's words are a plain split
-_BLANKED = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»‹›“”‘’„–—…·•©®™|¦"})
+_BLANKED = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»‹›“”‘’„–—…·•©®™|¦"
 _BULLET = re.compile(r"^[ \t]*•", re.MULTILINE)  # plain text's list bullets, absent from minimal HTML
 _TAG = re.compile(r"<[^>]*>")
-_LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.DOTALL)
+_LINK_ON_LINE = re.compile(r"<a\b[^>\n]*>([^\n]*?)</a>")  # a link's contents, never across lines
 # lower-case words that mark a short line as page furniture (sharing, sign-in, legal, navigation, bylines)
 _FURNITURE = frozenset(
     "cookie cookies privacy terms login log sign subscribe newsletter share tweet"
     " follow print email related advertisement advertisements comments comment reply permalink tags tag category"
     " categories posted menu home search contact next previous prev more click archive archives rss skip".split()
 )
+_LEGAL = frozenset({"copyright", "reserved"})  # or a copyright sign
 _MONTHS = frozenset(
     "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july august"
     " september october november december".split()
 )
 # scripts written without spaces between words (Han, kana, Thai): two characters count as a word
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_TERMINAL = frozenset(".!?\"'”’)…:;")
-RENDER_CHOICES = {"post_meta": False, "alt_texts": False, "noscript": False}  # every resiliparse rendering curate makes
+_TERMINAL = ".!?\"'”’)…:;"
 # what an element's class or id (or its tag) says its text is. One regex pass per attribute over the
 # raw HTML puts a group's mark right after each such start tag, so the rendered line that follows
 # carries it: where the element starts, not where it ends (finding ends needs the DOM, and walking
@@ -57,15 +62,34 @@ _MARK = "\ufdd0"
 _GROUPS = "".join(chr(0xFDD1 + i) for i in range(len(_HINTS)))
 _MARK_OF = {word: _MARK + _GROUPS[g] for g, words in enumerate(_HINTS.values()) for word in words.split()}
 _MARK_OF_TAG = {tag: _MARK + _GROUPS[list(_HINTS).index(group)] for tag, group in _HINT_TAGS.items()}
+
+
+def _trie(words: list[str]) -> str:
+    """An alternation of `words` as a trie (`c(?:omment|aption)|...`): at each character of an attribute
+    the regex tries a branch per first letter, not one per word (a third less time marking a page).
+    Where one word begins another (date, dateline) the longer is tried first."""
+    tree: dict = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def alternation(node: dict) -> str:
+        branches = [re.escape(char) + alternation(child) for char, child in node.items() if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return alternation(tree)
+
+
 # bounded, so that a page of unclosed tags costs linear time, not quadratic (each try would scan to its end)
-_HINTED = [
-    re.compile(r'class="[^"]{0,300}?(%s)[^>]{0,2000}>' % "|".join(map(re.escape, _MARK_OF))),
-    re.compile(r' id="[^"]{0,300}?(%s)[^>]{0,2000}>' % "|".join(map(re.escape, _MARK_OF))),
-]
+_HINTED = [re.compile(r'%s="[^"]{0,300}?(%s)[^>]{0,2000}>' % (attribute, _trie(list(_MARK_OF)))) for attribute in ("class", " id")]
 _HINTED_TAG = re.compile(r"<(%s)\b[^>]{0,2000}>" % "|".join(_MARK_OF_TAG))
 _FIRST_GROUP = ord(_GROUPS[0])
 _CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
-_NO_WORDING = (False,) * 4
 SHORT_WORDS = 30  # only lines up to this long are checked for furniture words and dates
 WINDOW = 3  # lines either side averaged into context features
 
@@ -96,77 +120,93 @@ def page_lines(html: str, comments: bool) -> PageLines:
     marked = extract_plain_text(tree, preserve_formatting="minimal_html", links=True, main_content=False, comments=comments, **RENDER_CHOICES)
     main = extract_plain_text(tree, preserve_formatting=True, main_content=True, comments=comments, **RENDER_CHOICES)
     main_keys = set(map(str.strip, _BULLET.sub("", _unmarked(main)).split("\n")))  # its lines as the minimal HTML has them
-    title = (tree.title or "").lower()
-    lines: list[str] = []
-    rows: list[tuple] = []
-    pending = ""  # marks on lines with no text of their own, for the next line that has some
-    group = len(_HINTS)  # the group of the last mark so far (none yet: one past the last)
-    groups: list[int] = []  # per line
-    started: list[tuple[int, str]] = []  # (line, the groups marked on it)
-    marks_at = _marks_by_line(marked)
-    plain = _plain(marked)
-    raw_lines, texts, lowered = marked.split("\n"), plain.split("\n"), plain.lower().split("\n")
+    rendered = _unmarked(marked)
+    raw_lines = rendered.split("\n")
+    texts = _plain(rendered).split("\n")
     if len(raw_lines) != len(texts):  # a link's address with a line break in it: line by line
         texts = list(map(_plain, raw_lines))
-        lowered = [text.lower() for text in texts]
-    for i, (raw, text, lower) in enumerate(zip(raw_lines, texts, lowered)):
-        if not raw:  # most lines: the blank line between two blocks
-            continue
-        starts = pending
-        if i in marks_at:
-            starts += marks_at[i]
-            raw = _unmarked(raw)
-        text = text.strip()
-        words = text.split()
-        if not words:
-            pending = starts
-            continue
-        pending = ""
-        if starts:
-            group = ord(starts[-1]) - _FIRST_GROUP
-            started.append((len(lines), starts))
-        groups.append(group)
-        n = len(words) if text.isascii() else len(words) + len(_UNSPACED.findall(text)) // 2
-        chars = len(text)
-        linked = sum(map(len, _LINK.findall(raw))) if "<a" in raw else 0
-        lower = lower.strip()
-        short = set(lower.translate(_BLANKED).split()) if n <= SHORT_WORDS else None
-        if short:
-            wording = (not _FURNITURE.isdisjoint(short), "©" in text or "copyright" in short or "reserved" in short,
-                       not _MONTHS.isdisjoint(short), _CLOCK.search(text) is not None)
-        else:
-            wording = _NO_WORDING
-        lines.append(text)
-        rows.append((
-            n, min(1.0, linked / chars), text in main_keys, raw.startswith("<h"), "<li" in raw, raw.startswith("<p>"), text[-1] in _TERMINAL,
-            chars / n, text.count(",") / n, chars >= 15 and lower in title,
-        ) + wording)
-    if not rows:
+    stripped = list(map(str.strip, texts))
+    worded = np.flatnonzero(np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))).tolist()
+    if not worded:
         return PageLines([], np.zeros((0, len(FEATURES))))
-    hints = np.zeros((len(rows), 2 * len(_HINTS)))
-    for line, marks in started:
-        for mark in marks:
-            hints[line, ord(mark) - _FIRST_GROUP] = 1.0
-    hints[:, len(_HINTS):] = np.equal.outer(groups, np.arange(len(_HINTS)))
-    return PageLines(lines, _with_context(np.array(rows, dtype=np.float64), hints, lines))
+    lines = [stripped[i] for i in worded]
+    columns = _line_columns(lines, [raw_lines[i] for i in worded], main_keys, (tree.title or "").lower())
+    columns[:, 1] = np.minimum(1.0, _link_chars(rendered, len(raw_lines))[worded] / columns[:, 1])
+    return PageLines(lines, _with_context(columns, _hint_columns(marked, worded), lines))
 
 
-def _plain(marked: str) -> str:
-    """Minimal HTML with its tags and hint marks taken out and its entities decoded."""
-    plain = _unmarked(marked)
-    return html_entities.unescape(_TAG.sub("", plain)) if "<" in plain or "&" in plain else plain
+def _line_columns(lines: list[str], raws: list[str], main_keys: set[str], title: str) -> np.ndarray:
+    """FEATURES' first 14 columns, one row per line (column 1 holding its length in characters, not
+    yet its link share): counts from one pass over the lines' code points (`scan`), the rest C-level
+    calls mapped over all lines."""
+    count = len(lines)
+    chars = np.fromiter(map(len, lines), dtype=np.int64, count=count)
+    ends = np.cumsum(chars + 1) - 1
+    counts = scan(code_points("\n".join(lines)), ends - chars, ends, *_scan_tables(), SHORT_WORDS)
+    words = (counts[:, WORDS] + counts[:, UNSPACED_CHARS] // 2).astype(np.float64)  # two unspaced characters make a word
+    out = np.zeros((count, 14))
+    out[:, 0], out[:, 1] = words, chars
+    out[:, 2] = np.fromiter(map(main_keys.__contains__, lines), dtype=bool, count=count)
+    out[:, 3] = np.fromiter(map(str.startswith, raws, repeat("<h")), dtype=bool, count=count)
+    out[:, 4] = np.fromiter(map(str.__contains__, raws, repeat("<li")), dtype=bool, count=count)
+    out[:, 5] = np.fromiter(map(str.startswith, raws, repeat("<p>")), dtype=bool, count=count)
+    out[:, 6] = counts[:, ENDS_TERMINAL]
+    out[:, 7] = chars / words
+    out[:, 8] = counts[:, COMMAS] / words
+    for i in np.flatnonzero((chars >= 15) & (chars <= len(title))).tolist():  # lowering never shortens a line
+        out[i, 9] = lines[i].lower() in title
+    # short lines with a word once punctuation is blanked: what their words say
+    worded, listed = counts[:, TOKENS] > 0, counts[:, LISTED]
+    out[:, 10] = listed & 1 != 0
+    out[:, 11] = worded & ((listed & 2 != 0) | (counts[:, COPYRIGHT_SIGN] != 0))
+    out[:, 12] = listed & 4 != 0
+    for i in np.flatnonzero(worded & (counts[:, MAYBE_CLOCK] != 0)).tolist():
+        out[i, 13] = _CLOCK.search(lines[i]) is not None
+    return out
 
 
-def _marks_by_line(text: str) -> dict[int, str]:
-    """The groups marked on each line of `text` that has any, in order."""
-    marks: dict[int, str] = {}
-    line = last = 0
-    at = text.find(_MARK)
-    while at >= 0:
-        line += text.count("\n", last, at)
-        marks[line] = marks.get(line, "") + text[at + 1]
-        last, at = at, text.find(_MARK, at + 2)
-    return marks
+def _scan_tables() -> tuple[np.ndarray, ...]:
+    return tables(_BLANKED, _UNSPACED.pattern, _TERMINAL, (_FURNITURE, _LEGAL, _MONTHS))
+
+
+def _link_chars(rendered: str, count: int) -> np.ndarray:
+    """Characters inside links (markup included) per line of `rendered`, from one split of the whole:
+    its pieces alternate text between links (whose line breaks count the lines) and link contents."""
+    pieces = _LINK_ON_LINE.split(rendered)
+    between, inside = pieces[::2], pieces[1::2]
+    if not inside:
+        return np.zeros(count)
+    line = np.cumsum(np.fromiter(map(str.count, between, repeat("\n")), dtype=np.intp, count=len(between)))[:-1]
+    return np.bincount(line, weights=np.fromiter(map(len, inside), dtype=np.float64, count=len(inside)), minlength=count)
+
+
+def _hint_columns(marked: str, worded: list[int]) -> np.ndarray:
+    """starts_ and after_ per worded line: the groups marked on the line (or on lines without words
+    just before it), and the last group marked at or before it."""
+    count = len(worded)
+    hints = np.zeros((count, 2 * len(_HINTS)))
+    group = np.full(count, len(_HINTS))  # one past the last group: none
+    if _MARK in marked:
+        codes = np.frombuffer(marked.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        at = np.flatnonzero(codes == ord(_MARK))
+        line = np.searchsorted(worded, np.searchsorted(np.flatnonzero(codes == 10), at))  # the worded line each lands on
+        marked_group = codes[at + 1].astype(np.intp) - _FIRST_GROUP
+        on_page = line < count  # marks after the last worded line mark nothing
+        line, marked_group = line[on_page], marked_group[on_page]
+        hints[line, marked_group] = 1.0
+        last_of_line = np.flatnonzero(np.diff(line, append=count))  # lines ascend: the last mark of each wins
+        group[line[last_of_line]] = marked_group[last_of_line]
+        has_mark = np.zeros(count, dtype=bool)
+        has_mark[line] = True
+        last = np.maximum.accumulate(np.where(has_mark, np.arange(count), -1))
+        group = np.where(last >= 0, group[last], len(_HINTS))
+    hints[:, len(_HINTS):] = np.equal.outer(group, np.arange(len(_HINTS)))
+    return hints
+
+
+def _plain(rendered: str) -> str:
+    """Minimal HTML (its hint marks already taken out) with its tags taken out and its entities decoded."""
+    return html_entities.unescape(_TAG.sub("", rendered)) if "<" in rendered or "&" in rendered else rendered
 
 
 def _unmarked(text: str) -> str:
@@ -193,7 +233,7 @@ def _with_context(base: np.ndarray, hints: np.ndarray, lines: list[str]) -> np.n
     words, link, in_main = base[:, 0], base[:, 1], base[:, 2]
     log_words = np.log1p(words)
     seen = Counter(lines)
-    repeated = np.fromiter((seen[line] > 1 for line in lines), dtype=np.float64, count=count)
+    repeated = np.fromiter(map(seen.__getitem__, lines), dtype=np.float64, count=count) > 1
     index = np.arange(count)
     main_at = np.flatnonzero(in_main)
     first, last = (main_at[0], main_at[-1]) if len(main_at) else (count, -1)

@@ -126,7 +126,7 @@ def extract_page(html: str, extractor: Extractor, main_content: bool, comments: 
         from resiliparse.extract.html2text import extract_plain_text
         from resiliparse.parse.html import HTMLTree
 
-        from ..extraction.lines import RENDER_CHOICES
+        from ..extraction import RENDER_CHOICES
 
         tree = HTMLTree.parse(html)
         return "ok", extract_plain_text(tree, preserve_formatting=True, main_content=main_content, comments=comments, **RENDER_CHOICES)
