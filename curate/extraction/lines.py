@@ -1,9 +1,10 @@
 """The lines of a page as resiliparse renders it whole (`main_content` off), each with features a
 classifier can tell main text from boilerplate by: its length, link share, markup, punctuation,
 whether resiliparse's own main-content heuristic kept it, what the class and id names of the
-element it starts say, and the same around it. Per-line work is a few C-level string calls (no regex
-over long lines, no per-character Python): with the two renderings and the hint marks it costs
-about a fifth of one trafilatura call (0.8 ms of it is resiliparse's main content)."""
+element it starts say, and the same around it. No Python runs per line: the counts come from one
+numba pass over the lines' code points (scan.py), the rest from C-level calls mapped over all lines
+or made once on the whole rendering. With the two renderings and the hint marks a page costs about
+a sixth of one trafilatura call (0.8 ms of it is resiliparse's main content)."""
 
 from __future__ import annotations
 
@@ -187,7 +188,7 @@ def _hint_columns(marked: str, worded: list[int]) -> np.ndarray:
     hints = np.zeros((count, 2 * len(_HINTS)))
     group = np.full(count, len(_HINTS))  # one past the last group: none
     if _MARK in marked:
-        codes = np.frombuffer(marked.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        codes = code_points(marked)
         at = np.flatnonzero(codes == ord(_MARK))
         line = np.searchsorted(worded, np.searchsorted(np.flatnonzero(codes == 10), at))  # the worded line each lands on
         marked_group = codes[at + 1].astype(np.intp) - _FIRST_GROUP
