@@ -4,6 +4,7 @@ shipped trees evaluated exactly as scikit-learn would."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,9 @@ import pytest
 
 from curate.document import Document
 from curate.errors import CurateError
+from curate.analysis import code_points
 from curate.extraction import lines as lines_module
+from curate.extraction import scan
 from curate.extraction import model as line_model
 from curate.extraction.lines import FEATURES, page_lines
 from curate.extraction.model import TreeEnsemble
@@ -70,7 +73,7 @@ def _columns_by_str_calls(line: str, title: str) -> list[float]:
     if short:
         wording = [not lines_module._FURNITURE.isdisjoint(short), "©" in line or "copyright" in short or "reserved" in short,
                    not lines_module._MONTHS.isdisjoint(short), lines_module._CLOCK.search(line) is not None]
-    return [n, len(line), line[-1] in lines_module._TERMINAL, len(line) / n, line.count(",") / n,
+    return [n, line[-1] in lines_module._TERMINAL, len(line) / n, line.count(",") / n,
             len(line) >= 15 and lower in title, *wording]
 
 
@@ -85,10 +88,24 @@ def test_one_pass_counts_equal_the_str_calls_they_replace(report_pages) -> None:
     real = [line for page in report_pages[:60] for line in page_lines(page.html, comments=False).lines]
     title = "the page title is long | example"
     lines = tricky + real
-    ours = lines_module._line_columns(lines, [""] * len(lines), set(), title)[:, [0, 1, 6, 7, 8, 9, 10, 11, 12, 13]]
+    no_markup = np.zeros((len(lines), 4), np.int64)
+    ours = lines_module._line_columns(lines, no_markup, set(), title)[:, [0, 6, 7, 8, 9, 10, 11, 12, 13]]
     assert len(real) > 3000
     for line, row in zip(lines, ours.tolist()):
         assert row == _columns_by_str_calls(line, title), line
+
+
+def test_markup_pass_equals_the_regex_and_str_calls_it_replaces() -> None:
+    """Link characters, heading / paragraph / list markup per line of 3,000 random strings made of the
+    characters the patterns turn on (word and non-word neighbours of `<a`, lines without `</a>`)."""
+    rng = np.random.default_rng(0)
+    alphabet = list("<a/>\nhpli é_1") + ["</a>", "<a ", "<a>", "<li>", "<p>"]
+    classes = lines_module._scan_tables()[0]
+    link = re.compile(r"<a\b[^>]*>(.*?)</a>", re.DOTALL)
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet, size=rng.integers(0, 30)))
+        expected = [[sum(map(len, link.findall(raw))), raw.startswith("<h"), raw.startswith("<p>"), "<li" in raw] for raw in text.split("\n")]
+        assert scan.rendering_lines(code_points(text), classes).tolist() == expected, repr(text)
 
 
 def test_class_and_id_hints_mark_the_line_an_element_starts_on() -> None:

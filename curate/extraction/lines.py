@@ -12,7 +12,6 @@ import html as html_entities
 import re
 from collections import Counter
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 from resiliparse.extract.html2text import extract_plain_text
@@ -20,14 +19,14 @@ from resiliparse.parse.html import HTMLTree
 
 from ..analysis import code_points
 from . import RENDER_CHOICES
-from .scan import COMMAS, COPYRIGHT_SIGN, ENDS_TERMINAL, LISTED, MAYBE_CLOCK, TOKENS, UNSPACED_CHARS, WORDS, scan, tables
+from .scan import (COMMAS, COPYRIGHT_SIGN, ENDS_TERMINAL, HEADING, LINK_CHARS, LIST_ITEM, LISTED, MAYBE_CLOCK, PARAGRAPH, TOKENS,
+                   UNSPACED_CHARS, WORDS, hint_columns, rendering_lines, scan, tables)
 
 # punctuation and symbols that end up beside words in short lines ("Share:", "(3 comments)", "© 2012"),
 # blanked so that a short line's words are a plain split
 _BLANKED = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»‹›“”‘’„–—…·•©®™|¦"
 _BULLET = re.compile(r"^[ \t]*•", re.MULTILINE)  # plain text's list bullets, absent from minimal HTML
 _TAG = re.compile(r"<[^>]*>")
-_LINK_ON_LINE = re.compile(r"<a\b[^>\n]*>([^\n]*?)</a>")  # a link's contents, never across lines
 # lower-case words that mark a short line as page furniture (sharing, sign-in, legal, navigation, bylines)
 _FURNITURE = frozenset(
     "cookie cookies privacy terms login log sign subscribe newsletter share tweet"
@@ -127,30 +126,30 @@ def page_lines(html: str, comments: bool) -> PageLines:
     if len(raw_lines) != len(texts):  # a link's address with a line break in it: line by line
         texts = list(map(_plain, raw_lines))
     stripped = list(map(str.strip, texts))
-    worded = np.flatnonzero(np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))).tolist()
-    if not worded:
+    worded = np.flatnonzero(np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped)))
+    if not len(worded):
         return PageLines([], np.zeros((0, len(FEATURES))))
-    lines = [stripped[i] for i in worded]
-    columns = _line_columns(lines, [raw_lines[i] for i in worded], main_keys, (tree.title or "").lower())
-    columns[:, 1] = np.minimum(1.0, _link_chars(rendered, len(raw_lines))[worded] / columns[:, 1])
-    return PageLines(lines, _with_context(columns, _hint_columns(marked, worded), lines))
+    lines = [stripped[i] for i in worded.tolist()]
+    classes = _scan_tables()[0]
+    markup = rendering_lines(code_points(rendered), classes)[worded]
+    columns = _line_columns(lines, markup, main_keys, (tree.title or "").lower())
+    hints = hint_columns(code_points(marked), worded, ord(_MARK), _FIRST_GROUP, len(_HINTS))
+    return PageLines(lines, _with_context(columns, hints, lines))
 
 
-def _line_columns(lines: list[str], raws: list[str], main_keys: set[str], title: str) -> np.ndarray:
-    """FEATURES' first 14 columns, one row per line (column 1 holding its length in characters, not
-    yet its link share): counts from one pass over the lines' code points (`scan`), the rest C-level
-    calls mapped over all lines."""
+def _line_columns(lines: list[str], markup: np.ndarray, main_keys: set[str], title: str) -> np.ndarray:
+    """FEATURES' first 14 columns, one row per line: counts from one pass over the lines' code points
+    (`scan`), link characters and markup from one over their minimal HTML (`markup`, from
+    `rendering_lines`), the rest C-level calls mapped over all lines."""
     count = len(lines)
     chars = np.fromiter(map(len, lines), dtype=np.int64, count=count)
     ends = np.cumsum(chars + 1) - 1
     counts = scan(code_points("\n".join(lines)), ends - chars, ends, *_scan_tables(), SHORT_WORDS)
     words = (counts[:, WORDS] + counts[:, UNSPACED_CHARS] // 2).astype(np.float64)  # two unspaced characters make a word
     out = np.zeros((count, 14))
-    out[:, 0], out[:, 1] = words, chars
+    out[:, 0], out[:, 1] = words, np.minimum(1.0, markup[:, LINK_CHARS] / chars)
     out[:, 2] = np.fromiter(map(main_keys.__contains__, lines), dtype=bool, count=count)
-    out[:, 3] = np.fromiter(map(str.startswith, raws, repeat("<h")), dtype=bool, count=count)
-    out[:, 4] = np.fromiter(map(str.__contains__, raws, repeat("<li")), dtype=bool, count=count)
-    out[:, 5] = np.fromiter(map(str.startswith, raws, repeat("<p>")), dtype=bool, count=count)
+    out[:, 3:6] = markup[:, [HEADING, LIST_ITEM, PARAGRAPH]]
     out[:, 6] = counts[:, ENDS_TERMINAL]
     out[:, 7] = chars / words
     out[:, 8] = counts[:, COMMAS] / words
@@ -168,41 +167,6 @@ def _line_columns(lines: list[str], raws: list[str], main_keys: set[str], title:
 
 def _scan_tables() -> tuple[np.ndarray, ...]:
     return tables(_BLANKED, _UNSPACED.pattern, _TERMINAL, (_FURNITURE, _LEGAL, _MONTHS))
-
-
-def _link_chars(rendered: str, count: int) -> np.ndarray:
-    """Characters inside links (markup included) per line of `rendered`, from one split of the whole:
-    its pieces alternate text between links (whose line breaks count the lines) and link contents."""
-    pieces = _LINK_ON_LINE.split(rendered)
-    between, inside = pieces[::2], pieces[1::2]
-    if not inside:
-        return np.zeros(count)
-    line = np.cumsum(np.fromiter(map(str.count, between, repeat("\n")), dtype=np.intp, count=len(between)))[:-1]
-    return np.bincount(line, weights=np.fromiter(map(len, inside), dtype=np.float64, count=len(inside)), minlength=count)
-
-
-def _hint_columns(marked: str, worded: list[int]) -> np.ndarray:
-    """starts_ and after_ per worded line: the groups marked on the line (or on lines without words
-    just before it), and the last group marked at or before it."""
-    count = len(worded)
-    hints = np.zeros((count, 2 * len(_HINTS)))
-    group = np.full(count, len(_HINTS))  # one past the last group: none
-    if _MARK in marked:
-        codes = code_points(marked)
-        at = np.flatnonzero(codes == ord(_MARK))
-        line = np.searchsorted(worded, np.searchsorted(np.flatnonzero(codes == 10), at))  # the worded line each lands on
-        marked_group = codes[at + 1].astype(np.intp) - _FIRST_GROUP
-        on_page = line < count  # marks after the last worded line mark nothing
-        line, marked_group = line[on_page], marked_group[on_page]
-        hints[line, marked_group] = 1.0
-        last_of_line = np.flatnonzero(np.diff(line, append=count))  # lines ascend: the last mark of each wins
-        group[line[last_of_line]] = marked_group[last_of_line]
-        has_mark = np.zeros(count, dtype=bool)
-        has_mark[line] = True
-        last = np.maximum.accumulate(np.where(has_mark, np.arange(count), -1))
-        group = np.where(last >= 0, group[last], len(_HINTS))
-    hints[:, len(_HINTS):] = np.equal.outer(group, np.arange(len(_HINTS)))
-    return hints
 
 
 def _plain(rendered: str) -> str:

@@ -1,10 +1,13 @@
-"""The per-line counts of a page's lines in one numba pass over their code points, instead of a
-dozen str calls mapped over the lines (0.5 ms a page): whitespace words, characters of scripts
-written without spaces, commas, terminal punctuation, and, for short lines, which lists their
-words come from (furniture, legal, months) once punctuation is blanked and case lowered, a
-copyright sign, and whether a clock time may be there. Each count is the one the str calls in
-curate/extraction/lines.py define; the kernel is cached under `curate/extraction/__pycache__`
-(`make setup` compiles it)."""
+"""The numba passes behind a page's line features, each over code points instead of a dozen str calls
+or regexes mapped over the lines (0.7 ms a page before):
+- `scan`, over the text lines: whitespace words, characters of scripts written without spaces,
+  commas, terminal punctuation, and, for short lines, which lists their words come from (furniture,
+  legal, months) once punctuation is blanked and case lowered, a copyright sign, and whether a clock
+  time may be there;
+- `rendering_lines`, over the minimal HTML: characters inside links, heading / paragraph / list markup;
+- `hint_columns`, over the minimal HTML with its hint marks: the groups each line starts or follows.
+Each result is the one the str calls and regexes in curate/extraction/lines.py define (tests pin
+them); the kernels are cached under `curate/extraction/__pycache__` (`make setup` compiles them)."""
 
 from __future__ import annotations
 
@@ -16,22 +19,22 @@ from numba import njit
 
 from ..text import every_character
 
-SPACE, BLANK, UNSPACED, TERMINAL = 1, 2, 4, 8  # character class bits
-TABLE_SIZE = 0xFB00  # code points from here on are in no class
+SPACE, BLANK, UNSPACED, TERMINAL, WORD = 1, 2, 4, 8, 16  # character class bits: \s, blanked, unspaced, terminal, \w
 # columns of `scan`'s result
 WORDS, UNSPACED_CHARS, COMMAS, ENDS_TERMINAL, TOKENS, LISTED, COPYRIGHT_SIGN, MAYBE_CLOCK = range(8)
+# columns of `rendering_lines`' result
+LINK_CHARS, HEADING, PARAGRAPH, LIST_ITEM = range(4)
 _KELVIN = 0x212A  # the one non-ASCII character whose lowercase is ASCII ("k"); U+0130's holds a combining dot
 
 
 @cache
 def tables(blanked: str, unspaced: str, terminal: str, lists: tuple[frozenset[str], ...]) -> tuple[np.ndarray, ...]:
-    """The class bits of every code point below TABLE_SIZE; and the listed words (ASCII) as a padded
-    array of code points, their lengths and their lists' bits (list i: bit 1 << i), sorted by length."""
+    """The class bits of every code point; and the listed words (ASCII) as a padded array of code
+    points, their lengths and their lists' bits (list i: bit 1 << i), sorted by length."""
     every = every_character()
-    classes = np.zeros(TABLE_SIZE, np.uint8)
-    for bit, pattern in ((SPACE, r"\s+"), (UNSPACED, f"{unspaced}+")):
-        for run in re.finditer(pattern, every):
-            assert run.end() <= TABLE_SIZE, "a character class reaches past the table"
+    classes = np.zeros(len(every), np.uint8)
+    for bit, pattern in ((SPACE, r"\s+"), (UNSPACED, f"{unspaced}+"), (WORD, r"\w+")):
+        for run in re.finditer(pattern, every):  # a few hundred runs, not a match per character
             classes[run.start() : run.end()] |= bit
     for bit, chars in ((BLANK, blanked), (TERMINAL, terminal)):
         classes[[ord(c) for c in chars]] |= bit
@@ -60,7 +63,7 @@ def scan(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classes: np.n
         after_space = True
         for i in range(start, end):
             point = points[i]
-            bits = classes[point] if point < TABLE_SIZE else 0
+            bits = classes[point]
             space = (bits & SPACE) != 0
             if after_space and not space:
                 words += 1
@@ -70,7 +73,7 @@ def scan(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classes: np.n
         last = points[end - 1]
         row = out[line]
         row[WORDS], row[UNSPACED_CHARS], row[COMMAS] = words, unspaced, commas
-        row[ENDS_TERMINAL] = last < TABLE_SIZE and (classes[last] & TERMINAL) != 0
+        row[ENDS_TERMINAL] = (classes[last] & TERMINAL) != 0
         if words + unspaced // 2 > short_words:
             continue
         i = start
@@ -78,13 +81,13 @@ def scan(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classes: np.n
             point = points[i]
             if point == 0xA9:
                 row[COPYRIGHT_SIGN] = 1
-            if point < TABLE_SIZE and classes[point] & (SPACE | BLANK):  # ":" and "." are blanked: a clock's middle
+            if classes[point] & (SPACE | BLANK):  # ":" and "." are blanked: a clock's middle
                 if (point == 58 or point == 46) and start < i < end - 2 and _digitish(points[i - 1]) and _digitish(points[i + 1]) and _digitish(points[i + 2]):
                     row[MAYBE_CLOCK] = 1
                 i += 1
                 continue
             token_end = i + 1
-            while token_end < end and not (points[token_end] < TABLE_SIZE and classes[points[token_end]] & (SPACE | BLANK)):
+            while token_end < end and not classes[points[token_end]] & (SPACE | BLANK):
                 token_end += 1
             row[TOKENS] += 1
             row[LISTED] |= _listed(points, i, token_end, word_codes, word_lengths, word_bits)
@@ -121,3 +124,71 @@ def _listed(points: np.ndarray, start: int, end: int, word_codes: np.ndarray, wo
         if same:
             found |= word_bits[row]
     return found
+
+
+@njit(cache=True)
+def rendering_lines(points: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """One row per line of a rendering (minimal HTML), columns as named above: the characters of
+    its links' contents as `<a\\b[^>\\n]*>([^\\n]*?)</a>` finds them (left to right, each search going
+    on after the last match), whether it starts with `<h` or `<p>`, and whether it holds `<li`."""
+    n = len(points)
+    out = np.zeros((1 + np.sum(points == 10), 4), np.int64)
+    line = line_start = searched_to = 0
+    for i in range(n):
+        point = points[i]
+        if point == 10:
+            line += 1
+            line_start = i + 1
+            continue
+        if point != 60 or i + 1 == n:  # "<"
+            continue
+        after = points[i + 1]
+        if i == line_start and after == 104:  # "h"
+            out[line, HEADING] = 1
+        if i == line_start and after == 112 and i + 2 < n and points[i + 2] == 62:  # "p>"
+            out[line, PARAGRAPH] = 1
+        if after == 108 and i + 2 < n and points[i + 2] == 105:  # "li"
+            out[line, LIST_ITEM] = 1
+        if after != 97 or i < searched_to or (i + 2 < n and classes[points[i + 2]] & WORD):  # "a", then a word boundary
+            continue
+        close = i + 2
+        while close < n and points[close] != 62 and points[close] != 10:  # the start tag's ">" on this line
+            close += 1
+        if close == n or points[close] != 62:
+            continue
+        end = close + 1
+        while end + 3 < n and points[end] != 10 and not (points[end] == 60 and points[end + 1] == 47 and points[end + 2] == 97 and points[end + 3] == 62):
+            end += 1  # to the first "</a>" on this line
+        if end + 3 < n and points[end] == 60:
+            out[line, LINK_CHARS] += end - close - 1
+            searched_to = end + 4
+    return out
+
+
+@njit(cache=True)
+def hint_columns(points: np.ndarray, worded: np.ndarray, mark: int, first_group: int, groups: int) -> np.ndarray:
+    """starts_ and after_ per worded line (`worded`: their indexes among the lines of `points`, a
+    rendering holding marks, each `mark` then its group's code point): the groups marked on the line
+    or on lines without words just before it; the group of the last mark at or before it."""
+    count = len(worded)
+    out = np.zeros((count, 2 * groups))
+    last_group = np.full(count, -1)
+    line = target = 0
+    for i in range(len(points)):
+        if points[i] == 10:
+            line += 1
+        elif points[i] == mark:
+            while target < count and worded[target] < line:
+                target += 1
+            if target == count:  # marks after the last worded line mark nothing
+                break
+            group = points[i + 1] - first_group
+            out[target, group] = 1.0
+            last_group[target] = group
+    current = -1
+    for target in range(count):
+        if last_group[target] >= 0:
+            current = last_group[target]
+        if current >= 0:
+            out[target, groups + current] = 1.0
+    return out
