@@ -50,6 +50,8 @@ _NUMBER_RUN = re.compile(r"[+(\d](?<![\w.,+/-].)(?:(?<=[+(])\d|(?<=\d))[\d ()./-
 _IPV4 = re.compile(r"(?<![\d.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d]|\.\d)")
 _VERSION_BEFORE = re.compile(r"(?:\bversions?|\bver|\brelease|\bbuild|\bv)[\s.:=]*$", re.IGNORECASE)
 _IPV6 = re.compile(r"(?<![\w:.])[23][0-9A-Fa-f]{0,3}:(?:[0-9A-Fa-f]{0,4}:){1,6}[0-9A-Fa-f]{0,4}(?![\w:]|\.\d)")
+# Part of every _IPV6 match: found far faster (it starts at colons, _IPV6 at every 2 and 3).
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
 
 _SEP = r"[ .\-/]"
@@ -118,7 +120,7 @@ def redact(text: str, types: set[str]) -> tuple[str, dict[str, int]]:
     counts = dict.fromkeys(PLACEHOLDERS, 0)
     if "email" in types and "@" in text:
         text = _EMAIL.sub(lambda m: _replace(m, "email", counts, m["tld"].lower() not in FILE_EXTENSIONS), text)
-    if "ip_address" in types and ("::" in text or text.count(":") >= 7):
+    if "ip_address" in types and ("::" in text or text.count(":") >= 7) and _IPV6_HINT.search(text):
         text = _IPV6.sub(lambda m: _replace(m, "ip_address", counts, _is_public_ipv6(m[0])), text)
     if types & {"ip_address", "phone"}:
         text = _NUMBER_RUN.sub(lambda m: _redact_number_run(m, types, counts), text)
