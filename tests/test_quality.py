@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from curate.config import validate_options
 from curate.document import Document
@@ -125,6 +127,21 @@ def test_ngram_options_are_checked() -> None:
         validate_options("gopher_quality", {"languages": "en"}, where="t")
 
 
+def _counted_ngram_chars(tokens: list[str], n: int) -> tuple[int, int]:
+    """(top, dup) characters for n-grams of `tokens`, by counting word tuples: the reference."""
+    grams = list(zip(*(tokens[i:] for i in range(n))))
+    counts = Counter(grams)
+    top = max(counts.values(), default=0)
+    top_chars = top * next((sum(map(len, g)) for g in grams if counts[g] == top), 0) if top > 1 else 0
+    seen: set[tuple[str, ...]] = set()
+    covered = [False] * len(tokens)
+    for i, gram in enumerate(grams):
+        if gram in seen:
+            covered[i : i + n] = [True] * n
+        seen.add(gram)
+    return top_chars, sum(len(t) for t, c in zip(tokens, covered) if c)
+
+
 def test_ngram_keys_match_an_exact_count_on_real_web_text(shared_data: Path) -> None:
     """The 64-bit n-gram keys give the same characters as counting word tuples."""
     path = shared_data / "cc-text-jsonl-dolma" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
@@ -133,26 +150,29 @@ def test_ngram_keys_match_an_exact_count_on_real_web_text(shared_data: Path) -> 
     repeated = 0
     for text in texts:
         analysis = TextAnalysis(text)
-        tokens = analysis.words
         fast = ngram_chars(analysis, [2, 3, 4], list(range(5, 11)))
         for n in range(2, 11):
-            grams = list(zip(*(tokens[i:] for i in range(n))))
-            if n <= 4:
-                counts = Counter(grams)
-                top = max(counts.values(), default=0)
-                expected = top * next((sum(map(len, g)) for g in grams if counts[g] == top), 0)
-                assert fast[f"top_{n}gram"] == (expected if top > 1 else 0)
-            else:
-                seen: set[tuple[str, ...]] = set()
-                covered = [False] * len(tokens)
-                for i, gram in enumerate(grams):
-                    if gram in seen:
-                        covered[i : i + n] = [True] * n
-                    seen.add(gram)
-                expected = sum(len(t) for t, c in zip(tokens, covered) if c)
-                assert fast[f"dup_{n}gram"] == expected
-                repeated += expected > 0
+            top, dup = _counted_ngram_chars(analysis.words, n)
+            assert fast[f"top_{n}gram" if n <= 4 else f"dup_{n}gram"] == (top if n <= 4 else dup)
+            repeated += n > 4 and dup > 0
     assert repeated > 50  # the comparison exercised real repeats, not only the no-repeat shortcut
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "bb", "a b", "ccc"]), max_size=60),
+    st.sets(st.integers(2, 10), min_size=1),
+)
+def test_ngram_chars_match_an_exact_count_on_made_up_text(pieces: list[str], sizes: set[int]) -> None:
+    """Few distinct words, so n-grams of every size repeat, and any sizes asked for (a size left out
+    must not change the others)."""
+    analysis = TextAnalysis(" ".join(pieces))
+    top_sizes, dup_sizes = sorted(n for n in sizes if n % 2), sorted(n for n in sizes if not n % 2)
+    fast = ngram_chars(analysis, top_sizes, dup_sizes)
+    for n in top_sizes:
+        assert fast[f"top_{n}gram"] == _counted_ngram_chars(analysis.words, n)[0]
+    for n in dup_sizes:
+        assert fast[f"dup_{n}gram"] == _counted_ngram_chars(analysis.words, n)[1]
 
 
 def test_code_point_tables_equal_their_definitions() -> None:

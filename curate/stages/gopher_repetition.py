@@ -183,8 +183,9 @@ def _ngram_kernel(word_ids: np.ndarray, lengths: np.ndarray, top: np.ndarray, du
     first occurrence) of an n-gram, each word once. Column n, for the n that `top`/`dup` ask for.
 
     N-grams are 64-bit keys (a polynomial over word ids: collisions have odds of about 2**-64),
-    counted in an open-addressing table, so each n is one linear pass. A repeated (n+1)-gram implies
-    a repeated n-gram, so once an n has no repeat the larger ones are 0 without looking.
+    counted in an open-addressing table. An (n+1)-gram can repeat only where its leading n-gram
+    repeats, so each n looks only at the positions whose (n-1)-gram repeated: after the first few
+    sizes, a small share of the text (and none once no n-gram repeats).
     """
     largest = len(top) - 1
     out = np.zeros((2, largest + 1), np.int64)
@@ -192,59 +193,76 @@ def _ngram_kernel(word_ids: np.ndarray, lengths: np.ndarray, top: np.ndarray, du
     size = 1
     while size < 2 * n_words:
         size *= 2
-    mask = np.uint64(size - 1)
     table_keys = np.zeros(size, np.uint64)
     table_count = np.zeros(size, np.int64)
     table_first = np.full(size, -1, np.int64)
     slot_of = np.zeros(n_words, np.int64)
-    covered = np.zeros(n_words + 1, np.int64)
+    repeats = np.zeros(n_words, np.bool_)  # the n-gram at i repeats an earlier one
     keys = word_ids.copy()
     offsets = np.zeros(n_words + 1, np.int64)
     for i in range(n_words):
         offsets[i + 1] = offsets[i] + lengths[i]
-    repeats_possible = True
+    candidates = np.arange(n_words)  # in order: the positions whose n-gram may repeat
+    n_candidates = n_words
     for n in range(2, largest + 1):
         n_grams = n_words - n + 1
-        if n_grams <= 0:
+        kept = 0
+        for k in range(n_candidates):
+            i = candidates[k]
+            if i < n_grams:
+                keys[i] = keys[i] * _KEY_BASE + word_ids[i + n - 1]
+                candidates[kept] = i
+                kept += 1
+        n_candidates = kept
+        if n_candidates == 0:
             break
-        for i in range(n_grams):
-            keys[i] = keys[i] * _KEY_BASE + word_ids[i + n - 1]
-        if not (top[n] or (dup[n] and repeats_possible)):
+        if not (top[n] or dup[n]):
             continue
-        table_first[:] = -1
-        table_count[:] = 0
+        size = 1
+        while size < 2 * n_candidates:
+            size *= 2
+        mask = np.uint64(size - 1)
+        table_first[:size] = -1
+        table_count[:size] = 0
         any_repeat = False
-        covered[:] = 0
-        for i in range(n_grams):
+        for k in range(n_candidates):
+            i = candidates[k]
             key = keys[i]
             slot = ((key * _SLOT_MIX) >> np.uint64(17)) & mask
             while table_first[slot] != -1 and table_keys[slot] != key:
                 slot = (slot + np.uint64(1)) & mask
-            if table_first[slot] == -1:
+            repeats[i] = table_first[slot] != -1
+            if repeats[i]:
+                any_repeat = True
+            else:
                 table_keys[slot] = key
                 table_first[slot] = i
-            else:
-                any_repeat = True
-                covered[i] += 1
-                covered[i + n] -= 1
             table_count[slot] += 1
             slot_of[i] = slot
         if top[n] and any_repeat:
             best = 1
             best_first = -1
-            for i in range(n_grams):
+            for k in range(n_candidates):
+                i = candidates[k]
                 count = table_count[slot_of[i]]
                 if count > best:
                     best = count
                     best_first = i
             out[0, n] = (offsets[best_first + n] - offsets[best_first]) * best
-        if dup[n] and any_repeat:
-            depth = 0
+        if dup[n] and any_repeat:  # the words of the union of the repeats' spans, left to right
             total = 0
-            for i in range(n_words):
-                depth += covered[i]
-                if depth > 0:
-                    total += lengths[i]
+            reach = 0
+            for k in range(n_candidates):
+                i = candidates[k]
+                if repeats[i] and i + n > reach:
+                    total += offsets[i + n] - offsets[max(i, reach)]
+                    reach = i + n
             out[1, n] = total
-        repeats_possible = repeats_possible and any_repeat
+        kept = 0
+        for k in range(n_candidates):  # only an n-gram that repeats can start a repeated (n+1)-gram
+            i = candidates[k]
+            if table_count[slot_of[i]] > 1:
+                candidates[kept] = i
+                kept += 1
+        n_candidates = kept
     return out
