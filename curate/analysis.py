@@ -174,6 +174,7 @@ def _scan_text(
     token_start = 0
     run_first = -1
     run_last = -1
+    plain = low = plain_at_last = low_at_last = np.uint64(0)  # the run's hashes, and as of its last word character
     for i in range(n + 1):
         bits = _SPACE if i == n else flags[points[i]]
         if bits & _SPACE:
@@ -193,23 +194,24 @@ def _scan_text(
             if run_first >= 0:
                 starts[words] = run_first
                 lengths[words] = run_last + 1 - run_first
+                hashes[words] = plain_at_last
+                lowered[words] = low_at_last
                 words += 1
                 run_first = -1
             if i < n and bits & _NO_SPACE:
                 counts[2] += 1
                 starts[words] = i
                 lengths[words] = 1
+                hashes[words] = (np.uint64(points[i]) + np.uint64(1)) * _HASH_BASE
+                lowered[words] = (np.uint64(lower[points[i]]) + np.uint64(1)) * _HASH_BASE
                 words += 1
-        elif bits & _WORD:
+        elif run_first >= 0 or bits & _WORD:  # inside a run, from its first word character on
             if run_first < 0:
                 run_first = i
-            run_last = i
-    for w in range(words):
-        plain = np.uint64(0)
-        low = np.uint64(0)
-        for i in range(starts[w], starts[w] + lengths[w]):
+                plain = low = np.uint64(0)
             plain = (plain + np.uint64(points[i]) + np.uint64(1)) * _HASH_BASE
             low = (low + np.uint64(lower[points[i]]) + np.uint64(1)) * _HASH_BASE
-        hashes[w] = plain
-        lowered[w] = low
+            if bits & _WORD:
+                run_last = i
+                plain_at_last, low_at_last = plain, low
     return starts[:words].copy(), lengths[:words].copy(), hashes[:words].copy(), lowered[:words].copy(), counts

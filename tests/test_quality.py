@@ -23,7 +23,7 @@ from curate.stages.base import Stage
 from curate.stages.c4_quality import C4Quality
 from curate.stages.fineweb_quality import FinewebQuality
 from curate.stages.gopher_quality import GopherQuality, _present
-from curate.analysis import TextAnalysis, _tables, lowered_word_id
+from curate.analysis import _HASH_BASE, TextAnalysis, _tables, lowered_word_id
 from curate.stages.gopher_repetition import GopherRepetition, ngram_chars
 from curate.stats import StageStats
 from curate.text import NO_SPACE_SCRIPTS, count_sentences, no_space_chars, punct_table, spaced_words
@@ -207,6 +207,17 @@ def test_the_word_scan_equals_the_regex_reference(shared_data: Path) -> None:
         same = [(lowered_word_id(w.lower()), int(j)) for w, j in zip(analysis.words, analysis.lowered_word_ids)
                 if len(w.lower()) == len(w) and "Σ" not in w]  # fmt: skip
         assert all(expected is None or expected == got for expected, got in same)
+        assert analysis.word_ids.tolist() == [_word_hash(w) for w in analysis.words]
+        lowered = ["".join(c.lower() if len(c.lower()) == 1 else c for c in w) for w in analysis.words]
+        assert analysis.lowered_word_ids.tolist() == [_word_hash(w) for w in lowered]
+
+
+def _word_hash(word: str) -> int:
+    """The scan's word hash by its definition: a polynomial over the code points (each + 1), mod 2**64."""
+    value = 0
+    for char in word:
+        value = (value + ord(char) + 1) * int(_HASH_BASE) % 2**64
+    return value
 
 
 def test_stop_word_count_is_numpy_isin() -> None:
