@@ -19,9 +19,11 @@ import regex
 
 from curate.cli import main as cli
 from curate.config import parse_config
+from curate.document import Document
 from curate.errors import ConfigError, CurateError
 from curate.driver import execute
 from curate.pipeline import Pipeline
+from curate.stages.tokenize import Tokenize
 from curate.tokens import encodings
 from curate.tokens.bpe import train_bpe
 from curate.tokens.shards import HEADER_BYTES, ShardError, documents, load_index, load_shard, read_manifest, validate_shard
@@ -178,6 +180,18 @@ def test_same_shards_for_one_and_two_workers(corpus, small_tokenizer, tmp_path):
     assert names == sorted(p.name for p in (two / "tokens").iterdir())
     for name in names:
         assert (one / "tokens" / name).read_bytes() == (two / "tokens" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_stage_tokens_are_encode_ordinary(shared_data, threads):
+    """Every script, special tokens' text (ordinary text here) and a lone surrogate: the ids
+    `encode_ordinary` gives, whether one thread writes them straight to numpy or tiktoken's pool encodes."""
+    stage = Tokenize(encoding="cl100k_base", threads=threads)
+    texts = [doc["text"] for doc in lingua_docs(shared_data, per_language=2)]
+    texts += ["<|endoftext|> and <|fim_prefix|> as text", "a lone \ud800 surrogate", ""]
+    docs = [Document(id=str(i), text=text) for i, text in enumerate(texts)]
+    assert stage.process(docs)[-1] == "empty"
+    assert [doc.tokens.tolist() for doc in docs] == [stage.encoding.encode_ordinary(text) for text in texts]
 
 
 def test_tiktoken_file_round_trips_every_script(shared_data, small_tokenizer):
