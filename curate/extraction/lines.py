@@ -104,6 +104,8 @@ FEATURES = (
     *(f"window_starts_{group}" for group in _HINTS),
 )
 
+_AT = {name: i for i, name in enumerate(FEATURES)}
+
 
 @dataclass
 class PageLines:
@@ -193,34 +195,31 @@ def _marked_hints(html: str) -> str:
 
 def _with_context(base: np.ndarray, hints: np.ndarray, lines: list[str]) -> np.ndarray:
     """The per-line columns plus where each line sits: in the page, against resiliparse's main
-    content, among its neighbours."""
+    content, among its neighbours (written into one array, column by column)."""
     count = len(lines)
     words, link, in_main = base[:, 0], base[:, 1], base[:, 2]
     log_words = np.log1p(words)
     seen = Counter(lines)
-    repeated = np.fromiter(map(seen.__getitem__, lines), dtype=np.float64, count=count) > 1
     index = np.arange(count)
     main_at = np.flatnonzero(in_main)
     first, last = (main_at[0], main_at[-1]) if len(main_at) else (count, -1)
     total = words.sum()
-    starts = hints[:, : len(_HINTS)]
     cumulative = np.zeros((count + 1, 4 + len(_HINTS)))
-    np.cumsum(np.column_stack([in_main, link, log_words, words >= 12, starts]), axis=0, out=cumulative[1:])
+    np.cumsum(np.column_stack([in_main, link, log_words, words >= 12, hints[:, : len(_HINTS)]]), axis=0, out=cumulative[1:])
     lo, hi = np.maximum(index - WINDOW, 0), np.minimum(index + WINDOW + 1, count)
     window = (cumulative[hi] - cumulative[lo]) / (hi - lo)[:, None]
-
-    def shifted(values: np.ndarray, by: int) -> np.ndarray:
-        out = np.zeros(count)
-        if by > 0:
-            out[by:] = values[:-by]
-        else:
-            out[:by] = values[-by:]
-        return out
-
-    return np.column_stack([
-        log_words, link, in_main, base[:, 3:14], repeated,
-        index / count, index < first, index > last, np.full(count, (words * in_main).sum() / total), np.full(count, np.log1p(count)),
-        words / total,
-        shifted(log_words, 1), shifted(log_words, -1), shifted(in_main, 1), shifted(in_main, -1), shifted(link, 1), shifted(link, -1),
-        window[:, :4], hints, window[:, 4:],
-    ])
+    out = np.zeros((count, len(FEATURES)))
+    out[:, 0], out[:, 1:14] = log_words, base[:, 1:14]
+    out[:, _AT["repeated"]] = np.fromiter(map(seen.__getitem__, lines), dtype=np.int64, count=count) > 1
+    out[:, _AT["position"]] = index / count
+    out[:, _AT["before_main"]], out[:, _AT["after_main"]] = index < first, index > last
+    out[:, _AT["page_main_share"]] = (words * in_main).sum() / total
+    out[:, _AT["log_page_lines"]] = np.log1p(count)
+    out[:, _AT["share_of_page_words"]] = words / total
+    for name, values in (("log_words", log_words), ("in_main", in_main), ("link_share", link)):
+        out[1:, _AT[f"prev_{name}"]], out[:-1, _AT[f"next_{name}"]] = values[:-1], values[1:]
+    window_at, hints_at, window_hints_at = _AT["window_in_main"], _AT["starts_comments"], _AT["window_starts_comments"]
+    out[:, window_at : window_at + 4] = window[:, :4]
+    out[:, hints_at : hints_at + 2 * len(_HINTS)] = hints
+    out[:, window_hints_at:] = window[:, 4:]
+    return out
