@@ -1,4 +1,4 @@
-"""extract: HTML -> main text, with resiliparse (fast, default) or trafilatura (about 4x slower).
+"""extract: HTML -> main text, with resiliparse (fast, default) or trafilatura (about 6x slower).
 
 By default resiliparse renders the whole page and a shipped classifier (curate/extraction/, card:
 curate/data/extract-lines.md) keeps the lines that are main text, judging each by its length, link
@@ -6,7 +6,7 @@ share, markup, wording, whether resiliparse's own main-content heuristic kept it
 id names of the element it starts say (comments, byline, related, ...), and its neighbours. On the
 held-out half of html-cleaning-gold (1,470 human-cleaned pages, see bench/bench_extract_quality.py)
 that gives token F1 0.912 against bare trafilatura's 0.881 and resiliparse's main content's 0.843,
-at 4.3x trafilatura's pages per CPU second counting the helper process. Line breaks are preserved
+at 5.8-6.0x trafilatura's pages per CPU second counting the helper process. Line breaks are preserved
 because later quality filters (C4, Gopher, FineWeb) reason about lines.
 
 Runaway pages: resiliparse's time grows worse than quadratically with nesting depth (10,000 nested
@@ -15,8 +15,9 @@ signals. So with `timeout_s` set (the default) pages are extracted in a helper p
 killed and restarted when one page takes longer (`extract:timeout`), runs out of its `memory_mb`
 (`extract:memory_limit`) or crashes (`extract:extractor_crashed`); the run goes on with the next
 page. Pages over `max_html_chars` are not extracted at all (`extract:html_too_large`). The helper
-costs about 5% of extraction time (html-cleaning-gold's report half: 4.3x bare trafilatura's speed
-through it, 4.5x in-process; pages cross a pipe one by one).
+costs a few percent of extraction time (its parent's side about 0.1 ms a page; pages cross a pipe
+one by one) and about 0.8 CPU s to start, numba's import and kernel load 0.55 s of it: once a run
+and again after each page it is killed for.
 """
 
 from __future__ import annotations
