@@ -108,6 +108,41 @@ def test_markup_pass_equals_the_regex_and_str_calls_it_replaces() -> None:
         assert scan.rendering_lines(code_points(text), classes).tolist() == expected, repr(text)
 
 
+def _hints_line_by_line(marked: str, groups: int) -> tuple[list[int], list[list[float]]]:
+    """The worded lines of `marked` and their starts_/after_ columns, one line at a time (the loop the
+    kernel replaced): marks on lines without words wait for the next line with some."""
+    worded, rows, pending, current = [], [], "", groups
+    for i, line in enumerate(marked.split("\n")):
+        marks = "".join(line[at + 1] for at in range(len(line)) if line[at] == lines_module._MARK)
+        if not lines_module._unmarked(line).strip():
+            pending += marks
+            continue
+        starts, pending = pending + marks, ""
+        if starts:
+            current = ord(starts[-1]) - lines_module._FIRST_GROUP
+        row = [0.0] * (2 * groups)
+        for mark in starts:
+            row[ord(mark) - lines_module._FIRST_GROUP] = 1.0
+        if current < groups:
+            row[groups + current] = 1.0
+        worded.append(i)
+        rows.append(row)
+    return worded, rows
+
+
+def test_hint_pass_equals_the_line_by_line_rule() -> None:
+    """starts_ and after_ on 2,000 random renderings of words, blank lines and marks."""
+    rng = np.random.default_rng(1)
+    groups = len(lines_module._HINTS)
+    marks = [lines_module._MARK + chr(lines_module._FIRST_GROUP + g) for g in range(groups)]
+    for _ in range(2000):
+        marked = "".join(rng.choice(["w", " ", "\n", "\n\n", *marks], size=rng.integers(0, 25)))
+        worded, expected = _hints_line_by_line(marked, groups)
+        ours = scan.hint_columns(code_points(marked), np.array(worded, dtype=np.int64), ord(lines_module._MARK),
+                                 lines_module._FIRST_GROUP, groups)
+        assert ours.tolist() == expected, repr(marked)
+
+
 def test_class_and_id_hints_mark_the_line_an_element_starts_on() -> None:
     page = page_lines(
         "<html><body><article><h1>Headline</h1><p class=\"byline\">By Jane Doe</p>"
