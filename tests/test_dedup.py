@@ -13,6 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from datasketch import LeanMinHash, MinHash, MinHashLSH
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from curate.config import parse_config
 from curate.document import Document
@@ -22,7 +24,7 @@ from curate.io.inputs import list_shards
 from curate.pipeline import Pipeline
 from curate.clusters import SortedRuns, in_memory, join
 from curate.minhash import MinHasher, band_keys, lsh_params, shingle_hash, shingles, tokens
-from curate.stages.exact_dedup import ExactDedup
+from curate.stages.exact_dedup import ExactDedup, _collapse_whitespace
 from curate.stages.minhash_dedup import MinhashDedup
 from curate.stats import StageStats
 from curate.text import simplify
@@ -377,3 +379,12 @@ def test_groups_cut_across_merge_blocks_stay_whole(tmp_path):
             group = indexes[(keys == key) & (checks == check)]
             expected[group] = group.min()
     np.testing.assert_array_equal(roots, expected)
+
+
+_BLANKS = "".join(c for c in map(chr, range(0x110000)) if c.isspace())  # what str.split splits on (29)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_BLANKS + "ab", max_size=30) | st.text(alphabet=" \nab", max_size=30))
+def test_whitespace_collapse_is_split_and_join(text: str) -> None:
+    assert _collapse_whitespace(text) == " ".join(text.split())

@@ -10,6 +10,7 @@ Only 128-bit hashes and ids leave a shard, never text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
@@ -52,7 +53,7 @@ class ExactDedup(GlobalStage):
 
     def _normalized(self, text: str) -> str:
         if self.normalize == "whitespace":  # `\s+` -> " ", stripped: str.split splits on the same blanks
-            return " ".join(text.split())
+            return _collapse_whitespace(text)
         if self.normalize == "simplify":
             return simplify(text)
         return text
@@ -95,6 +96,18 @@ class ExactDedup(GlobalStage):
             survivor = decision[0] if decision else None
             verdicts.append(None if survivor is None else f"exact_duplicate_of:{survivor}")
         return verdicts
+
+
+def _collapse_whitespace(text: str) -> str:
+    """`" ".join(text.split())`; without splitting where line breaks and single spaces are the only
+    blanks (text after normalize, nearly always), which is a third faster."""
+    spaced = text.replace("\n", " ")
+    if "  " in spaced or spaced[:1] == " " or spaced[-1:] == " " or _OTHER_BLANK.search(spaced):
+        return " ".join(text.split())
+    return spaced
+
+
+_OTHER_BLANK = re.compile(r"[^\S ]")  # what str.split splits on, but a space
 
 
 def _hash128(data: bytes) -> int:
