@@ -17,9 +17,9 @@ picks the sizes.
 
 Then, in a fresh process, what a worker's memory is made of: the RSS after importing curate, after each
 per-document stage's `setup` (models, lists), and after that stage's `process` on the first 5,000 documents
-in batches of 500 (what lazily loaded models and caches add). The language stage's lingua models are read
-lazily, per language met, so a worker grows with the languages its input holds, up to all of them: the
-last line preloads every lingua model, which bounds what is left to grow.
+in batches of 500 (what lazily loaded models and caches add). web.yaml's language stage (`short_text_chars: 0`)
+loads every lingua model it can ask at setup, so it does not grow with the languages its input holds: the
+last line preloads them all again, which shows what is left to grow (nothing).
 """
 
 from __future__ import annotations
@@ -165,11 +165,12 @@ def stage_memory(corpus: Path) -> None:
         docs = [doc for i in range(0, len(docs), BATCH) for doc in stage(docs[i : i + BATCH], StageStats(stage.key))[0]]
         print(f"{stage.key:20} {set_up - before:9.0f} {rss_mb() - set_up:11.0f}")
     print(f"{'all':20} {rss_mb() - imported:21.0f}  (RSS now {rss_mb():.0f} MB)")
-    from lingua import LanguageDetectorBuilder
+    from curate.stages.language import consulted_detectors, lingua_builder
 
     before = rss_mb()
-    LanguageDetectorBuilder.from_all_languages().with_preloaded_language_models().build()
-    print(f"then every lingua model, preloaded: +{rss_mb() - before:.0f} MB (the most the language stage's lazy loading could still add)")
+    for codes, low_accuracy in consulted_detectors():
+        lingua_builder(codes, low_accuracy).with_preloaded_language_models().build()
+    print(f"then every lingua model the language stage can ask, preloaded: +{rss_mb() - before:.0f} MB (what it could still load)")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,6 +17,7 @@ from curate.stages.language import (
     GROUP_OF,
     LONG_TEXT_CHARS,
     Language,
+    consulted_detectors,
     lingua_codes,
     lingua_detector,
     lingua_script_answer,
@@ -166,6 +167,29 @@ def test_short_text_chars_chooses_lingua_models(stage, monkeypatch):
     asked.clear()
     trigrams_only.identify(pages)
     assert asked and all(low or codes in groups for codes, low in asked)  # groups settle as before
+
+
+def test_trigrams_only_asks_only_the_preloaded_detectors(shared_data, monkeypatch):
+    """At `short_text_chars: 0` setup loads the models of `consulted_detectors` up front, so a worker's memory
+    cannot grow with the languages it meets: every detector asked on real text of 75 languages (sentences, word
+    pairs, register pages) is one of them, and each kind is asked."""
+    asked: set[tuple[frozenset[str], bool]] = set()
+    ask = language_module.lingua_confidence
+
+    def recording(sample, codes, low_accuracy=False):
+        asked.add((codes, low_accuracy))
+        return ask(sample, codes, low_accuracy)
+
+    monkeypatch.setattr(language_module, "lingua_confidence", recording)
+    trigrams_only = Language(short_text_chars=0)
+    trigrams_only.setup()
+    folder = shared_data / "lingua-langid-testdata" / "language-testdata"
+    for kind in ("sentences", "word-pairs"):
+        for path in sorted((folder / kind).glob("*.txt")):
+            trigrams_only.identify(_lines(path, 20))
+    with gzip.open(shared_data / "web-text-turku-register" / "docs.jsonl.gz", "rt", encoding="utf-8") as lines:
+        trigrams_only.identify([json.loads(line)["text"] for _, line in zip(range(2000), lines)])
+    assert asked == set(consulted_detectors())
 
 
 def test_letterless_text_is_und_without_asking_lingua(stage, monkeypatch):

@@ -36,7 +36,10 @@ bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw
   languages of that script: lingua's detector for that script weighs in the same way
   (`lingua_script_answer`).
 lingua reads at most `SECOND_OPINION_CHARS` characters, one text at a time (no thread pool of its own);
-detectors are cached per process (the 256 most recent) and reused.
+detectors are cached per process (the 256 most recent) and reused. At `short_text_chars: 0` setup loads
+every model the second opinion can ask (`consulted_detectors`: ~290 MB, ~1.6 CPU s per process), so a
+worker's memory does not grow with the languages its input holds; above 0 the short texts' shortlists may
+ask any Latin-script language, whose models load on first use (up to ~860 MB more).
 
 The whole batch goes to `model.predict` in one call, each text cut to `max_chars` (the label agrees
 with the full text's for 99.9% of Common Crawl documents at 10,000 characters) with newlines
@@ -246,11 +249,31 @@ def lingua_codes(script: str = "Latn") -> frozenset[str]:
 @functools.lru_cache(maxsize=256)
 def lingua_detector(codes: frozenset[str], low_accuracy: bool = False) -> Any:
     """A lingua detector for these codes, built once per process. Each language's models load on first use
-    and are shared between detectors."""
+    (unless `preload_lingua_models` loaded them) and are shared between detectors."""
+    return lingua_builder(codes, low_accuracy).build()
+
+
+def lingua_builder(codes: frozenset[str], low_accuracy: bool) -> Any:
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
     builder = LanguageDetectorBuilder.from_iso_codes_639_1(*(getattr(IsoCode639_1, code.upper()) for code in sorted(codes)))
-    return (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
+    return builder.with_low_accuracy_mode() if low_accuracy else builder
+
+
+def consulted_detectors() -> list[tuple[frozenset[str], bool]]:
+    """The (codes, low accuracy) detectors the second opinion asks when `short_text_chars` is 0: the
+    Latin-script trigram detector (`lingua_answer`), each group's members (`pick_member`) and the Cyrillic,
+    Arabic and Devanagari trigram detectors (`lingua_script_answer`)."""
+    scripts = [(lingua_codes(script), True) for script in ("Cyrl", "Arab", "Deva")]
+    return [(lingua_codes(), True)] + [(frozenset(group - {"sh"}), False) for group in CONFUSABLE_GROUPS] + scripts
+
+
+@functools.lru_cache(maxsize=None)
+def preload_lingua_models() -> None:
+    """Load, once per process, every model of `consulted_detectors` (lingua shares them between detectors),
+    so a worker's memory does not grow with the languages its input happens to hold."""
+    for codes, low_accuracy in consulted_detectors():
+        lingua_builder(codes, low_accuracy).with_preloaded_language_models().build()
 
 
 def lingua_confidence(sample: str, codes: frozenset[str], low_accuracy: bool = False) -> dict[str, float]:
@@ -342,6 +365,8 @@ class Language(Stage):
         self.model = fasttext.load_model(str(lid_model_path(self.model_option)))
         known = {LABEL_ALIASES.get(label, label) for label in self.labels()}
         if self.options.second_opinion:
+            if not self.options.short_text_chars:  # else short texts' shortlists may ask any Latin-script language
+                preload_lingua_models()
             self.lid_cannot_name = (lingua_codes() - known) | LID_MISSES | {UNDETERMINED}
             self.lingua_names = lingua_codes("any")
             known |= lingua_codes()
