@@ -5,8 +5,11 @@ html-cleaning-gold's human-cleaned texts, line-quality-turku's pages, the Common
 Gutenberg, Shakespeare and WikiText cut into about 2 KB at paragraph breaks, the Leipzig sentences 20 to a
 document per language, the toxicity-train and Davidson comments 4 to a document (one thread of one set) and
 the plagiarism answers: about 120k documents from twelve corpora, the Leipzig sentences in 75 languages. They are shuffled once (seeded) and the first
-10k, 30k and 100k are written as 8 JSONL files each, so the sizes share one mix of sources; a plain JSONL
-file over 16 MiB is read as several tasks (`shard_bytes`), so a task holds at most that much input.
+10k, 30k and 100k are written as JSONL files of 6,250 documents (about 10.6 MB, one task each), so the
+sizes share one mix of sources and one task size: what grows is the run's document count, not the task a
+worker holds (a task's memory grows with its size up to `shard_bytes`, 16 MiB: a larger file is read as
+several tasks). `CURATE_BENCH_MEMORY_DOCS_PER_FILE=0` writes the earlier layout, 8 files at every size,
+where the 100k run's tasks hold five times the 10k run's.
 
 Each size is one `curate run` of pipelines/web.yaml's text stages (all but `extract`: exact and MinHash
 dedup included) with `--workers 2`, polled through /proc (`bench.proc.PeakMemory`) for the peak RSS
@@ -40,10 +43,11 @@ from typing import Iterator
 from bench.bench_filters import read_texts
 from bench.bench_pipeline import web_text_stages
 from bench.bench_scale import DATA, REPO
-from bench.proc import PeakMemory, children_cpu
+from bench.proc import PeakMemory, children_cpu, rss_mb
 
 SIZES = (10_000, 30_000, 100_000)
-FILES = 8
+DOCS_PER_FILE = 6_250  # one task's documents (about 10.6 MB of text), the same at every size
+OLD_FILES = 8  # CURATE_BENCH_MEMORY_DOCS_PER_FILE=0: the earlier layout, 8 files at every size (tasks grow with it)
 WORKERS = 2
 DOC_CHARS = 2000  # books and WikiText are cut into web-page-sized documents at paragraph breaks
 SENTENCES_PER_DOC = 20
@@ -104,14 +108,17 @@ def _davidson_tweets() -> list[str]:
         return [row["tweet"] for row in csv.DictReader(rows)]
 
 
-def write_corpus(work: Path, docs: list[tuple[str, str]], count: int) -> tuple[Path, int]:
-    """The first `count` of the shuffled documents in FILES JSONL files; returns the folder and text bytes."""
+def write_corpus(work: Path, docs: list[tuple[str, str]], count: int, docs_per_file: int | None = DOCS_PER_FILE) -> tuple[Path, int]:
+    """The first `count` of the shuffled documents in JSONL files of `docs_per_file` documents (None: in
+    `OLD_FILES` files, round robin); returns the folder and text bytes."""
     folder = work / f"corpus-{count}"
     folder.mkdir(parents=True, exist_ok=True)
-    files = [open(folder / f"part-{i}.jsonl", "w", encoding="utf-8") for i in range(FILES)]
+    n_files = -(-count // docs_per_file) if docs_per_file else OLD_FILES
+    files = [open(folder / f"part-{i:03d}.jsonl", "w", encoding="utf-8") for i in range(n_files)]
     n_bytes = 0
     for i, (source, text) in enumerate(docs[:count]):
-        files[i % FILES].write(json.dumps({"id": f"doc-{i}", "source": source, "text": text}, ensure_ascii=False) + "\n")
+        file = files[i // docs_per_file if docs_per_file else i % OLD_FILES]
+        file.write(json.dumps({"id": f"doc-{i}", "source": source, "text": text}, ensure_ascii=False) + "\n")
         n_bytes += len(text.encode("utf-8"))
     for file in files:
         file.close()
@@ -145,10 +152,6 @@ def stage_memory(corpus: Path) -> None:
     from curate.pipeline import Pipeline
     from curate.stats import StageStats
 
-    def rss_mb() -> float:
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
-
     imported = rss_mb()
     pipeline = Pipeline(parse_config({"input": {"paths": [str(corpus)]}, "stages": web_text_stages()}))
     texts = [json.loads(line)["text"] for path in sorted(corpus.glob("*.jsonl")) for line in open(path, encoding="utf-8")]
@@ -178,12 +181,14 @@ def main(argv: list[str] | None = None) -> None:
         stage_memory(Path(argv[1]))
         return
     sizes = [int(n) for n in os.environ.get("CURATE_BENCH_MEMORY_SIZES", ",".join(map(str, SIZES))).split(",")]
+    docs_per_file = int(os.environ.get("CURATE_BENCH_MEMORY_DOCS_PER_FILE", DOCS_PER_FILE)) or None
     by_source = pool()
     docs = [(name, text) for name, texts in by_source.items() for text in texts]
     random.Random(SEED).shuffle(docs)
     if len(docs) < max(sizes):
         raise RuntimeError(f"the shared corpora hold {len(docs):,} distinct documents, fewer than {max(sizes):,}")
     print(f"pool: {len(docs):,} distinct documents: " + ", ".join(f"{name} {len(texts):,}" for name, texts in by_source.items()))
+    print(f"files of {docs_per_file:,} documents (one task each)" if docs_per_file else f"{OLD_FILES} files at every size")
     print(f"{WORKERS} workers; stages: " + ", ".join(next(iter(s)) for s in web_text_stages()) + f"; load {os.getloadavg()[0]:.1f}")
     results = {}
     with tempfile.TemporaryDirectory(prefix="curate-bench-memory-", dir=os.environ.get("CURATE_BENCH_WORK")) as scratch:
@@ -191,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         pipeline = work / "web-text.yaml"
         pipeline.write_text(json.dumps({"input": {"format": "jsonl", "paths": ["unused"]}, "stages": web_text_stages()}))
         for count in sizes:
-            corpus, n_bytes = write_corpus(work, docs, count)
+            corpus, n_bytes = write_corpus(work, docs, count, docs_per_file)
             r = results[count] = run(corpus, work / f"out-{count}", pipeline)
             (parent_mb, parent_cpu), workers = r["parent"], r["workers"]
             print(f"{count:>7,} docs, {n_bytes / 1e6:5.1f} MB, {r['stats']['docs_written']:,} kept: wall {r['wall']:5.1f} s, "
