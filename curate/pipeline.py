@@ -210,6 +210,7 @@ class Pipeline:
             if key_tables:
                 write_parquet_atomic(keys_out, pa.concat_tables(key_tables))
         write_json_atomic(layout.done_marker(phase_index, shard), stats.to_dict())
+        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages: each task starts afresh
         return stats
 
     def global_stage(self, phase_index: int) -> GlobalStage:
