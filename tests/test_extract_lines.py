@@ -113,7 +113,8 @@ def _hints_line_by_line(marked: str, groups: int) -> tuple[list[int], list[list[
     kernel replaced): marks on lines without words wait for the next line with some."""
     worded, rows, pending, current = [], [], "", groups
     for i, line in enumerate(marked.split("\n")):
-        marks = "".join(line[at + 1] for at in range(len(line)) if line[at] == lines_module._MARK)
+        marks = "".join(line[at + 1] for at in range(len(line) - 1)
+                        if line[at] == lines_module._MARK and line[at + 1] in lines_module._GROUPS)
         if not lines_module._unmarked(line).strip():
             pending += marks
             continue
@@ -131,12 +132,14 @@ def _hints_line_by_line(marked: str, groups: int) -> tuple[list[int], list[list[
 
 
 def test_hint_pass_equals_the_line_by_line_rule() -> None:
-    """starts_ and after_ on 2,000 random renderings of words, blank lines and marks."""
+    """starts_ and after_ on 2,000 random renderings of words, blank lines and marks, with lone marks
+    (before a line break, a word, another mark, the last code point or nothing) that mark nothing."""
     rng = np.random.default_rng(1)
     groups = len(lines_module._HINTS)
     marks = [lines_module._MARK + chr(lines_module._FIRST_GROUP + g) for g in range(groups)]
+    lone = [lines_module._MARK, lines_module._MARK + "\U0010fffd", chr(lines_module._FIRST_GROUP - 1), chr(lines_module._FIRST_GROUP + groups)]
     for _ in range(2000):
-        marked = "".join(rng.choice(["w", " ", "\n", "\n\n", *marks], size=rng.integers(0, 25)))
+        marked = "".join(rng.choice(["w", " ", "\n", "\n\n", *marks, *lone], size=rng.integers(0, 25)))
         worded, expected = _hints_line_by_line(marked, groups)
         ours = scan.hint_columns(code_points(marked), np.array(worded, dtype=np.int64), ord(lines_module._MARK),
                                  lines_module._FIRST_GROUP, groups)
@@ -164,6 +167,25 @@ def test_marks_never_reach_the_text() -> None:
     page = page_lines(html, comments=False)
     assert page.lines == ["x\ufdd3", ARTICLE.strip()]
     assert "\ufdd0" not in extract_page(html, "resiliparse", True, False, True)[1]
+
+
+@pytest.mark.parametrize("html, without", [
+    ("<p>a&#xfdd0;</p><p>b</p>", "<p>a</p><p>b</p>"),
+    ("<p>x&#xFDD0;&#x10FFFD;</p><p>more</p>", "<p>x&#x10FFFD;</p><p>more</p>"),  # segfaulted: a group past the table
+    ("<p>x&#64976;&#xfdd3;y</p><p>more</p>", "<p>xy</p><p>more</p>"),  # with a group after it, it reads as a hint
+    ("<pre>a&#xfdd0;\nb\nc</pre><p>d</p>", "<pre>a\nb\nc</pre><p>d</p>"),  # the mark ate the line break
+    ("<p><a href=\"x&#xfdd0;y\">link</a> and text</p><p>z&#xfdd0;</p>", "<p><a href=\"xy\">link</a> and text</p><p>z</p>"),
+])
+def test_a_mark_the_page_writes_as_a_reference_changes_nothing(html: str, without: str) -> None:
+    """The parser decodes `&#xfdd0;` into a mark after `_marked_hints` dropped the raw ones: it is
+    left out of the lines and marks nothing, so the page reads as it does without it (the features
+    are those of the page with the reference deleted; one written with a group after it is a hint)."""
+    page, expected = page_lines(html, comments=False), page_lines(without, comments=False)
+    assert page.lines == expected.lines
+    if "fdd3" not in html:
+        assert page.features.tolist() == expected.features.tolist()
+    docs = [Document(id="mark", text="", html=html)]
+    assert Extract(timeout_s=None).process(docs) == [None] and "\ufdd0" not in docs[0].text
 
 
 def test_a_page_of_unclosed_hinted_tags_costs_linear_time() -> None:

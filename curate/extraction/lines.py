@@ -62,6 +62,9 @@ _MARK = "\ufdd0"
 _GROUPS = "".join(chr(0xFDD1 + i) for i in range(len(_HINTS)))
 _MARK_OF = {word: _MARK + _GROUPS[g] for g, words in enumerate(_HINTS.values()) for word in words.split()}
 _MARK_OF_TAG = {tag: _MARK + _GROUPS[list(_HINTS).index(group)] for tag, group in _HINT_TAGS.items()}
+# a mark and its group, or a lone mark: one the page wrote as a character reference (`&#xfdd0;`), which
+# the parser decodes after `_marked_hints` ran; a mark counts only with a group after it
+_MARK_AND_GROUP = re.compile(f"{_MARK}[{_GROUPS[0]}-{_GROUPS[-1]}]?")
 
 
 def _trie(words: list[str]) -> str:
@@ -177,10 +180,8 @@ def _plain(rendered: str) -> str:
 
 
 def _unmarked(text: str) -> str:
-    if _MARK not in text:
-        return text
-    first, *rest = text.split(_MARK)
-    return first + "".join(part[1:] for part in rest)
+    """The rendering without its marks: each mark with its group, a lone mark alone."""
+    return _MARK_AND_GROUP.sub("", text) if _MARK in text else text
 
 
 def _marked_hints(html: str) -> str:

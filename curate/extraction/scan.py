@@ -169,20 +169,21 @@ def rendering_lines(points: np.ndarray, classes: np.ndarray) -> np.ndarray:
 def hint_columns(points: np.ndarray, worded: np.ndarray, mark: int, first_group: int, groups: int) -> np.ndarray:
     """starts_ and after_ per worded line (`worded`: their indexes among the lines of `points`, a
     rendering holding marks, each `mark` then its group's code point): the groups marked on the line
-    or on lines without words just before it; the group of the last mark at or before it."""
-    count = len(worded)
+    or on lines without words just before it; the group of the last mark at or before it. A `mark`
+    without a group's code point after it (the page's own) marks nothing."""
+    n, count = len(points), len(worded)
     out = np.zeros((count, 2 * groups))
     last_group = np.full(count, -1)
     line = target = 0
-    for i in range(len(points)):
+    for i in range(n):
         if points[i] == 10:
             line += 1
-        elif points[i] == mark:
+        elif points[i] == mark and i + 1 < n and 0 <= np.int64(points[i + 1]) - first_group < groups:
             while target < count and worded[target] < line:
                 target += 1
             if target == count:  # marks after the last worded line mark nothing
                 break
-            group = points[i + 1] - first_group
+            group = np.int64(points[i + 1]) - first_group
             out[target, group] = 1.0
             last_group[target] = group
     current = -1
