@@ -214,6 +214,20 @@ def test_trees_are_summed_through_a_logistic() -> None:
         TreeEnsemble({**spec, "features": ["log_words"]})
 
 
+@pytest.mark.parametrize("field, values, problem", [
+    ("feature", [len(FEATURES), 0, 0], "feature outside"), ("feature", [-1, 0, 0], "feature outside"),
+    ("left", [1, 3, 2], "child index"), ("right", [2, 1, -1], "child index"), ("split", [0.0, 0.0], "same length"),
+    ("depth", 0, "do not always end on a leaf"), ("left", [1, 0, 2], "do not always end on a leaf"), ("depth", -1, "depth"),
+])
+def test_a_tree_the_kernel_would_walk_out_of_bounds_is_refused(field: str, values: object, problem: str) -> None:
+    """The kernel reads without index checks: a bad model file is an error naming the tree, never a
+    read out of bounds (numpy's take used to raise)."""
+    good = _stump("log_words", 2.0, -3.0, 1.0)
+    spec = {"features": list(FEATURES), "threshold": 0.5, "baseline": 0.0, "trees": [good, {**good, field: values}]}
+    with pytest.raises(ValueError, match=f"tree 1: .*{problem}"):
+        TreeEnsemble(spec)
+
+
 def test_a_missing_model_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(line_model, "SHIPPED_LINE_MODEL", tmp_path / "gone.json")
     line_model.shipped_line_model.cache_clear()

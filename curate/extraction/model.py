@@ -28,15 +28,18 @@ class TreeEnsemble:
         self.threshold: float = spec["threshold"]
         self.baseline: float = spec["baseline"]
         trees = spec["trees"]
+        for t, tree in enumerate(trees):
+            if problem := _problem(tree):
+                raise ValueError(f"tree {t}: {problem}")
         self.depth = max(tree["depth"] for tree in trees)
         width = max(len(tree["feature"]) for tree in trees)
-        self.offsets = (np.arange(len(trees)) * width)[:, None]  # tree t's node i is flat index t * width + i
+        self.roots = np.arange(len(trees)) * width  # tree t's node i is flat index t * width + i
 
         def flat(field: str, dtype: type, shift: bool = False) -> np.ndarray:
             out = np.zeros((len(trees), width), dtype=dtype)
             for i, tree in enumerate(trees):
                 out[i, : len(tree[field])] = tree[field]
-            return (out + self.offsets if shift else out).ravel()
+            return (out + self.roots[:, None] if shift else out).ravel()
 
         self.feature, self.split, self.value = flat("feature", np.intp), flat("split", np.float64), flat("value", np.float64)
         # node i's children at 2i (x <= split) and 2i + 1: one lookup a step instead of two and a choice
@@ -45,19 +48,41 @@ class TreeEnsemble:
     def probability(self, features: np.ndarray) -> np.ndarray:
         """P(main text) per row of `features` (columns in FEATURES order)."""
         leaves = _leaf_sums(np.ascontiguousarray(features, dtype=np.float64), self.feature, self.split, self.children, self.value,
-                            self.offsets[:, 0], self.depth)
+                            self.roots, self.depth)
         return 1.0 / (1.0 + np.exp(-(self.baseline + leaves)))
 
     def keeps(self, features: np.ndarray) -> np.ndarray:
         return self.probability(features) >= self.threshold
 
 
+def _problem(tree: dict) -> str | None:
+    """What makes a tree unsafe to walk (the kernel does not check indexes), or None: its arrays
+    differ in length, a split on a feature outside FEATURES, a child outside the tree, or a walk of
+    `depth` steps from the root ending off a leaf (a node whose children are itself)."""
+    nodes, depth = len(tree["feature"]), tree["depth"]
+    if not isinstance(depth, int) or depth < 0:
+        return f"its depth {depth!r} is not a whole number >= 0"
+    if not nodes or any(len(tree[field]) != nodes for field in ("split", "left", "right", "value")):
+        return "its feature, split, left, right and value arrays are not all the same length (at least 1)"
+    feature, left, right = (np.asarray(tree[field], dtype=np.int64) for field in ("feature", "left", "right"))
+    if feature.min() < 0 or feature.max() >= len(FEATURES):
+        return f"it splits on a feature outside 0..{len(FEATURES) - 1}"
+    if min(left.min(), right.min()) < 0 or max(left.max(), right.max()) >= nodes:
+        return f"a child index is outside its {nodes} nodes"
+    reached = np.zeros(1, np.int64)
+    for _ in range(depth):
+        reached = np.union1d(left[reached], right[reached])
+    if np.any((left[reached] != reached) | (right[reached] != reached)):
+        return f"{depth} steps from its root do not always end on a leaf (whose children are itself)"
+    return None
+
+
 @njit(cache=True)
 def _leaf_sums(features: np.ndarray, feature: np.ndarray, split: np.ndarray, children: np.ndarray, value: np.ndarray,
                roots: np.ndarray, depth: int) -> np.ndarray:
-    """Per row, the sum of the leaf values its trees lead to, added tree by tree (as numpy's sum over
-    the trees axis adds them). Every (tree, row) pair takes one step per level before any takes the
-    next, so the steps do not wait on each other; a leaf's children are itself."""
+    """Per row, the sum of the leaf values its trees lead to, added tree by tree, in order. Every
+    (tree, row) pair takes one step per level before any takes the next, so the steps do not wait on
+    each other; a leaf's children are itself."""
     rows = len(features)
     nodes = np.empty((len(roots), rows), np.int64)
     for tree in range(len(roots)):
