@@ -18,9 +18,9 @@ import re
 from functools import cache, cached_property
 
 import numpy as np
-from numba import njit
 
 from .document import Document
+from .jit import njit_cached
 from .text import NO_SPACE_SCRIPTS, every_character, lines, written_with_spaces
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -152,7 +152,7 @@ def analysis_of(doc: Document) -> TextAnalysis:
     return analysis
 
 
-@njit(cache=True)
+@njit_cached
 def _scan_text(
     points: np.ndarray, flags: np.ndarray, lower: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -18,8 +18,8 @@ from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
 
+from .jit import njit_cached
 from .text import NO_SPACE_SCRIPTS, every_character, punct_table, simplify
 
 MASK64 = (1 << 64) - 1
@@ -140,7 +140,7 @@ def _char_classes() -> np.ndarray:
     return classes
 
 
-@njit(cache=True)
+@njit_cached
 def _signature_kernel(codes, ends, classes, a, b, ngram, signatures, counts) -> None:
     """One pass over the code points of texts ending at `ends`: `shingle_hash` of every shingle,
     pre-mixed, then signatures[text, p] = min of a[p] * h + b[p] (mod 2^32) and counts[text].
@@ -190,7 +190,7 @@ def _signature_kernel(codes, ends, classes, a, b, ngram, signatures, counts) -> 
         start = end
 
 
-@njit(cache=True, inline="always")
+@njit_cached(inline="always")
 def _premixed_shingle(window, length) -> np.uint32:
     """`shingle_hash` of the last `length` token hashes in the window, with datasketch's
     `affine32` pre-mix (the MurmurHash3 32-bit finalizer) applied."""
@@ -214,7 +214,7 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(33))
 
 
-_fmix64_compiled = njit(cache=True, inline="always")(_fmix64)
+_fmix64_compiled = njit_cached(inline="always")(_fmix64)
 
 
 # --- LSH ------------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from numba import njit
 
 from ..errors import CurateError
+from ..jit import njit_cached
 from .lines import FEATURES, PageLines, page_lines
 
 _IN_MAIN = FEATURES.index("in_main")
@@ -77,7 +77,7 @@ def _problem(tree: dict) -> str | None:
     return None
 
 
-@njit(cache=True)
+@njit_cached
 def _leaf_sums(features: np.ndarray, feature: np.ndarray, split: np.ndarray, children: np.ndarray, value: np.ndarray,
                roots: np.ndarray, depth: int) -> np.ndarray:
     """Per row, the sum of the leaf values its trees lead to, added tree by tree, in order. Every

@@ -15,8 +15,8 @@ import re
 from functools import cache
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit_cached
 from ..text import every_character
 
 SPACE, BLANK, UNSPACED, TERMINAL, WORD = 1, 2, 4, 8, 16  # character class bits: \s, blanked, unspaced, terminal, \w
@@ -50,7 +50,7 @@ def tables(blanked: str, unspaced: str, terminal: str, lists: tuple[frozenset[st
     return classes, codes, np.array([len(w) for w in words], np.int64), np.array([bits[w] for w in words], np.int64)
 
 
-@njit(cache=True)
+@njit_cached
 def scan(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classes: np.ndarray, word_codes: np.ndarray,
          word_lengths: np.ndarray, word_bits: np.ndarray, short_words: int) -> np.ndarray:
     """One row per line `points[starts[i]:ends[i]]` (stripped, not empty), columns as named above.
@@ -95,13 +95,13 @@ def scan(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classes: np.n
     return out
 
 
-@njit(cache=True, inline="always")
+@njit_cached(inline="always")
 def _digitish(point: int) -> bool:
     """Could be what `\\d` matches: an ASCII digit, or any non-ASCII character (all other decimal digits are)."""
     return 48 <= point <= 57 or point >= 128
 
 
-@njit(cache=True)
+@njit_cached
 def _listed(points: np.ndarray, start: int, end: int, word_codes: np.ndarray, word_lengths: np.ndarray, word_bits: np.ndarray) -> int:
     """The list bits of the word `points[start:end]` lowered (0 when it is in no list)."""
     length = end - start
@@ -126,7 +126,7 @@ def _listed(points: np.ndarray, start: int, end: int, word_codes: np.ndarray, wo
     return found
 
 
-@njit(cache=True)
+@njit_cached
 def rendering_lines(points: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """One row per line of a rendering (minimal HTML), columns as named above: the characters of
     its links' contents as `<a\\b[^>\\n]*>([^\\n]*?)</a>` finds them (left to right, each search going
@@ -165,7 +165,7 @@ def rendering_lines(points: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit_cached
 def hint_columns(points: np.ndarray, worded: np.ndarray, mark: int, first_group: int, groups: int) -> np.ndarray:
     """starts_ and after_ per worded line (`worded`: their indexes among the lines of `points`, a
     rendering holding marks, each `mark` then its group's code point): the groups marked on the line

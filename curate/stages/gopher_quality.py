@@ -41,10 +41,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
 
 from ..analysis import TextAnalysis, lowered_word_id
 from .base import Signal
+from ..jit import njit_cached
 from ..options import option
 from .rules import Rule, RuleOptions, RuleStage, Scope
 
@@ -136,7 +136,7 @@ class GopherQuality(RuleStage):
         _present(self.stop_word_ids, TextAnalysis("warm the kernel up").lowered_word_ids)
 
 
-@njit(cache=True)
+@njit_cached
 def _present(ids: np.ndarray, words: np.ndarray) -> int:
     """How many of the sorted `ids` occur among `words` (`np.isin(ids, words).sum()`, without sorting the words)."""
     found = np.zeros(len(ids), np.bool_)

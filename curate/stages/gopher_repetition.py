@@ -43,9 +43,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
 
 from ..analysis import TextAnalysis
+from ..jit import njit_cached
 from ..options import OptionError, option
 from .base import Signal
 from .rules import Rule, RuleOptions, RuleStage, Scope
@@ -176,7 +176,7 @@ def _size_masks(top_sizes: tuple[int, ...], dup_sizes: tuple[int, ...]) -> tuple
     return np.array([n in top_sizes for n in range(largest + 1)]), np.array([n in dup_sizes for n in range(largest + 1)])
 
 
-@njit(cache=True)
+@njit_cached
 def _ngram_kernel(word_ids: np.ndarray, lengths: np.ndarray, top: np.ndarray, dup: np.ndarray) -> np.ndarray:
     """Row 0: characters of the most frequent n-gram (the first to occur among equally frequent ones)
     times its count, 0 when none repeats. Row 1: characters of the words inside any repeat (not the

@@ -1,0 +1,39 @@
+"""Every numba kernel in curate is compiled through `curate.jit.njit_cached`: cached where numba can
+write a cache, and still working, after one line on stderr, where it cannot."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "curate"
+
+# every module holding a kernel imported, and kernels of two of them run, where numba finds no place
+# to cache (as with a read-only install and no writable HOME: here its only locator is IPython's)
+_NO_CACHE = """
+import curate.minhash, curate.stages.gopher_quality, curate.stages.gopher_repetition
+from curate.analysis import TextAnalysis
+from curate.extraction.model import shipped_line_model
+import numpy as np
+from curate.extraction.lines import FEATURES
+print(TextAnalysis("two words").word_count, shipped_line_model().probability(np.zeros((1, len(FEATURES)))).shape)
+"""
+
+
+def test_kernels_work_where_numba_cannot_cache() -> None:
+    env = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "IPythonCacheLocator"}
+    env.pop("NUMBA_CACHE_DIR", None)
+    done = subprocess.run([sys.executable, "-c", _NO_CACHE], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2", "(1,)"]
+    assert len(done.stderr.splitlines()) == 1 and "NUMBA_CACHE_DIR" in done.stderr
+
+
+def test_every_kernel_goes_through_njit_cached() -> None:
+    """A bare `numba.njit` with cache=True would raise at import where numba cannot cache."""
+    bare = [str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+            if path.name != "jit.py" and re.search(r"\bnjit\(|from numba import", path.read_text(encoding="utf-8"))]
+    assert bare == []
