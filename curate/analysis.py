@@ -21,7 +21,7 @@ import numpy as np
 
 from .document import Document
 from .jit import njit_cached
-from .text import NO_SPACE_SCRIPTS, every_character, lines, written_with_spaces
+from .text import NO_SPACE_SCRIPTS, class_bits, code_points, every_character, lines, written_with_spaces
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SPACE, _WORD, _LETTER, _NO_SPACE = 1, 2, 4, 8  # character class bits
@@ -34,10 +34,7 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
     """Class bits of every code point, from the regexes the reference uses, and each code point's
     lowercase where that is one code point (the stop words compare lowered words)."""
     every = every_character()
-    flags = np.zeros(0x110000, np.uint8)
-    for bit, pattern in ((_SPACE, r"\s+"), (_WORD, r"\w+"), (_LETTER, r"[^\W\d_]+"), (_NO_SPACE, f"[{NO_SPACE_SCRIPTS}]+")):
-        for run in re.finditer(pattern, every):  # a few hundred runs, not a match per character
-            flags[run.start() : run.end()] |= bit
+    flags = class_bits({_SPACE: r"\s", _WORD: r"\w", _LETTER: r"[^\W\d_]", _NO_SPACE: f"[{NO_SPACE_SCRIPTS}]"})
     lower = np.arange(0x110000, dtype=np.uint32)
     for start in range(0, 0x110000, _LOWER_CHUNK):
         chunk = every[start : start + _LOWER_CHUNK]
@@ -50,10 +47,6 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
             if len(lowered) == 1:
                 lower[point] = ord(lowered)
     return flags, lower
-
-
-def code_points(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
 
 
 class TextAnalysis:

@@ -13,7 +13,6 @@ import pytest
 
 from curate.document import Document
 from curate.errors import CurateError
-from curate.analysis import code_points
 from curate.extraction import lines as lines_module
 from curate.extraction import scan
 from curate.extraction import model as line_model
@@ -21,6 +20,7 @@ from curate.extraction.lines import FEATURES, page_lines
 from curate.extraction.model import TreeEnsemble
 from curate.stages.extract import Extract, extract_page
 from curate.stats import StageStats
+from curate.text import code_points
 
 ARTICLE = "A long sentence of the article body that goes on for well over twelve words in total. "
 PAGE = (

@@ -17,7 +17,7 @@ import numpy as np
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
-from ..analysis import code_points
+from ..text import code_points
 from . import RENDER_CHOICES
 from .scan import (COMMAS, COPYRIGHT_SIGN, ENDS_TERMINAL, HEADING, LINK_CHARS, LIST_ITEM, LISTED, MAYBE_CLOCK, PARAGRAPH, TOKENS,
                    UNSPACED_CHARS, WORDS, hint_columns, rendering_lines, scan, tables)

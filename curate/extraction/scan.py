@@ -11,13 +11,12 @@ them); the kernels are cached under `curate/extraction/__pycache__` (`make setup
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 import numpy as np
 
 from ..jit import njit_cached
-from ..text import every_character
+from ..text import class_bits
 
 SPACE, BLANK, UNSPACED, TERMINAL, WORD = 1, 2, 4, 8, 16  # character class bits: \s, blanked, unspaced, terminal, \w
 # columns of `scan`'s result
@@ -31,11 +30,7 @@ _KELVIN = 0x212A  # the one non-ASCII character whose lowercase is ASCII ("k"); 
 def tables(blanked: str, unspaced: str, terminal: str, lists: tuple[frozenset[str], ...]) -> tuple[np.ndarray, ...]:
     """The class bits of every code point; and the listed words (ASCII) as a padded array of code
     points, their lengths and their lists' bits (list i: bit 1 << i), sorted by length."""
-    every = every_character()
-    classes = np.zeros(len(every), np.uint8)
-    for bit, pattern in ((SPACE, r"\s+"), (UNSPACED, f"{unspaced}+"), (WORD, r"\w+")):
-        for run in re.finditer(pattern, every):  # a few hundred runs, not a match per character
-            classes[run.start() : run.end()] |= bit
+    classes = class_bits({SPACE: r"\s", UNSPACED: unspaced, WORD: r"\w"})
     for bit, chars in ((BLANK, blanked), (TERMINAL, terminal)):
         classes[[ord(c) for c in chars]] |= bit
     bits: dict[str, int] = {}
@@ -43,7 +38,7 @@ def tables(blanked: str, unspaced: str, terminal: str, lists: tuple[frozenset[st
         for word in words:
             assert word.isascii() and word == word.lower()
             bits[word] = bits.get(word, 0) | 1 << i
-    words = sorted(bits, key=len)
+    words = sorted(bits, key=lambda word: (len(word), word))
     codes = np.zeros((len(words), max(map(len, words))), np.uint32)
     for row, word in enumerate(words):
         codes[row, : len(word)] = [ord(c) for c in word]
