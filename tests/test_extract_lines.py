@@ -1,5 +1,6 @@
-"""extract's line classifier: held-out quality on html-cleaning-gold, the features it sees, and the
-shipped trees evaluated exactly as scikit-learn would."""
+"""extract's line classifier: held-out quality on html-cleaning-gold, the features it sees (against
+the str calls and regexes the kernels replaced), and the shipped trees walked by the kernel exactly
+as a plain walk of their JSON arrays does."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ def report_pages(shared_data: Path) -> list:
     from bench.bench_extract_quality import read_pages
 
     return list(read_pages("report", None))[::5]
+
+
+@pytest.fixture(scope="module")
+def real_page_lines(report_pages) -> list:
+    """The lines and features of 60 of those pages."""
+    return [page_lines(page.html, comments=False) for page in report_pages[:60]]
 
 
 def test_beats_bare_resiliparse_on_pages_it_never_trained_on(report_pages) -> None:
@@ -77,7 +84,7 @@ def _columns_by_str_calls(line: str, title: str) -> list[float]:
             len(line) >= 15 and lower in title, *wording]
 
 
-def test_one_pass_counts_equal_the_str_calls_they_replace(report_pages) -> None:
+def test_one_pass_counts_equal_the_str_calls_they_replace(real_page_lines) -> None:
     """Words, commas, terminal punctuation, title and what short lines say, from the kernel over code
     points, equal the str calls' on tricky lines (case, non-ASCII spaces and digits, unspaced scripts)
     and on every line of 60 real pages."""
@@ -85,7 +92,7 @@ def test_one_pass_counts_equal_the_str_calls_they_replace(report_pages) -> None:
               "COPYRIGHT (c) ACME", "All Rights Reserved.", "12:30", "at12:30", "١٢:٣٠ pm", "x 1.25", "3.5 stars",
               "Posted Sept. 3", "日本語の文章です。これはテストです。", "ข่าววันนี้", "a,b,c,d", "word " * 31 + "home", "«Menu»",
               "“Quoted”", "Dec\u200910", "tags: news", "The Page Title Is Long", "..."]
-    real = [line for page in report_pages[:60] for line in page_lines(page.html, comments=False).lines]
+    real = [line for page in real_page_lines for line in page.lines]
     title = "the page title is long | example"
     lines = tricky + real
     no_markup = np.zeros((len(lines), 4), np.int64)
@@ -237,6 +244,34 @@ def test_a_missing_model_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.
         assert Extract(line_model=False).options.line_model is False
     finally:
         line_model.shipped_line_model.cache_clear()
+
+
+def _plain_walk_sums(spec: dict, features: np.ndarray) -> np.ndarray:
+    """The shipped trees walked straight from their JSON arrays, all rows at once: left where a row's
+    feature is <= the split, until a leaf (children itself); leaf values added tree by tree in order."""
+    sums = np.zeros(len(features))
+    rows = np.arange(len(features))
+    for tree in spec["trees"]:
+        feature, split, left, right, value = (np.asarray(tree[k]) for k in ("feature", "split", "left", "right", "value"))
+        node = np.zeros(len(features), np.int64)
+        while np.any(inner := left[node] != node):
+            goes_left = features[rows, feature[node]] <= split[node]
+            node = np.where(inner, np.where(goes_left, left[node], right[node]), node)
+        sums += value[node]
+    return sums
+
+
+def test_the_kernel_walks_the_shipped_trees_as_a_plain_walk_does(real_page_lines) -> None:
+    """Probabilities bit for bit on every line of 60 real pages (and the rows with one feature at each
+    of its split values, where `<=` against `>` would show)."""
+    spec = json.loads(line_model.SHIPPED_LINE_MODEL.read_text())
+    features = np.vstack([page.features for page in real_page_lines])
+    at_splits = np.repeat(features[:1], sum(len(tree["split"]) for tree in spec["trees"]), axis=0)
+    at_splits[np.arange(len(at_splits)), [f for tree in spec["trees"] for f in tree["feature"]]] = [v for tree in spec["trees"] for v in tree["split"]]
+    rows = np.vstack([features, at_splits])
+    expected = 1.0 / (1.0 + np.exp(-(spec["baseline"] + _plain_walk_sums(spec, rows))))
+    assert len(features) > 3000
+    assert line_model.shipped_line_model().probability(rows).tolist() == expected.tolist()
 
 
 def test_shipped_model_is_what_the_card_says() -> None:
