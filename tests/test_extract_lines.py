@@ -86,12 +86,13 @@ def _columns_by_str_calls(line: str, title: str) -> list[float]:
 
 def test_one_pass_counts_equal_the_str_calls_they_replace(real_page_lines) -> None:
     """Words, commas, terminal punctuation, title and what short lines say, from the kernel over code
-    points, equal the str calls' on tricky lines (case, non-ASCII spaces and digits, unspaced scripts)
-    and on every line of 60 real pages."""
+    points, equal the str calls' on tricky lines (case, non-ASCII spaces and digits, unspaced scripts,
+    a lone surrogate, a long s, long lines without spaces) and on every line of 60 real pages."""
     tricky = ["Share", "SHARE this", "Coo\u212aies", "\u0130nfo", "Log\u00a0in", "Sign-in | Register", "©", "| © 2012",
               "COPYRIGHT (c) ACME", "All Rights Reserved.", "12:30", "at12:30", "١٢:٣٠ pm", "x 1.25", "3.5 stars",
               "Posted Sept. 3", "日本語の文章です。これはテストです。", "ข่าววันนี้", "a,b,c,d", "word " * 31 + "home", "«Menu»",
-              "“Quoted”", "Dec\u200910", "tags: news", "The Page Title Is Long", "..."]
+              "“Quoted”", "Dec\u200910", "tags: news", "The Page Title Is Long", "...", "x\ud800", "\u017fhare",
+              "https://example.com/" + "a" * 5000, "日本語" * 400]
     real = [line for page in real_page_lines for line in page.lines]
     title = "the page title is long | example"
     lines = tricky + real

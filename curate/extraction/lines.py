@@ -1,10 +1,11 @@
 """The lines of a page as resiliparse renders it whole (`main_content` off), each with features a
 classifier can tell main text from boilerplate by: its length, link share, markup, punctuation,
 whether resiliparse's own main-content heuristic kept it, what the class and id names of the
-element it starts say, and the same around it. No Python runs per line: the counts come from one
-numba pass over the lines' code points (scan.py), the rest from C-level calls mapped over all lines
-or made once on the whole rendering. With the two renderings and the hint marks a page costs about
-a sixth of one trafilatura call (0.8 ms of it is resiliparse's main content)."""
+element it starts say, and the same around it. No Python runs per line beyond C-level calls mapped
+over all lines and a look at the few lines that may be the title or hold a clock time: the counts
+come from numba passes over code points (scan.py), the rest from calls made once on the whole
+rendering. With the two renderings and the hint marks a page costs about a sixth of one
+trafilatura call (0.8 ms of it is resiliparse's main content)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from resiliparse.parse.html import HTMLTree
 from ..text import code_points
 from . import RENDER_CHOICES
 from .scan import (COMMAS, COPYRIGHT_SIGN, ENDS_TERMINAL, HEADING, LINK_CHARS, LIST_ITEM, LISTED, MAYBE_CLOCK, PARAGRAPH, TOKENS,
-                   UNSPACED_CHARS, WORDS, hint_columns, rendering_lines, scan, tables)
+                   UNSPACED_CHARS, WORDS, hint_columns, line_counts, rendering_lines, tables)
 
 # punctuation and symbols that end up beside words in short lines ("Share:", "(3 comments)", "© 2012"),
 # blanked so that a short line's words are a plain split
@@ -143,13 +144,14 @@ def page_lines(html: str, comments: bool) -> PageLines:
 
 
 def _line_columns(lines: list[str], markup: np.ndarray, main_keys: set[str], title: str) -> np.ndarray:
-    """FEATURES' first 14 columns, one row per line: counts from one pass over the lines' code points
-    (`scan`), link characters and markup from one over their minimal HTML (`markup`, from
-    `rendering_lines`), the rest C-level calls mapped over all lines."""
+    """The per-line columns, one row per line: column 0 the word count (FEATURES' log_words is its
+    log1p, taken in `_with_context`), 1-13 FEATURES' next 13. Counts from one pass over the lines'
+    code points (`line_counts`), link characters and markup from one over their minimal HTML (`markup`,
+    from `rendering_lines`), the rest C-level calls mapped over all lines."""
     count = len(lines)
     chars = np.fromiter(map(len, lines), dtype=np.int64, count=count)
     ends = np.cumsum(chars + 1) - 1
-    counts = scan(code_points("\n".join(lines)), ends - chars, ends, *_scan_tables(), SHORT_WORDS)
+    counts = line_counts(code_points("\n".join(lines)), ends - chars, ends, *_scan_tables(), SHORT_WORDS)
     words = (counts[:, WORDS] + counts[:, UNSPACED_CHARS] // 2).astype(np.float64)  # two unspaced characters make a word
     out = np.zeros((count, 14))
     out[:, 0], out[:, 1] = words, np.minimum(1.0, markup[:, LINK_CHARS] / chars)

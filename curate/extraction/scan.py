@@ -1,13 +1,14 @@
 """The numba passes behind a page's line features, each over code points instead of a dozen str calls
 or regexes mapped over the lines (0.7 ms a page before):
-- `scan`, over the text lines: whitespace words, characters of scripts written without spaces,
+- `line_counts`, over the text lines: whitespace words, characters of scripts written without spaces,
   commas, terminal punctuation, and, for short lines, which lists their words come from (furniture,
   legal, months) once punctuation is blanked and case lowered, a copyright sign, and whether a clock
   time may be there;
 - `rendering_lines`, over the minimal HTML: characters inside links, heading / paragraph / list markup;
 - `hint_columns`, over the minimal HTML with its hint marks: the groups each line starts or follows.
-Each result is the one the str calls and regexes in curate/extraction/lines.py define (tests pin
-them); the kernels are cached under `curate/extraction/__pycache__` (`make setup` compiles them)."""
+Each result is the one the str calls and regexes they replaced define (kept as the reference in
+tests/test_extract_lines.py, which pins them). The kernels are compiled once and cached where numba
+can write (`curate.jit`: beside the code, else under HOME or NUMBA_CACHE_DIR; `make setup` compiles them)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ..jit import njit_cached
 from ..text import class_bits
 
 SPACE, BLANK, UNSPACED, TERMINAL, WORD = 1, 2, 4, 8, 16  # character class bits: \s, blanked, unspaced, terminal, \w
-# columns of `scan`'s result
+# columns of `line_counts`' result
 WORDS, UNSPACED_CHARS, COMMAS, ENDS_TERMINAL, TOKENS, LISTED, COPYRIGHT_SIGN, MAYBE_CLOCK = range(8)
 # columns of `rendering_lines`' result
 LINK_CHARS, HEADING, PARAGRAPH, LIST_ITEM = range(4)
@@ -46,7 +47,7 @@ def tables(blanked: str, unspaced: str, terminal: str, lists: tuple[frozenset[st
 
 
 @njit_cached
-def scan(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classes: np.ndarray, word_codes: np.ndarray,
+def line_counts(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classes: np.ndarray, word_codes: np.ndarray,
          word_lengths: np.ndarray, word_bits: np.ndarray, short_words: int) -> np.ndarray:
     """One row per line `points[starts[i]:ends[i]]` (stripped, not empty), columns as named above.
     A line is short when its words plus half its unspaced characters are at most `short_words`;
