@@ -8,6 +8,7 @@ local and the Ray executor run the same tasks through `run_task`, `find_pairs` a
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import json
 import shutil
@@ -210,7 +211,7 @@ class Pipeline:
             if key_tables:
                 write_parquet_atomic(keys_out, pa.concat_tables(key_tables))
         write_json_atomic(layout.done_marker(phase_index, shard), stats.to_dict())
-        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages: each task starts afresh
+        _release_freed_memory()
         return stats
 
     def global_stage(self, phase_index: int) -> GlobalStage:
@@ -281,6 +282,17 @@ class Pipeline:
             return
         for batch in pq.ParquetFile(path).iter_batches(batch_size=1000):
             yield from from_table(pa.Table.from_batches([batch]))
+
+
+_MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc's; None elsewhere
+
+
+def _release_freed_memory() -> None:
+    """Hand the pages a finished task freed back to the system: Arrow's allocator and glibc's heap keep them
+    for reuse, and a worker's resident memory ratcheted up task after task (large documents' buffers)."""
+    pa.default_memory_pool().release_unused()
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def config_differences(recorded: dict, current: dict, keys: tuple[str, ...] = ("input", "stages", "outputs")) -> list[str]:
