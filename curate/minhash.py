@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from .jit import njit_cached
-from .text import NO_SPACE_SCRIPTS, every_character, punct_table, simplify
+from .text import NO_SPACE_SCRIPTS, code_points, every_character, punct_table, simplify
 
 MASK64 = (1 << 64) - 1
 _CHAR_BASE = 0x100000001B3  # odd: the polynomial base of token hashes (mod 2^64)
@@ -103,7 +103,7 @@ class MinHasher:
         counts = np.empty(len(texts), dtype=np.int64)
         for lo, hi in _spans_by_size([len(t) for t in texts], CHARS_PER_BLOCK):
             lowered = [t.lower() for t in texts[lo:hi]]  # may change lengths, so text ends come from these
-            codes = np.frombuffer("".join(lowered).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            codes = code_points("".join(lowered))
             ends = np.cumsum([len(t) for t in lowered], dtype=np.int64)
             _signature_kernel(codes, ends, _char_classes(), self.a, self.b, self.ngram, signatures[lo:hi], counts[lo:hi])
         return signatures, counts

@@ -287,3 +287,11 @@ def test_a_page_with_no_line_the_model_keeps_falls_back_to_resiliparse_main_cont
     monkeypatch.setattr(line_model, "shipped_line_model", lambda: refuses)
     fallback = line_model.main_text(PAGE, comments=False)
     assert "The Title" in fallback and ARTICLE.strip() in fallback and "Home" not in fallback
+
+
+def test_code_points_are_the_characters_ords() -> None:
+    """The kernels read `code_points` as native uint32: each value is the character's ord, lone surrogates and
+    astral characters included, whatever the machine's byte order."""
+    text = "a\u00e9\u20ac\ud800\U0001f600\n"
+    assert code_points(text).tolist() == [ord(char) for char in text]
+    assert code_points("").tolist() == []
