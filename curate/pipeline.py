@@ -231,6 +231,7 @@ class Pipeline:
         write_parquet_atomic(layout.pairs(phase_index, part), pairs)
         shutil.rmtree(scratch, ignore_errors=True)
         write_json_atomic(layout.pairs_marker(phase_index, part), stats.to_dict())
+        _release_freed_memory()
         return stats
 
     def resolve(self, phase_index: int, shards: list[InputShard], layout: OutputLayout) -> StageStats:
@@ -285,6 +286,8 @@ class Pipeline:
 
 
 _MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc's; None elsewhere
+if _MALLOC_TRIM is not None:  # int malloc_trim(size_t pad)
+    _MALLOC_TRIM.argtypes, _MALLOC_TRIM.restype = [ctypes.c_size_t], ctypes.c_int
 
 
 def _release_freed_memory() -> None:
