@@ -192,6 +192,21 @@ def test_trigrams_only_asks_only_the_preloaded_detectors(shared_data, monkeypatc
     assert asked == set(consulted_detectors())
 
 
+def test_setup_preloads_only_at_zero_and_after_the_checks(monkeypatch):
+    """Setup preloads lingua's models at `short_text_chars: 0` only (above 0 the shortlists may ask any Latin-script
+    language, and without the second opinion lingua is never asked), and only once the options are known good."""
+    calls: list[int] = []
+    monkeypatch.setattr(language_module, "preload_lingua_models", lambda: calls.append(1))  # the real one is lru_cached
+    Language(short_text_chars=0).setup()
+    assert calls == [1]
+    Language().setup()
+    Language(short_text_chars=120).setup()
+    Language(short_text_chars=0, second_opinion=False).setup()
+    with pytest.raises(ConfigError, match="keep.*english"):
+        Language(short_text_chars=0, keep=["english"]).setup()
+    assert calls == [1]
+
+
 def test_letterless_text_is_und_without_asking_lingua(stage, monkeypatch):
     """lid.176 is unsure of digits and punctuation; they are `und` before the second opinion, not after it."""
     def refuse(*args, **kwargs):

@@ -365,14 +365,14 @@ class Language(Stage):
         self.model = fasttext.load_model(str(lid_model_path(self.model_option)))
         known = {LABEL_ALIASES.get(label, label) for label in self.labels()}
         if self.options.second_opinion:
-            if not self.options.short_text_chars:  # else short texts' shortlists may ask any Latin-script language
-                preload_lingua_models()
             self.lid_cannot_name = (lingua_codes() - known) | LID_MISSES | {UNDETERMINED}
             self.lingua_names = lingua_codes("any")
             known |= lingua_codes()
         unknown = sorted((self.keep or set()) - known)
         if unknown:
             raise ConfigError(f"language.keep: neither lid.176 nor lingua knows {', '.join(unknown)}")
+        if self.options.second_opinion and not self.options.short_text_chars:  # else any Latin-script language may come up
+            preload_lingua_models()  # after the checks: a bad config fails without ~1.7 CPU s of loading
 
     def labels(self) -> list[str]:
         return [label.removeprefix("__label__") for label in self.model.get_labels()]
