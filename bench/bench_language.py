@@ -1,6 +1,7 @@
 """language stage vs a bare lid.176 `model.predict` on the same texts, one batch call, same run;
 then macro accuracy and CPU cost with and without the lingua second opinion (`--accuracy`, `--tune`), and
-web.yaml's setting's CPU and memory on the register corpus beside bare lid.176 (`--cost`, a fresh process).
+web.yaml's setting's CPU and memory on the register corpus beside bare lid.176 (`--cost`: a fresh process with
+lingua's models preloaded at setup, then another loading them lazily).
 
 Accuracy sets: the lingua test sentences split by a hash of each line (the `tune` half chose
 `unsure_below`, the groups and the second opinion's rules, only the `report` half is reported; lingua's
@@ -22,6 +23,7 @@ import gzip
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from bench.proc import rss_mb
 from curate.document import Document
+from curate.stages import language as language_module
 from curate.stages.language import Language
 from curate.stats import StageStats
 
@@ -158,10 +161,13 @@ def accuracy() -> None:
         print("  " + ", ".join(f"{lang} {old[1][lang]:.2f}->{new[1][lang]:.2f}" for lang in new[1]))
 
 
-def cost() -> None:
+def cost(lazy: bool = False) -> None:
     """CPU and memory of web.yaml's setting (`short_text_chars: 0`) on every register page, in this (fresh)
     process: setup (lid.176 and every lingua model the stage can ask), then `identify` in batches of 1,000,
-    beside bare lid.176 `predict` (k=1, newlines replaced, first 10,000 characters) on the same texts."""
+    beside bare lid.176 `predict` (k=1, newlines replaced, first 10,000 characters) on the same texts; then the
+    same in a second fresh process with the preload off (`lazy`: lingua loads a language's models on first use)."""
+    if lazy:
+        language_module.preload_lingua_models = lambda: None  # setup looks it up in the module
     texts, _ = register_pages()
     started, rss = time.process_time(), rss_mb()
     stage = Language(short_text_chars=0)
@@ -173,8 +179,11 @@ def cost() -> None:
     for i in range(0, len(texts), 1000):
         stage.model.predict([text[:10_000].replace("\n", " ") for text in texts[i : i + 1000]], k=1)
     bare = time.process_time() - done
-    print(f"{len(texts):,} register pages, short_text_chars 0: setup {set_up - started:.2f} CPU s, +{set_up_rss - rss:.0f} MB; "
-          f"identify {done - set_up:.2f} CPU s, +{rss_mb() - set_up_rss:.0f} MB after setup; bare lid.176 predict {bare:.2f} CPU s")
+    print(f"{len(texts):,} register pages, short_text_chars 0, {'lazily loaded' if lazy else 'preloaded'}: "
+          f"setup {set_up - started:.2f} CPU s, +{set_up_rss - rss:.0f} MB; identify {done - set_up:.2f} CPU s, "
+          f"+{rss_mb() - set_up_rss:.0f} MB after setup; bare lid.176 predict {bare:.2f} CPU s", flush=True)
+    if not lazy:
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--cost-lazy"], check=True)
 
 
 def tune() -> None:
@@ -187,4 +196,4 @@ def tune() -> None:
 
 
 if __name__ == "__main__":
-    {"--accuracy": accuracy, "--tune": tune, "--cost": cost}.get(sys.argv[1] if len(sys.argv) > 1 else "", main)()
+    {"--accuracy": accuracy, "--tune": tune, "--cost": cost, "--cost-lazy": lambda: cost(lazy=True)}.get(sys.argv[1] if len(sys.argv) > 1 else "", main)()
