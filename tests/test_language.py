@@ -148,8 +148,9 @@ def test_restricted_detectors_are_built_once():
 
 
 def test_short_text_chars_chooses_lingua_models(stage, monkeypatch):
-    """Below `short_text_chars` lingua's shortlist reads all its n-gram models; at 0 only trigrams (low accuracy),
-    whatever the length. Real short pages of the register corpus that lid.176 is unsure of."""
+    """Below `short_text_chars` lingua's shortlist reads all its n-gram models; at 0 there is no shortlist, whatever
+    the length: trigrams (low accuracy) but for the confusable groups' members. Real short pages of the register
+    corpus that lid.176 is unsure of."""
     pages = ["15cl de vin blanc sec", "Sveriges radio | Mårten Schultz.", "Vertex Silikon Bone (Silikon Bone)"]
     asked: list[tuple[frozenset[str], bool]] = []
     ask = language_module.lingua_confidence
@@ -162,14 +163,14 @@ def test_short_text_chars_chooses_lingua_models(stage, monkeypatch):
     groups = {group - {"sh"} for group in GROUP_OF.values()}  # what pick_member asks about
     stage.identify(pages)
     assert any(not low and codes not in groups for codes, low in asked)  # a high-accuracy shortlist
-    trigrams_only = Language(short_text_chars=0)
-    trigrams_only.setup()
+    no_shortlist = Language(short_text_chars=0)
+    no_shortlist.setup()
     asked.clear()
-    trigrams_only.identify(pages)
+    no_shortlist.identify(pages)
     assert asked and all(low or codes in groups for codes, low in asked)  # groups settle as before
 
 
-def test_trigrams_only_asks_only_the_preloaded_detectors(shared_data, monkeypatch):
+def test_short_text_chars_0_asks_only_the_preloaded_detectors(shared_data, monkeypatch):
     """At `short_text_chars: 0` setup loads the models of `consulted_detectors` up front, so a worker's memory
     cannot grow with the languages it meets: every detector asked on real text of 75 languages (sentences, word
     pairs, register pages) is one of them, and each kind is asked."""
@@ -181,14 +182,14 @@ def test_trigrams_only_asks_only_the_preloaded_detectors(shared_data, monkeypatc
         return ask(sample, codes, low_accuracy)
 
     monkeypatch.setattr(language_module, "lingua_confidence", recording)
-    trigrams_only = Language(short_text_chars=0)
-    trigrams_only.setup()
+    no_shortlist = Language(short_text_chars=0)
+    no_shortlist.setup()
     folder = shared_data / "lingua-langid-testdata" / "language-testdata"
     for kind in ("sentences", "word-pairs"):
         for path in sorted((folder / kind).glob("*.txt")):
-            trigrams_only.identify(_lines(path, 20))
+            no_shortlist.identify(_lines(path, 20))
     with gzip.open(shared_data / "web-text-turku-register" / "docs.jsonl.gz", "rt", encoding="utf-8") as lines:
-        trigrams_only.identify([json.loads(line)["text"] for _, line in zip(range(2000), lines)])
+        no_shortlist.identify([json.loads(line)["text"] for _, line in zip(range(2000), lines)])
     assert asked == set(consulted_detectors())
 
 

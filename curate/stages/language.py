@@ -26,8 +26,9 @@ bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw
   three (so only the models of languages that come up are loaded) weighs in with lid.176 as within a
   group. Its models cost: each language met loads all its n-gram models (~45 MB, ~0.15 CPU s, once per
   process), on the register corpus 30 languages for 21 short pages (~3 s, ~470 MB of a worker), where
-  the trigram models of every Latin-script language take ~7 MB and ~0.2 s. `short_text_chars: 0` asks
-  trigrams only. lingua's confidence is the score, at most 1 - lid.176's probability of languages lingua
+  the trigram models of every Latin-script language take ~53 MB and ~0.27 CPU s. At `short_text_chars: 0` no
+  shortlist is built: the Latin-script and script detectors read trigrams, the confusable groups' members all
+  n-gram orders. lingua's confidence is the score, at most 1 - lid.176's probability of languages lingua
   cannot name (jv, qu...); an answer in a group is settled as above; text none of them fits (an
   unsupported script) is `und`, never a confident wrong label. On a text of `LONG_TEXT_CHARS` or more
   lid.176 read ten times more than lingua: lingua's answer counts only when it is `und` or a language
@@ -37,9 +38,10 @@ bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw
   (`lingua_script_answer`).
 lingua reads at most `SECOND_OPINION_CHARS` characters, one text at a time (no thread pool of its own);
 detectors are cached per process (the 256 most recent) and reused. At `short_text_chars: 0` setup loads
-every model the second opinion can ask (`consulted_detectors`: ~290 MB, ~1.6 CPU s per process), so a
-worker's memory does not grow with the languages its input holds; above 0 the short texts' shortlists may
-ask any Latin-script language, whose models load on first use (up to ~860 MB more).
+every model the second opinion can ask (`consulted_detectors`: ~300 MB, ~1.7 CPU s per process; the groups'
+all-n-gram models ~230 MB of it, the trigram detectors ~70 MB), so a worker's memory does not grow with the
+languages its input holds; above 0 the short texts' shortlists may ask any Latin-script language, whose models
+load on first use (up to ~860 MB more).
 
 The whole batch goes to `model.predict` in one call, each text cut to `max_chars` (the label agrees
 with the full text's for 99.9% of Common Crawl documents at 10,000 characters) with newlines
@@ -336,8 +338,9 @@ class LanguageOptions(StageOptions):
     second_opinion: bool = option(True, "ask lingua where lid.176 is unsure or confuses languages (bs/hr/sr, ms/id...)")
     unsure_below: float = option(0.7, "lid.176 scores below this on Latin-script text get lingua's answer", ge=0, le=1)
     short_text_chars: int = option(
-        SHORT_TEXT_CHARS, "below this many characters lingua's second opinion reads all its n-gram models, not trigrams "
-        "only: better on short text, but each language met loads ~45 MB in ~0.15 CPU s; 0: trigrams only", ge=0)
+        SHORT_TEXT_CHARS, "below this many characters a shortlist of languages answers with all of lingua's n-gram models, "
+        "not trigrams only: better on short text, but each language met loads ~45 MB in ~0.15 CPU s; 0: no shortlist "
+        "(Latin-script and script detectors: trigrams; confusable-group members: all n-gram orders)", ge=0)
 
 
 class Language(Stage):
