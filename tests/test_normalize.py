@@ -9,13 +9,16 @@ import hashlib
 import json
 import re
 import tarfile
+import threading
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import ftfy
 import ftfy.badness
+import ftfy.fixes
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from curate import mojibake
@@ -327,18 +330,47 @@ def test_fix_text_is_ftfys_fix_text_on_real_text(identity_sets: dict[str, list[s
     assert sum(fixed != text for text, fixed in zip(texts, expected)) > 500
 
 
-# What each of ftfy's steps acts on: mojibake, C1 controls, a ligature, line breaks, a lone surrogate, an
-# ANSI escape, invisible controls, a letter that NFC composes, and lines longer than `max_decode_length`.
-_FIX_TEXT_ALPHABET = "ÃÂ©€œ™\x81\x85\x9d\ufb01\r\n\u2028\u2029\ud83d\x1b[31m\x00\ufeff\u206ae\u0301 ab"
+# What each of ftfy's steps acts on: mojibake, C1 controls, a ligature, line breaks, lone high and low
+# surrogates and a whole pair, an ANSI escape, invisible controls, a letter that NFC composes, and lines
+# longer than `max_decode_length`.
+_FIX_TEXT_PIECES = [*"ÃÂ©€œ™\x81\x85\x9d\ufb01\r\n\u2028\u2029\ud83d\ude00\x1b[31m\x00\ufeff\u206ae\u0301 ab", "\ud83d\ude00"]
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(alphabet=_FIX_TEXT_ALPHABET, max_size=40), st.sampled_from([FTFY_CONFIG.max_decode_length, 7]))
+@example("ab\ude00c", FTFY_CONFIG.max_decode_length)
+@given(st.lists(st.sampled_from(_FIX_TEXT_PIECES), max_size=40).map("".join), st.sampled_from([FTFY_CONFIG.max_decode_length, 7]))
 def test_fix_text_is_ftfys_fix_text_on_made_up_text(text: str, max_decode_length: int) -> None:
     config = FTFY_CONFIG._replace(max_decode_length=max_decode_length)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(mojibake, "FTFY_CONFIG", config)
         assert mojibake.fix_text(text) == ftfy.fix_text(text, config)
+
+
+def test_lone_surrogates_are_replaced_and_pairs_joined() -> None:
+    assert mojibake.fix_text("ab\ude00c") == "ab\ufffdc"
+    assert mojibake.fix_text("ab\ud83d\ude00c") == "ab\U0001f600c"
+
+
+def test_fix_text_puts_ftfys_is_bad_back_when_threads_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two threads inside `fix_text` at once, the first in leaving first: afterwards ftfy asks its own `is_bad`."""
+    own = ftfy.is_bad, ftfy.fixes.is_bad
+    both_inside, first_left = threading.Barrier(2, timeout=10), threading.Event()
+    fix_segment = mojibake._fix_segment
+
+    def overlapping(text: str) -> str:
+        both_inside.wait()
+        if text.startswith("second"):
+            assert first_left.wait(10)
+        return fix_segment(text)
+
+    monkeypatch.setattr(mojibake, "_fix_segment", overlapping)
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.submit(mojibake.fix_text, "first Ã©tÃ©"), pool.submit(mojibake.fix_text, "second Ã©tÃ©")
+        assert first.result() == "first été"
+        assert ftfy.is_bad is mojibake.is_bad  # the second is still fixing
+        first_left.set()
+        assert second.result() == "second été"
+    assert (ftfy.is_bad, ftfy.fixes.is_bad) == own == (ftfy.badness.is_bad, ftfy.badness.is_bad)
 
 
 def _tidy_whole_text(text: str) -> str:
