@@ -23,9 +23,11 @@ from curate.document import Document
 from curate.errors import ConfigError, CurateError
 from curate.driver import execute
 from curate.pipeline import Pipeline
+from curate.stages import base
 from curate.stages.tokenize import Tokenize
 from curate.tokens import encodings
 from curate.tokens.bpe import train_bpe
+from curate.stats import StageStats
 from curate.tokens.shards import HEADER_BYTES, ShardError, documents, load_index, load_shard, read_manifest, validate_shard
 
 CRAFTED = [
@@ -192,6 +194,17 @@ def test_stage_tokens_are_encode_ordinary(shared_data, threads):
     docs = [Document(id=str(i), text=text) for i, text in enumerate(texts)]
     assert stage.process(docs)[-1] == "empty"
     assert [doc.tokens.tolist() for doc in docs] == [stage.encoding.encode_ordinary(text) for text in texts]
+
+
+@pytest.mark.parametrize("threads, clock", [(1, "thread_time"), (2, "process_time")])
+def test_stage_is_timed_on_the_clock_of_its_threads(monkeypatch, threads, clock):
+    """One thread: its own CPU clock, which other threads of the worker do not inflate; a pool: the process's."""
+    stage = Tokenize(encoding="cl100k_base", threads=threads)
+    asked = Counter()
+    for name in ("thread_time", "process_time"):
+        monkeypatch.setattr(base.time, name, lambda name=name, clock=getattr(base.time, name): asked.update([name]) or clock())
+    stage([Document(id="0", text="some text")], StageStats("tokenize"))
+    assert asked == {clock: 2}
 
 
 def test_tiktoken_file_round_trips_every_script(shared_data, small_tokenizer):

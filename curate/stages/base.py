@@ -52,9 +52,9 @@ class Stage:
     signals: ClassVar[dict[str, Signal]] = {}
     is_global: ClassVar[bool] = False
     Options: ClassVar[type[StageOptions]] = StageOptions
-    # A stage whose `process` spreads a batch over threads (tokenize) is timed by its process's CPU
-    # clock; every other stage by its thread's, which other work on the machine does not inflate.
-    threaded: ClassVar[bool] = False
+    # A stage whose `process` spreads a batch over threads (tokenize with `threads` > 1) sets this, to
+    # be timed by its process's CPU clock; every other by its thread's, which other work does not inflate.
+    threaded: bool = False
 
     def __init__(self, **options: Any) -> None:
         self.options = parse(self.Options, options, self.name)

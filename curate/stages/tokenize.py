@@ -34,7 +34,7 @@ class TokenizeOptions(StageOptions, ShardWritingOptions):
 
     encoding: str = option(encodings.DEFAULT_ENCODING, "a tiktoken name (cl100k_base, o200k_base, gpt2, ...) or a .tiktoken path")
     val_fraction: float = option(0.01, "share of documents in the val split, by a hash of their id", ge=0, le=1)
-    threads: int | None = option(1, "tiktoken's batch threads; null: all cores (less wall time in one worker, ~15% more CPU)", ge=1)
+    threads: int | None = option(1, "tiktoken's batch threads; null: all cores (more than 1 costs about a third more CPU, and saves wall time only where cores sit idle)", ge=1)
 
     def __post_init__(self) -> None:
         try:
@@ -45,7 +45,6 @@ class TokenizeOptions(StageOptions, ShardWritingOptions):
 
 class Tokenize(Stage):
     name = "tokenize"
-    threaded = True  # tiktoken may encode a batch on `threads` threads
     signals = {
         "num_tokens": Signal(pa.int32(), bins=(1, 1e6, 30), log=True),
         "split": Signal(pa.string()),  # train or val: which token shards hold the document
@@ -57,6 +56,7 @@ class Tokenize(Stage):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.threads = self.options.threads or os.cpu_count() or 1
+        self.threaded = self.threads > 1  # then tiktoken encodes a batch on that many threads
 
     def setup(self) -> None:
         encodings.load_encoding(self.options.encoding)  # loaded once per worker, before the first batch
@@ -84,7 +84,9 @@ class Tokenize(Stage):
 
     def _encode(self, text: str) -> np.ndarray:
         """`encode_ordinary(text)` as uint32: what tiktoken documents as its equal (no special tokens
-        allowed, none refused), written straight into numpy instead of a list of ints."""
+        allowed, none refused), written straight into numpy instead of a list of ints. The array is a
+        read-only view of tiktoken's buffer, and so is `doc.tokens` where the vocabulary needs uint32
+        (`astype` copies nothing then): nothing in curate writes into it; copy it to change it."""
         try:
             return self.encoding.encode_to_numpy(text, disallowed_special=())
         except UnicodeEncodeError:  # a lone surrogate: encode_ordinary replaces it
