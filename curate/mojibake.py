@@ -38,15 +38,16 @@ from ftfy.chardata import CONTROL_CHARS, LIGATURES
 # ftfy with the settings that only undo damage (see curate.stages.normalize).
 FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, unescape_html=False, explain=False)
 # The character fixers FTFY_CONFIG switches on, in `ftfy.fix_and_explain`'s order, and every character
-# one of them changes (C1 controls, ligatures, line breaks, surrogates, the escape that starts an
-# ANSI sequence, ftfy's invisible controls): a text with none of them comes back from each as it is.
+# one of them changes (C1 controls, ligatures, line breaks, surrogates, ftfy's invisible controls, among
+# them the escape that starts an ANSI sequence): a text with none of them comes back from each as it is.
+# Named here, not read from FTFY_CONFIG's flags: a fixer turned on there needs its characters added here.
 _FIXERS = [
     ftfy.FIXERS[name]
     for name in ("fix_c1_controls", "fix_latin_ligatures", "fix_line_breaks", "fix_surrogates",
                  "remove_terminal_escapes", "remove_control_chars")
 ]
 FIXED_CHARS = re.compile(
-    "[\x80-\x9f\r\u2028\u2029\ud800-\udfff\x1b"
+    "[\x80-\x9f\r\u2028\u2029\ud800-\udfff"
     + "".join(re.escape(chr(c)) for c in sorted(set(CONTROL_CHARS) | set(LIGATURES)))
     + "]"
 )

@@ -98,6 +98,9 @@ class ExactDedup(GlobalStage):
         return verdicts
 
 
+_OTHER_BLANK = re.compile(r"[^\S ]")  # what str.split splits on, but a space
+
+
 def _collapse_whitespace(text: str) -> str:
     """`" ".join(text.split())`; without splitting where line breaks and single spaces are the only
     blanks (text after normalize, nearly always), which is a third faster."""
@@ -105,9 +108,6 @@ def _collapse_whitespace(text: str) -> str:
     if "  " in spaced or spaced[:1] == " " or spaced[-1:] == " " or _OTHER_BLANK.search(spaced):
         return " ".join(text.split())
     return spaced
-
-
-_OTHER_BLANK = re.compile(r"[^\S ]")  # what str.split splits on, but a space
 
 
 def _hash128(data: bytes) -> int:

@@ -120,7 +120,8 @@ def redact(text: str, types: set[str]) -> tuple[str, dict[str, int]]:
     counts = dict.fromkeys(PLACEHOLDERS, 0)
     if "email" in types and "@" in text:
         text = _EMAIL.sub(lambda m: _replace(m, "email", counts, m["tld"].lower() not in FILE_EXTENSIONS), text)
-    if "ip_address" in types and ("::" in text or text.count(":") >= 7) and _IPV6_HINT.search(text):
+    # "::" is itself a hint; without it, an address has 7 colons, and somewhere a hint
+    if "ip_address" in types and ("::" in text or (text.count(":") >= 7 and _IPV6_HINT.search(text))):
         text = _IPV6.sub(lambda m: _replace(m, "ip_address", counts, _is_public_ipv6(m[0])), text)
     if types & {"ip_address", "phone"}:
         text = _NUMBER_RUN.sub(lambda m: _redact_number_run(m, types, counts), text)
