@@ -183,7 +183,7 @@ def cost(lazy: bool = False) -> None:
           f"setup {set_up - started:.2f} CPU s, +{set_up_rss - rss:.0f} MB; identify {done - set_up:.2f} CPU s, "
           f"+{rss_mb() - set_up_rss:.0f} MB after setup; bare lid.176 predict {bare:.2f} CPU s", flush=True)
     if not lazy:
-        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--cost-lazy"], check=True)
+        subprocess.run([sys.executable, "-m", "bench.bench_language", "--cost-lazy"], cwd=Path(__file__).resolve().parents[1], check=True)
 
 
 def tune() -> None:

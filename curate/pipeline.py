@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import functools
 import json
 import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator, TextIO
+from typing import Callable, Iterable, Iterator, ParamSpec, TextIO, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -147,6 +148,24 @@ class OutputLayout:
             self._lock_file = None
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _releasing_freed_memory(task: Callable[_P, _R]) -> Callable[_P, _R]:
+    """A task, then `_release_freed_memory` once it has returned (its locals, the last batch and tables
+    among them, are gone by then)."""
+
+    @functools.wraps(task)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return task(*args, **kwargs)
+        finally:
+            _release_freed_memory()
+
+    return run
+
+
 class Pipeline:
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
@@ -169,6 +188,7 @@ class Pipeline:
                 stage.setup()
             self._ready = True
 
+    @_releasing_freed_memory
     def run_task(self, phase_index: int, shard: InputShard, layout: OutputLayout) -> RunStats:
         """Run one phase on one shard; outputs are renamed into place, the done marker last.
         Removed documents go to the sinks in every phase, kept ones in the last (before it, to the
@@ -211,7 +231,6 @@ class Pipeline:
             if key_tables:
                 write_parquet_atomic(keys_out, pa.concat_tables(key_tables))
         write_json_atomic(layout.done_marker(phase_index, shard), stats.to_dict())
-        _release_freed_memory()
         return stats
 
     def global_stage(self, phase_index: int) -> GlobalStage:
@@ -220,6 +239,7 @@ class Pipeline:
         assert isinstance(stage, GlobalStage)
         return stage
 
+    @_releasing_freed_memory
     def find_pairs(self, phase_index: int, part: int, shards: list[InputShard], layout: OutputLayout) -> StageStats:
         """One part of the barrier before `phase_index`: its pairs, then a marker with its stats.
         (No `setup`: a global stage loads nothing, and the map stages' models are not needed.)"""
@@ -231,9 +251,9 @@ class Pipeline:
         write_parquet_atomic(layout.pairs(phase_index, part), pairs)
         shutil.rmtree(scratch, ignore_errors=True)
         write_json_atomic(layout.pairs_marker(phase_index, part), stats.to_dict())
-        _release_freed_memory()
         return stats
 
+    @_releasing_freed_memory
     def resolve(self, phase_index: int, shards: list[InputShard], layout: OutputLayout) -> StageStats:
         """The barrier before `phase_index`, after every part: its global stage decides over all pairs."""
         stage = self.global_stage(phase_index)
@@ -291,7 +311,7 @@ if _MALLOC_TRIM is not None:  # int malloc_trim(size_t pad)
 
 
 def _release_freed_memory() -> None:
-    """Hand the pages a finished task freed back to the system: Arrow's allocator and glibc's heap keep them
+    """Hand the pages a finished task (or barrier part, or decision) freed back to the system: Arrow's allocator and glibc's heap keep them
     for reuse, and a worker's resident memory ratcheted up task after task (large documents' buffers)."""
     pa.default_memory_pool().release_unused()
     if _MALLOC_TRIM is not None:

@@ -25,9 +25,9 @@ from curate.driver import execute
 from curate.pipeline import Pipeline
 from curate.stages import base
 from curate.stages.tokenize import Tokenize
+from curate.stats import StageStats
 from curate.tokens import encodings
 from curate.tokens.bpe import train_bpe
-from curate.stats import StageStats
 from curate.tokens.shards import HEADER_BYTES, ShardError, documents, load_index, load_shard, read_manifest, validate_shard
 
 CRAFTED = [

@@ -47,6 +47,8 @@ class TreeEnsemble:
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         """P(main text) per row of `features` (columns in FEATURES order)."""
+        if features.ndim != 2 or features.shape[1] != len(FEATURES):  # the kernel reads columns unchecked
+            raise ValueError(f"features must be rows of {len(FEATURES)} columns, got shape {features.shape}")
         leaves = _leaf_sums(np.ascontiguousarray(features, dtype=np.float64), self.feature, self.split, self.children, self.value,
                             self.roots, self.depth)
         return 1.0 / (1.0 + np.exp(-(self.baseline + leaves)))

@@ -8,7 +8,7 @@ or regexes mapped over the lines (0.7 ms a page before):
 - `hint_columns`, over the minimal HTML with its hint marks: the groups each line starts or follows.
 Each result is the one the str calls and regexes they replaced define (kept as the reference in
 tests/test_extract_lines.py, which pins them). The kernels are compiled once and cached where numba
-can write (`curate.jit`: beside the code, else under HOME or NUMBA_CACHE_DIR; `make setup` compiles them)."""
+can write (`curate.jit`: in NUMBA_CACHE_DIR when set, else beside the code or under HOME; `make setup` compiles them)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def tables(blanked: str, unspaced: str, terminal: str, lists: tuple[frozenset[st
 
 @njit_cached
 def line_counts(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classes: np.ndarray, word_codes: np.ndarray,
-         word_lengths: np.ndarray, word_bits: np.ndarray, short_words: int) -> np.ndarray:
+                word_lengths: np.ndarray, word_bits: np.ndarray, short_words: int) -> np.ndarray:
     """One row per line `points[starts[i]:ends[i]]` (stripped, not empty), columns as named above.
     A line is short when its words plus half its unspaced characters are at most `short_words`;
     only short lines get the last four columns."""
