@@ -21,8 +21,9 @@ picks the sizes.
 Then, in a fresh process, what a worker's memory is made of: the RSS after importing curate, after each
 per-document stage's `setup` (models, lists), and after that stage's `process` on the first 5,000 documents
 in batches of 500 (what lazily loaded models and caches add). web.yaml's language stage (`short_text_chars: 0`)
-loads every lingua model it can ask at setup, so it does not grow with the languages its input holds: the
-last line preloads them all again, which shows what is left to grow (nothing).
+loads every lingua model it can ask at setup, so it does not grow with the languages its input holds (its
+`process` line shows what it still adds); the last line loads every other lingua model on top (all languages,
+all n-gram orders): the most the stage could still grow with `short_text_chars` above 0.
 """
 
 from __future__ import annotations

@@ -43,9 +43,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..analysis import TextAnalysis, lowered_word_id
-from .base import Signal
 from ..jit import njit_cached
 from ..options import option
+from .base import Signal
 from .rules import Rule, RuleOptions, RuleStage, Scope
 
 STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]
