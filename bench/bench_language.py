@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 
 from bench.proc import rss_mb
@@ -96,10 +97,16 @@ def in_half(key: str, half: str | None) -> bool:
     return half is None or (hashlib.md5(key.encode()).digest()[0] % 2 == 0) == (half == "tune")
 
 
+@cache
+def _register_rows() -> list[dict]:
+    """The register corpus, read once however many halves are asked for."""
+    with gzip.open(DATA / "web-text-turku-register" / "docs.jsonl.gz", "rt", encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
 def register_pages(half: str | None = None) -> tuple[list[str], list[str]]:
     """Register corpus pages and their corpus language (`no` as `nb`), languages with enough pages."""
-    with gzip.open(DATA / "web-text-turku-register" / "docs.jsonl.gz", "rt", encoding="utf-8") as lines:
-        rows = [json.loads(line) for line in lines]
+    rows = _register_rows()
     counts: dict[str, int] = defaultdict(int)
     for row in rows:
         counts[row["lang_label"]] += 1

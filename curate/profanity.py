@@ -13,6 +13,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -35,8 +36,10 @@ class ProfanityModel:
     slope: np.ndarray  # (n_folds,) each fold's sigmoid calibrator a_
     offset: np.ndarray  # (n_folds,) each fold's sigmoid calibrator b_
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_columns", {word: column for column, word in enumerate(self.words)})
+    @cached_property
+    def columns(self) -> dict[str, int]:
+        """Each vocabulary word's column (cached_property writes the instance dict, so frozen allows it)."""
+        return {word: column for column, word in enumerate(self.words)}
 
     @classmethod
     def load(cls, path: str | Path = SHIPPED_PROFANITY_MODEL) -> ProfanityModel:
@@ -54,7 +57,7 @@ class ProfanityModel:
 
     def predict_prob(self, texts: list[str]) -> np.ndarray:
         """P(profane) per text: the package's `predict_prob`."""
-        columns_of: dict[str, int] = self._columns  # type: ignore[attr-defined]
+        columns_of = self.columns
         columns: list[int] = []
         counts: list[int] = []
         lengths: list[int] = []

@@ -131,7 +131,7 @@ class Toxicity(Stage):
         applied = ~np.isnan(scores)
         scored = applied.any(axis=0).tolist()
         loudest = np.where(applied, scores, -1.0).argmax(axis=0).tolist()
-        combined = combine_scores(scores, self.combine, applied)
+        combined = combine_scores(scores, self.combine)
         per_scorer = {f"toxicity_{name}": row.tolist() for name, row in zip(self.scorers, scores)} if len(self.scorers) > 1 else {}
         verdicts: list[Verdict] = []
         for i, (doc, score) in enumerate(zip(docs, combined.tolist())):
@@ -183,12 +183,10 @@ class Toxicity(Stage):
         return np.maximum.reduceat(probabilities, starts) if len(texts) else probabilities
 
 
-def combine_scores(scores: np.ndarray, how: str, applied: np.ndarray | None = None) -> np.ndarray:
+def combine_scores(scores: np.ndarray, how: str) -> np.ndarray:
     """One score per column of a scorers x documents array (NaN where a scorer does not apply): the
-    mean or the max of the scores that apply, NaN where none does. `applied` is `~isnan(scores)`
-    when the caller already has it."""
-    if applied is None:
-        applied = ~np.isnan(scores)
+    mean or the max of the scores that apply, NaN where none does."""
+    applied = ~np.isnan(scores)
     if how == "max":
         combined = np.where(applied, scores, -np.inf).max(axis=0)
     else:
