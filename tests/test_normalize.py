@@ -24,10 +24,11 @@ from hypothesis import strategies as st
 from curate import mojibake
 from curate.config import validate_options
 from curate.document import Document
-from curate.errors import ConfigError
+from curate.errors import ConfigError, CurateError
 from curate.mojibake import CHAR_TO_BYTE, FTFY_CONFIG, is_bad, repair_lossy
 from curate.stages.normalize import Normalize, _tidy
 from curate.stats import StageStats
+from curate.tokens import encodings
 
 FTFY_CASE_FILES = ("in-the-wild", "synthetic", "negative", "language-names")  # known-failures excluded
 
@@ -158,6 +159,33 @@ def test_lossy_repair_can_be_turned_off(shared_data: Path) -> None:
     assert without.scorer is None
     assert without.normalize(damaged)[0] == canonical(ftfy.fix_text(damaged, FTFY_CONFIG))
     assert Normalize(fix_mojibake=False).normalize(damaged)[0] == canonical(damaged)
+
+
+def test_lossy_repair_loads_its_models_when_needed(shared_data: Path) -> None:
+    """Setup loads nothing; clean non-ASCII text loads nothing; lid.176 is the language stage's copy, and
+    o200k loads once a text has proven to be lossy mojibake."""
+    from curate.stages.language import Language
+
+    normalize = Normalize()
+    normalize.setup()
+    assert normalize.scorer is None
+    for lang in ("fi", "de", "ru", "vi"):
+        for text in _documents(shared_data, lang, count=2):
+            normalize.normalize(text)
+    assert normalize.scorer is None or "encoding" not in vars(normalize.scorer)
+    [original] = _documents(shared_data, "vi", count=1)
+    repaired, fixed = normalize.normalize(damage(original))
+    assert fixed and "encoding" in vars(normalize.scorer)
+    language = Language()
+    language.setup()
+    assert normalize.scorer.lid is language.model
+
+
+def test_missing_models_fail_at_setup(monkeypatch) -> None:
+    monkeypatch.setattr(encodings, "cache_dir", lambda: Path("/nonexistent"))
+    with pytest.raises(CurateError, match="o200k_base"):
+        Normalize().setup()
+    Normalize(repair_lossy=False).setup()  # needs neither
 
 
 # --- correct text stays as it is -------------------------------------------------------------------

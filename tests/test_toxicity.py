@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,9 @@ from curate.document import Document
 from curate.errors import ConfigError
 from curate.stages.base import split_verdict
 from curate.profanity import ProfanityModel
-from curate.stages.toxicity import Toxicity, WordLists, combine_scores, read_list
+from curate.stages import toxicity as toxicity_module
+from curate.stages.toxicity import TermTable, Toxicity, WordLists, combine_scores, read_list
+from curate.text import words
 from curate.stats import StageStats
 
 FOREIGN = ("de", "fr", "es", "ru")
@@ -442,3 +445,34 @@ def test_text_pipeline_runs_without_sklearn(shared_data: Path, tmp_path: Path) -
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
     toxicity = next(s for s in json.loads((tmp_path / "out" / "stats.json").read_text())["stages"] if s["name"] == "toxicity")
     assert toxicity["histograms"]["toxicity_profanity_check"]["counts"] and sum(toxicity["histograms"]["toxicity_profanity_check"]["counts"]) >= 10
+
+
+def _plain_word_hits(table, tokens: list[str]) -> float:
+    """Every distinct word's weight (the highest of its exact entry and every prefix it starts with) times its
+    count, summed in first-occurrence order: what `weighted_hits` computes for single words."""
+    def weight(word: str) -> float:
+        return max([table.exact.get(word, 0.0)] + [w for prefix, w in table.prefixes.items() if word.startswith(prefix)])
+
+    return sum(weight(word) * count for word, count in Counter(tokens).items())
+
+
+@pytest.mark.parametrize("cache_size", [1_000_000, 3])
+def test_word_hits_equal_the_plain_sum(shared_data: Path, davidson, wordlists: WordLists, monkeypatch, cache_size: int) -> None:
+    """The set-based lookup gives the plain per-word sum bit for bit, in every list and their union, on
+    Davidson tweets (where listed words are common) and clean sentences, with the word cache full too."""
+    monkeypatch.setattr(toxicity_module, "WORD_CACHE_SIZE", cache_size)
+    texts = davidson[0]
+    folder = shared_data / "lingua-langid-testdata" / "language-testdata" / "sentences"
+    hit = 0
+    for name, listed in [*wordlists.tables.items(), ("union", wordlists.union)]:
+        table = TermTable()  # single words only: phrases are matched as before
+        for word, weight in listed.exact.items():
+            table.add(word, weight)
+        for prefix, weight in listed.prefixes.items():
+            table.add(prefix + "*", weight)
+        sentences = (folder / f"{name}.txt").read_text(encoding="utf-8").splitlines()[:300] if name != "union" else []
+        for text in texts[:3000] + sentences + ["Scunthorpe assassins", "fuckfuck fuckers", "a"]:
+            tokens = words(text.lower())
+            assert table.weighted_hits(tokens) == _plain_word_hits(table, tokens), (name, text)
+            hit += table.weighted_hits(tokens) > 0
+    assert hit > 1000  # the lists do match here

@@ -53,17 +53,19 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+import os
 import re
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pyarrow as pa
 
 from ..document import Document
 from ..errors import ConfigError
-from ..models import lid_model_path
+from ..models import load_lid_model
 from ..options import option
 from .base import Signal, Stage, StageOptions, Verdict
 
@@ -91,6 +93,7 @@ LINGUA_SCRIPTS = {
     "Arab": "all_with_arabic_script",
     "Deva": "all_with_devanagari_script",
 }
+RAYON_THREADS_ENV = "RAYON_NUM_THREADS"  # the size of lingua's thread pool, read when the pool starts
 LID_MISSES = {"yo", "so"}  # lid.176 has them but names them for 4% and 10% of their tune-half sentences
 
 # Unicode ranges of the scripts lid.176's non-Latin languages are written in.
@@ -248,11 +251,22 @@ def lingua_codes(script: str = "Latn") -> frozenset[str]:
     return frozenset(language.iso_code_639_1.name.lower() for language in languages)
 
 
-@functools.lru_cache(maxsize=256)
+DETECTORS_KEPT = 256
+_detectors: dict[tuple[frozenset[str], bool], Any] = {}  # (codes, low accuracy) -> detector, least recently used first
+
+
 def lingua_detector(codes: frozenset[str], low_accuracy: bool = False) -> Any:
-    """A lingua detector for these codes, built once per process. Each language's models load on first use
-    (unless `preload_lingua_models` loaded them) and are shared between detectors."""
-    return lingua_builder(codes, low_accuracy).build()
+    """A lingua detector for these codes, built once per process (the `DETECTORS_KEPT` most recently used are
+    kept). Each language's models load on first use (unless `preload_lingua_models` loaded them) and are shared
+    between detectors."""
+    key = (codes, low_accuracy)
+    detector = _detectors.pop(key, None)
+    if detector is None:
+        detector = lingua_builder(codes, low_accuracy).build()
+        if len(_detectors) >= DETECTORS_KEPT:
+            del _detectors[next(iter(_detectors))]
+    _detectors[key] = detector
+    return detector
 
 
 def lingua_builder(codes: frozenset[str], low_accuracy: bool) -> Any:
@@ -272,15 +286,34 @@ def consulted_detectors() -> list[tuple[frozenset[str], bool]]:
 
 @functools.lru_cache(maxsize=None)
 def preload_lingua_models() -> None:
-    """Load, once per process, every model of `consulted_detectors` (lingua shares them between detectors),
-    so a worker's memory does not grow with the languages its input happens to hold."""
-    for codes, low_accuracy in consulted_detectors():
-        lingua_builder(codes, low_accuracy).with_preloaded_language_models().build()
+    """Build, once per process, every detector of `consulted_detectors` with its models loaded (lingua shares
+    them between detectors), so a worker's memory does not grow with the languages its input happens to hold."""
+    with _one_lingua_thread():
+        for codes, low_accuracy in consulted_detectors():
+            _detectors[codes, low_accuracy] = lingua_builder(codes, low_accuracy).with_preloaded_language_models().build()
 
 
 def lingua_confidence(sample: str, codes: frozenset[str], low_accuracy: bool = False) -> dict[str, float]:
-    values = lingua_detector(codes, low_accuracy).compute_language_confidence_values(sample)
+    with _one_lingua_thread():
+        values = lingua_detector(codes, low_accuracy).compute_language_confidence_values(sample)
     return {value.language.iso_code_639_1.name.lower(): value.value for value in values}
+
+
+@contextmanager
+def _one_lingua_thread() -> Iterator[None]:
+    """lingua spreads its work (loading models, n-gram orders) over a rayon thread pool, one thread per core,
+    started on its first use with the size `RAYON_NUM_THREADS` says then. A worker is already one process
+    per core, and the pool's threads spin while they wait: one thread gives the same answers for less CPU
+    (the preload ~0.3 s less on 2 busy cores). Set around each call, as it is not known which call starts
+    the pool; a value already in the environment stands, and other libraries' pools are left alone."""
+    if RAYON_THREADS_ENV in os.environ:
+        yield
+        return
+    os.environ[RAYON_THREADS_ENV] = "1"
+    try:
+        yield
+    finally:
+        del os.environ[RAYON_THREADS_ENV]
 
 
 def most_likely(labels: set[str], lid: dict[str, float], lingua: dict[str, float]) -> str:
@@ -363,19 +396,21 @@ class Language(Stage):
         self.lingua_names: frozenset[str] = frozenset()
 
     def setup(self) -> None:
-        import fasttext
+        self.model = load_lid_model(self.model_option)
+        lid_names = {LABEL_ALIASES.get(label, label) for label in self.labels()}
+        if not self.options.second_opinion:
+            self._check_keep(lid_names)
+            return
+        self._check_keep(lid_names | lingua_codes())  # first: a bad config fails without ~1.7 CPU s of loading
+        self.lid_cannot_name = (lingua_codes() - lid_names) | LID_MISSES | {UNDETERMINED}
+        self.lingua_names = lingua_codes("any")
+        if not self.options.short_text_chars:  # else any Latin-script language may come up
+            preload_lingua_models()
 
-        self.model = fasttext.load_model(str(lid_model_path(self.model_option)))
-        known = {LABEL_ALIASES.get(label, label) for label in self.labels()}
-        if self.options.second_opinion:
-            self.lid_cannot_name = (lingua_codes() - known) | LID_MISSES | {UNDETERMINED}
-            self.lingua_names = lingua_codes("any")
-            known |= lingua_codes()
+    def _check_keep(self, known: set[str]) -> None:
         unknown = sorted((self.keep or set()) - known)
         if unknown:
             raise ConfigError(f"language.keep: neither lid.176 nor lingua knows {', '.join(unknown)}")
-        if self.options.second_opinion and not self.options.short_text_chars:  # else any Latin-script language may come up
-            preload_lingua_models()  # after the checks: a bad config fails without ~1.7 CPU s of loading
 
     def labels(self) -> list[str]:
         return [label.removeprefix("__label__") for label in self.model.get_labels()]

@@ -58,8 +58,8 @@ class Normalize(Stage):
         self.scorer: ReadingScorer | None = None
 
     def setup(self) -> None:
-        if self.repair_lossy:
-            self._scorer()
+        if self.repair_lossy:  # its models load on first use (most inputs never need them)
+            ReadingScorer.check(self.lid_model)
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         verdicts: list[Verdict] = []

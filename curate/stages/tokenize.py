@@ -68,7 +68,7 @@ class Tokenize(Stage):
     def process(self, docs: list[Document]) -> list[Verdict]:
         dtype = token_dtype(self.encoding.n_vocab)
         texts = [d.text for d in docs]
-        if self.threads == 1:  # the batch call would start a thread pool and hand it one text at a time
+        if not self.threaded:  # the batch call would start a thread pool and hand it one text at a time
             batch = [self._encode(text) for text in texts]
         else:
             # list -> numpy through array.array: twice as fast as np.array on a list of ints

@@ -54,6 +54,7 @@ SCORERS: tuple[str, ...] = get_args(ScorerName)
 DEFAULT_SCORERS = ("fasttext", "wordlist", "profanity_check")
 SCORE_BINS = (0.0, 1.0, 20)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+WORD_CACHE_SIZE = 1_000_000  # words whose list weight is kept, per list: web text has a long tail of words
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,7 +208,9 @@ class TermTable:
     prefixes: dict[str, float] = field(default_factory=dict)
     phrases: dict[str, list[tuple[tuple[str, ...], bool, float]]] = field(default_factory=dict)  # first word -> (rest, last is prefix, weight)
     _prefix_lengths: list[int] = field(default_factory=list)
+    _prefix_heads: set[str] = field(default_factory=set)  # each prefix's first `_prefix_lengths[0]` characters
     _word_weights: dict[str, float] = field(default_factory=dict)  # cache: word -> weight, 0 for clean words
+    _weighted_words: set[str] = field(default_factory=set)  # the cached words whose weight is not 0
 
     def add(self, term: str, weight: float) -> None:
         is_prefix = term.endswith("*")
@@ -220,7 +223,9 @@ class TermTable:
             table = self.prefixes if is_prefix else self.exact
             table[tokens[0]] = max(weight, table.get(tokens[0], 0.0))
         self._prefix_lengths = sorted({len(p) for p in self.prefixes})
+        self._prefix_heads = {p[: self._prefix_lengths[0]] for p in self.prefixes}
         self._word_weights.clear()
+        self._weighted_words.clear()
 
     def merge(self, other: TermTable) -> None:
         for word, weight in other.exact.items():
@@ -235,16 +240,25 @@ class TermTable:
         weight = self._word_weights.get(word)
         if weight is None:
             weight = self.exact.get(word, 0.0)
-            for length in self._prefix_lengths:
-                if length > len(word):
-                    break
-                weight = max(weight, self.prefixes.get(word[:length], 0.0))
-            if len(self._word_weights) < 1_000_000:  # bounded: web text has a long tail of words
+            if self._prefix_heads and word[: self._prefix_lengths[0]] in self._prefix_heads:  # else no prefix can match
+                for length in self._prefix_lengths:
+                    if length > len(word):
+                        break
+                    weight = max(weight, self.prefixes.get(word[:length], 0.0))
+            if len(self._word_weights) < WORD_CACHE_SIZE:
                 self._word_weights[word] = weight
+                if weight:
+                    self._weighted_words.add(word)
         return weight
 
     def weighted_hits(self, tokens: list[str]) -> float:
-        hits = sum(self.word_weight(word) * count for word, count in Counter(tokens).items())
+        counts = Counter(tokens)
+        # Most documents hold no listed word: set operations find the few that weigh (and the words
+        # not yet looked up) without a call per word. The sum runs in the same order as over every
+        # word, its zero terms left out, so it is the same float.
+        weighted = self._weighted_words.intersection(counts)
+        weighted.update(word for word in set(counts).difference(self._word_weights) if self.word_weight(word))
+        hits = sum(self.word_weight(word) * count for word, count in counts.items() if word in weighted) if weighted else 0.0
         if self.phrases and not self.phrases.keys().isdisjoint(tokens):
             for i, word in enumerate(tokens):
                 for rest, is_prefix, weight in self.phrases.get(word, ()):
