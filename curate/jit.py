@@ -16,6 +16,25 @@ from numba import njit
 _warned = False
 
 
+def _numpy_registries_without_scipy() -> None:
+    """numba loads its NumPy registries with the first kernel a process loads or compiles, and one of them
+    (`numba.np.arraymath`) imports scipy.linalg (~0.16 CPU s) only to choose how `np.correlate` and
+    `np.convolve` take inner products: BLAS where scipy is, a plain loop where not. No kernel in curate
+    calls either, so that module is imported here with scipy.linalg out of reach (the plain loop). `np.dot`
+    and `np.linalg` still load scipy when a kernel using them compiles; a process that has scipy.linalg
+    already keeps it."""
+    if "scipy.linalg" in sys.modules or "numba.np.arraymath" in sys.modules:
+        return
+    sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # importing it now fails at once
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        del sys.modules["scipy.linalg"]
+
+
+_numpy_registries_without_scipy()
+
+
 def njit_cached(function: Callable | None = None, /, **options: Any) -> Any:
     """`numba.njit(cache=True, **options)`, as `@njit_cached` or `@njit_cached(inline="always")`;
     without the cache where numba has nowhere to write it."""

@@ -242,6 +242,17 @@ def test_cli_run_and_stats(tmp_path, corpus):
     assert result.returncode == 2 and "bogus" in result.stderr
 
 
+def test_cli_run_freezes_what_it_loaded_before_the_tasks(tmp_path, corpus):
+    """What `curate run` loaded before its tasks lives as long as the run: the collector's full passes skip it."""
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(f"input:\n  paths: [{corpus[0]}]\nstages:\n  - normalize: {{}}\n")
+    argv = ["run", str(pipeline), "--output", str(tmp_path / "out"), "--quiet"]
+    script = f"import gc\nfrom curate.cli import main\nbefore = gc.get_freeze_count()\nmain({argv!r})\nprint(before, gc.get_freeze_count() > 0)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["0", "True"]
+
+
 def test_large_jsonl_split_into_byte_ranges_reads_every_line_once(tmp_path, shared_data):
     lines = (shared_data / "cc-text-jsonl-dolma" / "cc_en_head-0091.jsonl").read_text().splitlines()
     source = write_jsonl(tmp_path / "big.jsonl", [l for l in lines if l] * 3)

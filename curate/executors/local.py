@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 import sys
@@ -76,6 +77,7 @@ def _init_worker(config: PipelineConfig) -> None:
     global _worker_pipeline
     _die_with_parent()
     _worker_pipeline = Pipeline(config)
+    gc.freeze()  # modules and kernels live as long as the worker: the collector's full passes skip them
 
 
 def _die_with_parent() -> None:
