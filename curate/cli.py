@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 from pathlib import Path
@@ -159,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .config import load_config
     from .driver import execute, output_of
     from .io.remote import is_url
-    from .pipeline import OutputLayout
+    from .pipeline import OutputLayout, prepare_task_process
     from .progress import RichProgress
     from .report.terminal import print_stats
 
@@ -174,7 +173,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         config.input.limit = args.limit
     output = output_of(config, args.output)
     readings = None if is_url(output) else OutputLayout(output).readings  # not shown for URL outputs
-    gc.freeze()  # what is loaded so far lives as long as the run: the collector's full passes (~0.1 CPU s) skip it
+    prepare_task_process()
     with RichProgress(disabled=args.quiet, readings=readings) as progress:
         outcome = execute(config, output, args.workers, args.executor, args.overwrite, progress, args.ray_address, args.work_dir)
     print_stats(outcome.stats.to_dict())

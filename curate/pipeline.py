@@ -11,8 +11,10 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import functools
+import gc
 import json
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -303,6 +305,31 @@ class Pipeline:
             return
         for batch in pq.ParquetFile(path).iter_batches(batch_size=1000):
             yield from from_table(pa.Table.from_batches([batch]))
+
+
+def prepare_task_process() -> None:
+    """Settle a process that runs curate's tasks and nothing else (`curate run`, a local worker), once it has
+    loaded its modules and pipeline:
+    - pyarrow imports pandas (~0.15 CPU s) on the first Python list it is handed, only to ask whether the
+      list is a pandas object, and curate hands it none: asked once with pandas out of reach, it takes lists
+      as lists from then on (a `to_pandas` would still import pandas);
+    - what is loaded so far lives as long as the process: the collector's full passes skip it (`gc.freeze`)."""
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _NoPandas)
+        try:
+            pa.array([])
+        finally:
+            sys.meta_path.remove(_NoPandas)
+    gc.freeze()
+
+
+class _NoPandas:
+    """An import finder under which pandas cannot be imported (`prepare_task_process`)."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas":
+            raise ModuleNotFoundError("pandas is kept out of pyarrow's first look", name=name)
 
 
 _MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc's; None elsewhere

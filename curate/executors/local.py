@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import signal
 import sys
@@ -13,7 +12,7 @@ from typing import Any, Iterator
 from ..config import PipelineConfig
 from ..errors import CurateError
 from ..io.base import InputShard
-from ..pipeline import OutputLayout, Pipeline
+from ..pipeline import OutputLayout, Pipeline, prepare_task_process
 from ..stats import RunStats, StageStats
 from . import RunnerSettings
 
@@ -77,7 +76,7 @@ def _init_worker(config: PipelineConfig) -> None:
     global _worker_pipeline
     _die_with_parent()
     _worker_pipeline = Pipeline(config)
-    gc.freeze()  # modules and kernels live as long as the worker: the collector's full passes skip them
+    prepare_task_process()
 
 
 def _die_with_parent() -> None:
