@@ -78,7 +78,7 @@ def _columns_by_str_calls(line: str, title: str) -> list[float]:
     short = set(lower.translate({ord(c): " " for c in lines_module._BLANKED}).split()) if n <= lines_module.SHORT_WORDS else None
     wording = [False] * 4
     if short:
-        wording = [not lines_module._FURNITURE.isdisjoint(short), "©" in line or "copyright" in short or "reserved" in short,
+        wording = [not lines_module._FURNITURE.isdisjoint(short), "©" in line or not lines_module._LEGAL.isdisjoint(short),
                    not lines_module._MONTHS.isdisjoint(short), lines_module._CLOCK.search(line) is not None]
     return [n, line[-1] in lines_module._TERMINAL, len(line) / n, line.count(",") / n,
             len(line) >= 15 and lower in title, *wording]
@@ -86,13 +86,16 @@ def _columns_by_str_calls(line: str, title: str) -> list[float]:
 
 def test_one_pass_counts_equal_the_str_calls_they_replace(real_page_lines) -> None:
     """Words, commas, terminal punctuation, title and what short lines say, from the kernel over code
-    points, equal the str calls' on tricky lines (case, non-ASCII spaces and digits, unspaced scripts,
-    a lone surrogate, a long s, long lines without spaces) and on every line of 60 real pages."""
+    points, equal the str calls' on tricky lines (case, non-ASCII letters and their capitals, the Kelvin
+    and Angstrom signs, non-ASCII spaces and digits, unspaced scripts, a lone surrogate, a long s, long
+    lines without spaces) and on every line of 60 real pages."""
     tricky = ["Share", "SHARE this", "Coo\u212aies", "\u0130nfo", "Log\u00a0in", "Sign-in | Register", "©", "| © 2012",
               "COPYRIGHT (c) ACME", "All Rights Reserved.", "12:30", "at12:30", "١٢:٣٠ pm", "x 1.25", "3.5 stars",
               "Posted Sept. 3", "日本語の文章です。これはテストです。", "ข่าววันนี้", "a,b,c,d", "word " * 31 + "home", "«Menu»",
               "“Quoted”", "Dec\u200910", "tags: news", "The Page Title Is Long", "...", "x\ud800", "\u017fhare",
-              "https://example.com/" + "a" * 5000, "日本語" * 400]
+              "https://example.com/" + "a" * 5000, "日本語" * 400, "MÄRZ 2021", "Über uns", "KOMMENTARE (3)", "UDOSTĘPNIJ",
+              "Publicité", "PUBLICITÉ", "Alle Rechte VORBEHALTEN", "7. MA\u1e9eE", "DATENSCHUTZERKL\u00c4RUNG", "\u212bBO",
+              "Weiterlesen »", "\u0130mprimer", "12 de diciembre", "ΣΧΟΛΙΑ"]
     real = [line for page in real_page_lines for line in page.lines]
     title = "the page title is long | example"
     lines = tricky + real
@@ -167,6 +170,35 @@ def test_class_and_id_hints_mark_the_line_an_element_starts_on() -> None:
     assert column["starts_comments"][at["3 Comments"]] == 1.0 and column["after_comments"][at["First!"]] == 1.0
     assert column["starts_related"][at["Read this next"]] == 1.0  # <aside>
     assert column["starts_comments"][at["Headline"]] == 0.0 and column["after_comments"][at["Headline"]] == 0.0
+
+
+def test_roles_and_schema_properties_hint_like_class_names() -> None:
+    """ARIA landmarks and schema.org properties mark the line their element starts on; the same words
+    in another attribute (`data-role`) or as part of a value do not."""
+    page = page_lines(
+        "<html><body><div role=\"navigation\"><p>Sections</p></div><div itemprop=\"articleBody\"><p>"
+        f"{ARTICLE}</p></div><span itemprop=\"author\">Jane Doe</span><div role=\"complementary\"><p>Elsewhere</p></div>"
+        "<div data-role=\"navigation\"><p>Not a landmark</p></div><div role=\"navigation-ish\"><p>Nor this</p></div>"
+        "</body></html>", comments=False)
+    column = {name: page.features[:, i] for i, name in enumerate(FEATURES)}
+    at = {line: i for i, line in enumerate(page.lines)}
+    assert column["starts_furniture"][at["Sections"]] == 1.0 and column["starts_article"][at[ARTICLE.strip()]] == 1.0
+    assert column["starts_byline"][at["Jane Doe"]] == 1.0 and column["starts_related"][at["Elsewhere"]] == 1.0
+    assert not page.features[[at["Not a landmark"], at["Nor this"]], FEATURES.index("starts_comments"):FEATURES.index("after_comments")].any()
+
+
+def test_furniture_legal_and_date_words_in_other_languages() -> None:
+    """The short-line word columns read German, French, Spanish, Italian, Portuguese, Dutch and Polish
+    furniture, rights and month words, capitalised or not; a long line or an ordinary word gets none."""
+    lines = ["Teilen", "KOMMENTARE (3)", "Partager sur Facebook", "Compartir", "Udostępnij", "Datenschutzerklärung",
+             "© Alle Rechte vorbehalten", "Tous droits réservés", "12. März 2024", "3 de diciembre", "5 września 2023",
+             "Der Bundestag hat beschlossen", "Mehr " + "Wörter " * 30]
+    page = page_lines("<html><body>" + "".join(f"<p>{line}</p>" for line in lines) + "</body></html>", comments=False)
+    assert page.lines == [line.strip() for line in lines]
+    furniture, legal, date = (page.features[:, FEATURES.index(name)].tolist() for name in ("furniture", "legal", "date"))
+    assert furniture == [1.0] * 6 + [0.0] * 7
+    assert legal == [0.0] * 6 + [1.0, 1.0] + [0.0] * 5
+    assert date == [0.0] * 8 + [1.0] * 3 + [0.0] * 2
 
 
 def test_marks_never_reach_the_text() -> None:

@@ -28,16 +28,43 @@ from .scan import (COMMAS, COPYRIGHT_SIGN, ENDS_TERMINAL, HEADING, LINK_CHARS, L
 _BLANKED = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»‹›“”‘’„–—…·•©®™|¦"
 _BULLET = re.compile(r"^[ \t]*•", re.MULTILINE)  # plain text's list bullets, absent from minimal HTML
 _TAG = re.compile(r"<[^>]*>")
-# lower-case words that mark a short line as page furniture (sharing, sign-in, legal, navigation, bylines)
+# lower-case words that mark a short line as page furniture (sharing, sign-in, legal, navigation,
+# bylines), in English and the other languages most common on the web (de, fr, es, it, pt, nl, pl):
+# the model learns from English pages what such a word says, and the same column carries it elsewhere
 _FURNITURE = frozenset(
     "cookie cookies privacy terms login log sign subscribe newsletter share tweet"
     " follow print email related advertisement advertisements comments comment reply permalink tags tag category"
-    " categories posted menu home search contact next previous prev more click archive archives rss skip".split()
+    " categories posted menu home search contact next previous prev more click archive archives rss skip"
+    # de
+    " datenschutz datenschutzerklärung impressum anmelden einloggen registrieren abonnieren abo teilen drucken"
+    " kommentare kommentar kommentieren antworten werbung anzeige startseite suche kontakt weiter zurück mehr"
+    " weiterlesen schlagworte themen kategorie archiv veröffentlicht agb menü"
+    # fr
+    " confidentialité connexion inscription abonnez abonner abonnement partager imprimer commentaires commentaire"
+    " répondre publicité accueil rechercher recherche suivant précédent lire mentions légales catégorie catégories publié"
+    # es, pt
+    " privacidad iniciar sesión registrarse regístrate suscríbete suscribirse compartir imprimir comentarios"
+    " comentario responder publicidad inicio buscar búsqueda contacto siguiente anterior etiquetas categoría"
+    " categorías publicado privacidade cadastre assine compartilhe compartilhar partilhar comentários comentário"
+    " publicidade início pesquisar contato próximo"
+    # it, nl, pl
+    " accedi registrati iscriviti abbonati condividi stampa commenti commento rispondi pubblicità cerca contatti"
+    " successivo precedente categoria categorie pubblicato archivio inloggen aanmelden abonneren delen reacties"
+    " reageren advertentie zoeken volgende vorige zaloguj zarejestruj subskrybuj udostępnij drukuj komentarze"
+    " komentarz odpowiedz reklama szukaj wyszukaj następny poprzedni kategoria kategorie opublikowano prywatności".split()
 )
-_LEGAL = frozenset({"copyright", "reserved"})  # or a copyright sign
+_LEGAL = frozenset("copyright reserved vorbehalten réservés reservados riservati zastrzeżone voorbehouden".split())  # or ©
 _MONTHS = frozenset(
     "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july august"
-    " september october november december".split()
+    " september october november december"
+    " januar jänner februar märz mai juni juli oktober dezember okt dez"  # de
+    " janvier février mars avril juin juillet août septembre octobre novembre décembre janv févr avr juil déc"  # fr
+    " enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre"  # es
+    " janeiro fevereiro março maio junho julho setembro outubro dezembro"  # pt
+    " gennaio febbraio aprile maggio giugno luglio settembre ottobre dicembre"  # it
+    " januari februari maart mei augustus"  # nl
+    " stycznia lutego marca kwietnia maja czerwca lipca sierpnia września października listopada grudnia"  # pl
+    " styczeń luty marzec kwiecień maj czerwiec lipiec sierpień wrzesień październik listopad grudzień".split()
 )
 # scripts written without spaces between words (Han, kana, Thai): two characters count as a word
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -47,17 +74,29 @@ _TERMINAL = ".!?\"'”’)…:;"
 # carries it: where the element starts, not where it ends (finding ends needs the DOM, and walking
 # resiliparse's DOM from Python costs about 0.3 ms an element)
 _HINTS = {
-    "comments": "comment disqus respond reply",
-    "byline": "byline author dateline posted timestamp meta date",
-    "related": "related recommend promo teaser popular trending outbrain taboola more-",
-    "sharing": "share sharing social follow",
-    "furniture": "nav menu footer sidebar breadcrumb widget banner cookie newsletter subscribe login sponsor advert masthead",
-    "caption": "caption credit gallery thumb",
+    "comments": "comment disqus respond reply komment comentar",
+    "byline": "byline author autor dateline posted timestamp meta date",
+    "related": "related recommend promo teaser popular trending outbrain taboola more- recirc readmore read-more most-"
+               " similar suggest relacionad correlat weitere empfehl",
+    "sharing": "share sharing social follow facebook whatsapp pinterest linkedin teilen partage compartir condivi",
+    "furniture": "nav menu footer sidebar breadcrumb widget banner cookie consent gdpr newsletter subscribe subscription"
+                 " signup sign-up paywall modal popup login sponsor advert adslot ad-slot adunit ad-unit werbung anzeige"
+                 " publicidad masthead toolbar pagination sr-only screen-reader visually-hidden visuallyhidden",
+    "caption": "caption credit gallery thumb photo",
     "tags": "tag categor topic keyword",
-    "article": "article content entry story",
+    "article": "article content entry story artikel articulo artigo inhalt contenido",
 }
-_HINT_TAGS = {"aside": "related", "nav": "furniture", "footer": "furniture", "form": "furniture", "time": "byline",
-              "address": "byline", "figcaption": "caption", "article": "article", "main": "article"}
+_HINT_TAGS = {"aside": "related", "nav": "furniture", "footer": "furniture", "form": "furniture",
+              "dialog": "furniture", "time": "byline", "address": "byline", "figure": "caption", "figcaption": "caption",
+              "article": "article", "main": "article"}
+# ARIA landmark roles and schema.org properties name what an element holds outright
+_HINT_VALUES = {
+    "role": {"navigation": "furniture", "menu": "furniture", "menubar": "furniture", "search": "furniture",
+             "banner": "furniture", "contentinfo": "furniture", "dialog": "furniture", "alertdialog": "furniture",
+             "complementary": "related", "main": "article", "article": "article"},
+    "itemprop": {"articleBody": "article", "author": "byline", "creator": "byline", "datePublished": "byline",
+                 "dateModified": "byline", "comment": "comments", "keywords": "tags", "caption": "caption"},
+}
 # a mark is _MARK and its group's letter, Unicode noncharacters (never in real text): one str.find finds them all
 _MARK = "\ufdd0"
 _GROUPS = "".join(chr(0xFDD1 + i) for i in range(len(_HINTS)))
@@ -92,6 +131,10 @@ def _trie(words: list[str]) -> str:
 # bounded, so that a page of unclosed tags costs linear time, not quadratic (each try would scan to its end)
 _HINTED = [re.compile(r'%s="[^"]{0,300}?(%s)[^>]{0,2000}>' % (attribute, _trie(list(_MARK_OF)))) for attribute in ("class", " id")]
 _HINTED_TAG = re.compile(r"<(%s)\b[^>]{0,2000}>" % "|".join(_MARK_OF_TAG))
+# one pass per attribute: a pattern that starts with a literal is searched for ahead (both in one: 4x the time)
+_HINTED_VALUE = [(re.compile(r' %s="(%s)"[^>]{0,2000}>' % (attribute, "|".join(values))),
+                  {value: _MARK + _GROUPS[list(_HINTS).index(group)] for value, group in values.items()})
+                 for attribute, values in _HINT_VALUES.items()]
 _FIRST_GROUP = ord(_GROUPS[0])
 _CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 SHORT_WORDS = 30  # only lines up to this long are checked for furniture words and dates
@@ -187,12 +230,14 @@ def _unmarked(text: str) -> str:
 
 
 def _marked_hints(html: str) -> str:
-    """The page with a group's mark right after each start tag whose class, id or name hints at it
-    (and without any noncharacter of its own that would read as a mark)."""
+    """The page with a group's mark right after each start tag whose class, id, role, itemprop or name
+    hints at it (and without any noncharacter of its own that would read as a mark)."""
     if _MARK in html:
         html = html.replace(_MARK, "")
     for pattern in _HINTED:
         html = pattern.sub(lambda m: m.group(0) + _MARK_OF[m.group(1)], html)
+    for pattern, marks in _HINTED_VALUE:
+        html = pattern.sub(lambda m, marks=marks: m.group(0) + marks[m.group(1)], html)
     return _HINTED_TAG.sub(lambda m: m.group(0) + _MARK_OF_TAG[m.group(1)], html)
 
 

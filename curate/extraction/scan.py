@@ -24,12 +24,15 @@ SPACE, BLANK, UNSPACED, TERMINAL, WORD = 1, 2, 4, 8, 16  # character class bits:
 WORDS, UNSPACED_CHARS, COMMAS, ENDS_TERMINAL, TOKENS, LISTED, COPYRIGHT_SIGN, MAYBE_CLOCK = range(8)
 # columns of `rendering_lines`' result
 LINK_CHARS, HEADING, PARAGRAPH, LIST_ITEM = range(4)
-_KELVIN = 0x212A  # the one non-ASCII character whose lowercase is ASCII ("k"); U+0130's holds a combining dot
+# listed words are written in letters below U+0250 (Latin); no code point from U+2C80 up lowers to one of
+# those, so lowering needs a table only below it (U+0130, which lowers to two code points, stays itself)
+LOWERED_BELOW = 0x2C80
 
 
 @cache
 def tables(blanked: str, unspaced: str, terminal: str, lists: tuple[frozenset[str], ...]) -> tuple[np.ndarray, ...]:
-    """The class bits of every code point; and the listed words (ASCII) as a padded array of code
+    """The class bits of every code point; each code point below LOWERED_BELOW lowered (where its
+    lowercase is one code point); and the listed words (lowercase Latin) as a padded array of code
     points, their lengths and their lists' bits (list i: bit 1 << i), sorted by length."""
     classes = class_bits({SPACE: r"\s", UNSPACED: unspaced, WORD: r"\w"})
     for bit, chars in ((BLANK, blanked), (TERMINAL, terminal)):
@@ -37,18 +40,20 @@ def tables(blanked: str, unspaced: str, terminal: str, lists: tuple[frozenset[st
     bits: dict[str, int] = {}
     for i, words in enumerate(lists):
         for word in words:
-            assert word.isascii() and word == word.lower()
+            assert word == word.lower() and max(map(ord, word)) < 0x250, word
             bits[word] = bits.get(word, 0) | 1 << i
     words = sorted(bits, key=lambda word: (len(word), word))
     codes = np.zeros((len(words), max(map(len, words))), np.uint32)
     for row, word in enumerate(words):
         codes[row, : len(word)] = [ord(c) for c in word]
-    return classes, codes, np.array([len(w) for w in words], np.int64), np.array([bits[w] for w in words], np.int64)
+    lowered = np.array([ord(char.lower()) if len(char.lower()) == 1 else point
+                        for point, char in enumerate(map(chr, range(LOWERED_BELOW)))], np.uint32)
+    return classes, lowered, codes, np.array([len(w) for w in words], np.int64), np.array([bits[w] for w in words], np.int64)
 
 
 @njit_cached
-def line_counts(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classes: np.ndarray, word_codes: np.ndarray,
-                word_lengths: np.ndarray, word_bits: np.ndarray, short_words: int) -> np.ndarray:
+def line_counts(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classes: np.ndarray, lowered: np.ndarray,
+                word_codes: np.ndarray, word_lengths: np.ndarray, word_bits: np.ndarray, short_words: int) -> np.ndarray:
     """One row per line `points[starts[i]:ends[i]]` (stripped, not empty), columns as named above.
     A line is short when its words plus half its unspaced characters are at most `short_words`;
     only short lines get the last four columns."""
@@ -86,7 +91,7 @@ def line_counts(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classe
             while token_end < end and not classes[points[token_end]] & (SPACE | BLANK):
                 token_end += 1
             row[TOKENS] += 1
-            row[LISTED] |= _listed(points, i, token_end, word_codes, word_lengths, word_bits)
+            row[LISTED] |= _listed(points, i, token_end, lowered, word_codes, word_lengths, word_bits)
             i = token_end
     return out
 
@@ -98,7 +103,8 @@ def _digitish(point: int) -> bool:
 
 
 @njit_cached
-def _listed(points: np.ndarray, start: int, end: int, word_codes: np.ndarray, word_lengths: np.ndarray, word_bits: np.ndarray) -> int:
+def _listed(points: np.ndarray, start: int, end: int, lowered: np.ndarray, word_codes: np.ndarray, word_lengths: np.ndarray,
+            word_bits: np.ndarray) -> int:
     """The list bits of the word `points[start:end]` lowered (0 when it is in no list)."""
     length = end - start
     found = 0
@@ -110,10 +116,8 @@ def _listed(points: np.ndarray, start: int, end: int, word_codes: np.ndarray, wo
         same = True
         for k in range(length):
             point = points[start + k]
-            if 65 <= point <= 90:
-                point += 32
-            elif point == _KELVIN:
-                point = 107
+            if point < LOWERED_BELOW:
+                point = lowered[point]
             if point != word_codes[row, k]:
                 same = False
                 break
