@@ -32,8 +32,9 @@ LOWERED_BELOW = 0x2C80
 @cache
 def tables(blanked: str, unspaced: str, terminal: str, lists: tuple[frozenset[str], ...]) -> tuple[np.ndarray, ...]:
     """The class bits of every code point; each code point below LOWERED_BELOW lowered (where its
-    lowercase is one code point); and the listed words (lowercase Latin) as a padded array of code
-    points, their lengths and their lists' bits (list i: bit 1 << i), sorted by length."""
+    lowercase is one code point); and the listed words (lowercase Latin), sorted by length, as a
+    padded array of code points, where each length's rows start (words of length n: rows
+    `length_rows[n]` to `length_rows[n + 1]`) and their lists' bits (list i: bit 1 << i)."""
     classes = class_bits({SPACE: r"\s", UNSPACED: unspaced, WORD: r"\w"})
     for bit, chars in ((BLANK, blanked), (TERMINAL, terminal)):
         classes[[ord(c) for c in chars]] |= bit
@@ -48,12 +49,13 @@ def tables(blanked: str, unspaced: str, terminal: str, lists: tuple[frozenset[st
         codes[row, : len(word)] = [ord(c) for c in word]
     lowered = np.array([ord(char.lower()) if len(char.lower()) == 1 else point
                         for point, char in enumerate(map(chr, range(LOWERED_BELOW)))], np.uint32)
-    return classes, lowered, codes, np.array([len(w) for w in words], np.int64), np.array([bits[w] for w in words], np.int64)
+    length_rows = np.searchsorted([len(word) for word in words], np.arange(codes.shape[1] + 2)).astype(np.int64)
+    return classes, lowered, codes, length_rows, np.array([bits[w] for w in words], np.int64)
 
 
 @njit_cached
 def line_counts(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classes: np.ndarray, lowered: np.ndarray,
-                word_codes: np.ndarray, word_lengths: np.ndarray, word_bits: np.ndarray, short_words: int) -> np.ndarray:
+                word_codes: np.ndarray, length_rows: np.ndarray, word_bits: np.ndarray, short_words: int) -> np.ndarray:
     """One row per line `points[starts[i]:ends[i]]` (stripped, not empty), columns as named above.
     A line is short when its words plus half its unspaced characters are at most `short_words`;
     only short lines get the last four columns."""
@@ -91,7 +93,7 @@ def line_counts(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, classe
             while token_end < end and not classes[points[token_end]] & (SPACE | BLANK):
                 token_end += 1
             row[TOKENS] += 1
-            row[LISTED] |= _listed(points, i, token_end, lowered, word_codes, word_lengths, word_bits)
+            row[LISTED] |= _listed(points, i, token_end, lowered, word_codes, length_rows, word_bits)
             i = token_end
     return out
 
@@ -103,16 +105,15 @@ def _digitish(point: int) -> bool:
 
 
 @njit_cached
-def _listed(points: np.ndarray, start: int, end: int, lowered: np.ndarray, word_codes: np.ndarray, word_lengths: np.ndarray,
+def _listed(points: np.ndarray, start: int, end: int, lowered: np.ndarray, word_codes: np.ndarray, length_rows: np.ndarray,
             word_bits: np.ndarray) -> int:
-    """The list bits of the word `points[start:end]` lowered (0 when it is in no list)."""
+    """The list bits of the word `points[start:end]` lowered (0 when it is in no list): compared
+    with the listed words of its length only."""
     length = end - start
+    if length + 1 >= len(length_rows):
+        return 0
     found = 0
-    for row in range(len(word_lengths)):
-        if word_lengths[row] > length:
-            break  # sorted by length
-        if word_lengths[row] < length:
-            continue
+    for row in range(length_rows[length], length_rows[length + 1]):
         same = True
         for k in range(length):
             point = points[start + k]
