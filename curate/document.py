@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 BASE_SCHEMA = pa.schema(
     [
@@ -39,6 +40,12 @@ class Document:
     # `nbytes` of the string it was last computed for: every stage asks before and after its work
     _sized: str | None = field(default=None, init=False, repr=False, compare=False)
     _size: int = field(default=0, init=False, repr=False, compare=False)
+
+    def know_size(self, nbytes: int) -> None:
+        """Take `nbytes` as the UTF-8 size of what the document now carries, where the caller has it at
+        hand (a reader that encoded the text anyway, Arrow's offsets), so `nbytes` need not encode it."""
+        self._sized = self.text if self.html is None else self.html
+        self._size = nbytes
 
     @property
     def nbytes(self) -> int:
@@ -88,21 +95,28 @@ def from_table(table: pa.Table) -> list[Document]:
     signal_names = [n for n in table.column_names if n not in base]
     rows = table.to_pylist()
     docs = []
-    for row in rows:
+    for row, text_bytes, html_bytes in zip(rows, _byte_lengths(table, "text"), _byte_lengths(table, "html")):
         meta = row.get("metadata")
-        docs.append(
-            Document(
-                id=row["id"],
-                text=row["text"] or "",
-                url=row.get("url"),
-                source=row.get("source") or "",
-                timestamp=row.get("timestamp"),
-                html=row.get("html"),
-                metadata=json.loads(meta) if meta else {},
-                signals={n: row[n] for n in signal_names if row[n] is not None},
-            )
+        doc = Document(
+            id=row["id"],
+            text=row["text"] or "",
+            url=row.get("url"),
+            source=row.get("source") or "",
+            timestamp=row.get("timestamp"),
+            html=row.get("html"),
+            metadata=json.loads(meta) if meta else {},
+            signals={n: row[n] for n in signal_names if row[n] is not None},
         )
+        doc.know_size((html_bytes if doc.html is not None else text_bytes) or 0)
+        docs.append(doc)
     return docs
+
+
+def _byte_lengths(table: pa.Table, column: str) -> list[int | None]:
+    """Each value's UTF-8 size from Arrow's offsets (None where null or the column is absent)."""
+    if column not in table.column_names:
+        return [None] * table.num_rows
+    return pc.binary_length(table.column(column)).to_pylist()
 
 
 def stable_id(source: str, offset: int) -> str:

@@ -459,6 +459,30 @@ def test_jsonl_bad_lines_are_counted(tmp_path: Path, suffix: str) -> None:
     pa.table({"text": [d.text for d in docs]})  # Arrow accepts every text
 
 
+def _primed_sizes_are_right(docs: list[Document]) -> None:
+    """Each document came with its UTF-8 size measured (`nbytes` will not encode it), and that size is right."""
+    for doc in docs:
+        content = doc.text if doc.html is None else doc.html
+        assert doc._sized is content and doc._size == len(content.encode("utf-8", "surrogatepass")), doc.id
+
+
+def test_readers_and_intermediate_tables_measure_each_document(shared_data: Path, tmp_path: Path) -> None:
+    """JSONL rows (real register pages, NULs, lone surrogates, bad UTF-8, HTML rows) and the same documents
+    back from an intermediate table carry their size, so stages' accounting does not encode them again."""
+    from curate.document import from_table, schema_for, to_table
+
+    path = tmp_path / "mixed.jsonl"
+    with gzip.open(shared_data / "web-text-turku-register" / "docs.jsonl.gz", "rb") as pages:
+        real = [next(pages) for _ in range(300)]
+    path.write_bytes(BAD_JSONL + b"\n" + b"".join(real) + b'{"html": "<p>caf\\u00e9 \\u0000</p>", "text": "x"}\n')
+    docs, _ = read_all(path, html_field="html")
+    assert len(docs) > 300 and any(doc.html for doc in docs) and any(not doc.text.isascii() for doc in docs)
+    _primed_sizes_are_right(docs)
+    again = from_table(to_table(docs, schema_for({}, intermediate=True)))
+    assert [(d.id, d.text, d.html) for d in again] == [(d.id, d.text, d.html) for d in docs]
+    _primed_sizes_are_right(again)
+
+
 @pytest.mark.parametrize("suffix", [".jsonl.gz", ".jsonl.zst"])
 def test_truncated_compressed_jsonl_keeps_what_came_before(tmp_path: Path, suffix: str) -> None:
     lines = b"".join(b'{"text": "line %d"}\n' % i for i in range(100_000))

@@ -40,30 +40,39 @@ def row_to_document(
         timestamp = timestamp.isoformat()
     if reader != "jsonl":  # a JSON line's values are JSON already; a column's may not be
         record = {k: v for k, v in record.items() if _jsonable(v)}
-    return Document(
+    if isinstance(html, str):
+        (html, size), text = clean_text(html), ""
+    else:
+        (text, size), html = clean_text(text), None  # type: ignore[arg-type]  # a string: checked above
+    document = Document(
         id=str(raw_id) if _usable_id(raw_id) else stable_id(shard.source, position),
-        text=clean_text(text) if isinstance(text, str) and not isinstance(html, str) else "",
-        html=clean_text(html) if isinstance(html, str) else None,
+        text=text,
+        html=html,
         source=str(record.pop("source", None) or shard.source),
         url=url if isinstance(url, str) else None,
         timestamp=None if timestamp is None else str(timestamp),
         metadata=record,
     )
+    document.know_size(size)
+    return document
 
 
 def fields_seen(record: dict[str, Any]) -> tuple[FieldSeen, ...]:
     return tuple(FieldSeen(k, len(v), bool(_MARKUP_START.match(v[:200]))) for k, v in record.items() if isinstance(v, str))
 
 
-def clean_text(text: str) -> str:
-    """Drop what Arrow and every later stage choke on: NUL bytes, and lone surrogates (-> U+FFFD)."""
+def clean_text(text: str) -> tuple[str, int]:
+    """Drop what Arrow and every later stage choke on: NUL bytes, and lone surrogates (-> U+FFFD); with the
+    UTF-8 size of what is left, which finding them measures anyway."""
     if "\x00" in text:
         text = text.replace("\x00", "")
+    if text.isascii():
+        return text, len(text)
     try:
-        text.encode("utf-8")
+        return text, len(text.encode("utf-8"))
     except UnicodeEncodeError:
         text = _LONE_SURROGATE.sub("\ufffd", text)
-    return text
+        return text, len(text.encode("utf-8"))
 
 
 def _usable_id(value: Any) -> bool:
