@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=int(os.environ.get("CURATE_BENCH_DOCS", 0)) or None)
     parser.add_argument("--workers", type=int, default=1, help="worker processes of each run (datatrove's CPU counts only at 1)")
     parser.add_argument("--no-datatrove", action="store_true", help="skip the datatrove runs")
+    parser.add_argument("--datatrove-tokenizers", default="whitespace,spacy", help="datatrove's word tokenizers to run, comma-separated")
     parser.add_argument("--bare", metavar="CORPUS", help=argparse.SUPPRESS)  # the bare calls' own process
     args = parser.parse_args(argv if argv is not None else [])
     if args.bare:
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_datatrove:
         try:
             python = datatrove_python()
-            for tokenizer in ("whitespace", "spacy"):
+            for tokenizer in args.datatrove_tokenizers.split(","):
                 run = run_datatrove(python, corpus, out / f"datatrove-{tokenizer}", tokenizer, "web", args.workers)
                 totals[run.label] = run.cpu
                 print(f"\n{run.label}: {run.cpu:.1f} CPU s, kept {run.kept}; per step wall s (its own timing): "
