@@ -162,34 +162,18 @@ class ReadingScorer:
 
     Two offline models: the o200k BPE vocabulary (fewer tokens, and earlier merges, mean letter
     sequences seen often: its 200k tokens hold whole common words of many languages, `về`, `часов`,
-    `Điều`) and fastText lid.176 (how firmly the word still reads as the document's language). Each
-    loads on first use: o200k (~0.3 CPU s, ~80 MB) only once a text has proven to be lossy mojibake, and
-    lid.176 is the process's one copy (`load_lid_model`), which the language stage reads too.
+    `Điều`) and fastText lid.176 (how firmly the word still reads as the document's language). Both load
+    when the scorer is made, at the normalize stage's setup, so a worker's memory does not grow when its
+    first broken page comes (o200k: ~80 MB, ~0.15 CPU s); lid.176 is the process's one copy
+    (`load_lid_model`), which the language stage reads too.
     """
 
     def __init__(self, lid_model: str | None = None) -> None:
-        self.lid_model = lid_model
-
-    @staticmethod
-    def check(lid_model: str | None = None) -> None:
-        """Raise now, not at the first broken page, where a model file is missing (nothing is loaded)."""
-        from .models import lid_model_path
-        from .tokens.encodings import installed_file
-
-        lid_model_path(lid_model)
-        installed_file("o200k_base")
-
-    @functools.cached_property
-    def lid(self) -> Any:
         from .models import load_lid_model
-
-        return load_lid_model(self.lid_model)
-
-    @functools.cached_property
-    def encoding(self) -> Any:
         from .tokens.encodings import load_encoding
 
-        return load_encoding("o200k_base")
+        self.encoding = load_encoding("o200k_base")
+        self.lid = load_lid_model(lid_model)
 
     def language(self, text: str) -> str:
         labels, _ = self.lid.predict(text.replace("\n", " "), k=1)

@@ -59,8 +59,8 @@ class Normalize(Stage):
         self.scorer: ReadingScorer | None = None
 
     def setup(self) -> None:
-        if self.repair_lossy:  # its models load on first use (most inputs never need them)
-            ReadingScorer.check(self.lid_model)
+        if self.repair_lossy:
+            self._scorer()
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         verdicts: list[Verdict] = []

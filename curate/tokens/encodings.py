@@ -104,8 +104,13 @@ def load_encoding(spec: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
     if is_tiktoken_path(spec):
         return load_tiktoken_file(Path(spec))
     name, base = STANDARD_ENCODINGS[spec]
-    path = installed_file(spec)
-    if path is not None and base is not None:
+    if base is not None:
+        path = cached_path(base)
+        if not path.is_file():
+            raise CurateError(
+                f"encoding {spec!r} needs {base}.tiktoken in tiktoken's cache ({cache_dir()}); "
+                "run `make setup` (python -m curate.tokens.encodings --install-cache)"
+            )
         if hashlib.sha256(path.read_bytes()).hexdigest() != BPE_FILES[base].sha256:
             raise CurateError(f"{path} is not {base}.tiktoken (sha256 mismatch); run `make setup` again")
         os.environ.setdefault(CACHE_ENV, str(cache_dir()))  # tiktoken reads the cache from here
@@ -129,23 +134,6 @@ def encoding_parameters(name: str, source: str) -> dict:
     except OSError:  # a read-only environment
         pass
     return parameters
-
-
-def installed_file(spec: str) -> Path | None:
-    """The BPE file in tiktoken's cache that a standard encoding reads (None for a `.tiktoken` path, and
-    where tiktoken's plugin bundles it); raises where it is missing, so a stage can fail at setup without
-    loading the encoding."""
-    check_spec(spec)
-    base = None if is_tiktoken_path(spec) else STANDARD_ENCODINGS[spec][1]
-    if base is None:
-        return None
-    path = cached_path(base)
-    if not path.is_file():
-        raise CurateError(
-            f"encoding {spec!r} needs {base}.tiktoken in tiktoken's cache ({cache_dir()}); "
-            "run `make setup` (python -m curate.tokens.encodings --install-cache)"
-        )
-    return path
 
 
 def load_tiktoken_file(path: Path) -> tiktoken.Encoding:
