@@ -13,7 +13,7 @@ training (scripts/train_extract_model.py), may look only at the `tune` half; the
 what gets quoted. The "via its helper process" row runs the stage as a run does and counts the
 helper's CPU too.
 
-Then trafilatura's own 181 labelled pages (html-trafilatura-eval; never trained or tuned on), scored
+Then trafilatura's own 181 labelled pages (html-trafilatura-eval; never trained on, nothing chosen by them), scored
 as trafilatura's evaluation does: a `with` snippet (main text) found in the output is a true
 positive, one missing a false negative; a `without` snippet (boilerplate) found is a false positive
 (whitespace-normalised substring match). `python -m bench.bench_extract_quality

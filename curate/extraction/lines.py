@@ -1,10 +1,10 @@
 """The lines of a page as resiliparse renders it whole (`main_content` off), each with features a
 classifier can tell main text from boilerplate by: its length, link share, markup, punctuation,
-whether resiliparse's own main-content heuristic kept it, what the class and id names of the
-element it starts say, and the same around it. No Python runs per line beyond C-level calls mapped
-over all lines and a look at the few lines that may be the title or hold a clock time: the counts
-come from numba passes over code points (scan.py), the rest from calls made once on the whole
-rendering. With the two renderings and the hint marks a page costs about a sixth of one
+whether resiliparse's own main-content heuristic kept it, what the element it starts says it holds
+(its tag name, words in its class or id, its ARIA role or schema.org itemprop), and the same around
+it. No Python runs per line beyond C-level calls mapped over all lines and a look at the few lines
+that may be the title or hold a clock time: the counts come from numba passes over code points
+(scan.py), the rest from calls made once on the whole rendering. With the two renderings and the hint marks a page costs about a sixth of one
 trafilatura call (0.8 ms of it is resiliparse's main content)."""
 
 from __future__ import annotations
@@ -231,8 +231,11 @@ def _unmarked(text: str) -> str:
 
 
 def _marked_hints(html: str) -> str:
-    """The page with a group's mark right after each start tag whose class, id, role, itemprop or name
-    hints at it (and without any noncharacter of its own that would read as a mark)."""
+    """The page with a group's mark right after each start tag whose class, id, role, itemprop or tag
+    name hints at it (and without any noncharacter of its own that would read as a mark). Each pass
+    puts its mark right after the tag's `>`, ahead of the marks of the passes before it, and a line's
+    `after_` group is its last mark: within one tag the class mark holds, then id, role or itemprop,
+    the tag name (the order the shipped model was trained with)."""
     if _MARK in html:
         html = html.replace(_MARK, "")
     for pattern in _HINTED:

@@ -41,7 +41,8 @@ def tables(blanked: str, unspaced: str, terminal: str, lists: tuple[frozenset[st
     bits: dict[str, int] = {}
     for i, words in enumerate(lists):
         for word in words:
-            assert word == word.lower() and max(map(ord, word)) < 0x250, word
+            if word != word.lower() or max(map(ord, word)) >= 0x250:
+                raise ValueError(f"listed words must be lowercase Latin (below U+0250): {word!r}")
             bits[word] = bits.get(word, 0) | 1 << i
     words = sorted(bits, key=lambda word: (len(word), word))
     codes = np.zeros((len(words), max(map(len, words))), np.uint32)
