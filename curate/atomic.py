@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -47,6 +48,22 @@ class AtomicFile:
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     with AtomicFile(path) as tmp:
         tmp.write_bytes(data)
+
+
+def write_bytes_shared(path: str | Path, data: bytes) -> None:
+    """`write_bytes_atomic` for a file several processes may write at once (a cache that spawned workers
+    fill together): each writer has its own temporary file (`AtomicFile`'s single `<path>.tmp` would be
+    written by two at once, and one could rename the other's half-written bytes onto `path`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

