@@ -14,7 +14,6 @@ import functools
 import gc
 import json
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -311,31 +310,15 @@ GC_YOUNG_THRESHOLD = 50_000  # new objects between the collector's first passes 
 
 
 def prepare_task_process() -> None:
-    """Settle a process that runs curate's tasks and nothing else (`curate run`, a local worker), once it has
-    loaded its modules and pipeline:
-    - pyarrow imports pandas (~0.15 CPU s) on the first Python list it is handed, only to ask whether the
-      list is a pandas object, and curate hands it none: asked once with pandas out of reach, it takes lists
-      as lists from then on (a `to_pandas` would still import pandas);
-    - what is loaded so far lives as long as the process: the collector's full passes skip it (`gc.freeze`);
+    """Settle a process that runs curate's tasks (`curate run` once its configuration is read, just before
+    the executor starts; a local worker once its pipeline is built), where what is loaded so far lives as
+    long as the process:
+    - `gc.freeze` moves it out of the collector's full passes;
     - the collector's first pass waits for `GC_YOUNG_THRESHOLD` new objects: a batch makes hundreds of thousands,
-      nearly all freed by reference counting (the collector's time on the register pages 0.14 -> 0.06 CPU s)."""
-    if "pandas" not in sys.modules:
-        sys.meta_path.insert(0, _NoPandas)
-        try:
-            pa.array([])
-        finally:
-            sys.meta_path.remove(_NoPandas)
+      nearly all freed by reference counting (the collector's time on the register pages 0.14 -> 0.06 CPU s).
+    Neither changes what any code computes."""
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-
-
-class _NoPandas:
-    """An import finder under which pandas cannot be imported (`prepare_task_process`)."""
-
-    @staticmethod
-    def find_spec(name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas":
-            raise ModuleNotFoundError("pandas is kept out of pyarrow's first look", name=name)
 
 
 _MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc's; None elsewhere
