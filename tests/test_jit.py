@@ -40,6 +40,16 @@ def test_every_kernel_goes_through_njit_cached() -> None:
     assert bare == []
 
 
+def test_no_kernel_calls_correlate_or_convolve() -> None:
+    """curate/jit.py loads numba's NumPy registries without scipy.linalg, for the whole process, so a kernel
+    calling np.correlate or np.convolve would take the plain loop, not BLAS: none may, without revisiting that."""
+    kernels = [path for path in PACKAGE.rglob("*.py") if path.name != "jit.py" and re.search(r"\bnjit_cached\b", path.read_text(encoding="utf-8"))]
+    assert len(kernels) >= 4  # the scan finds the kernel modules
+    calling = [str(path.relative_to(PACKAGE)) for path in kernels
+               if re.search(r"\b(correlate|convolve)\b", path.read_text(encoding="utf-8"))]
+    assert calling == []
+
+
 _NO_SCIPY = """
 import sys
 from curate.analysis import TextAnalysis
