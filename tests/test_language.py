@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 
 import pytest
 
@@ -22,6 +22,7 @@ from curate.stages.language import (
     Language,
     consulted_detectors,
     lingua_codes,
+    lingua_confidence,
     lingua_detector,
     lingua_script_answer,
     misplaced_script,
@@ -152,7 +153,7 @@ def test_restricted_detectors_are_built_once():
 
 
 def test_detectors_are_kept_most_recently_used_first(monkeypatch):
-    monkeypatch.setattr(language_module, "_detectors", {})
+    monkeypatch.setattr(language_module, "_detectors", OrderedDict())
     monkeypatch.setattr(language_module, "DETECTORS_KEPT", 2)
     ms_id, af_nl, da_nb = frozenset({"ms", "id"}), frozenset({"af", "nl"}), frozenset({"da", "nb"})
     first = lingua_detector(ms_id)
@@ -160,6 +161,8 @@ def test_detectors_are_kept_most_recently_used_first(monkeypatch):
     assert lingua_detector(ms_id) is first  # used again: now the most recent
     lingua_detector(da_nb)  # af/nl goes, the least recently used
     assert lingua_detector(ms_id) is first and set(language_module._detectors) == {(ms_id, False), (da_nb, False)}
+    preload_lingua_models.__wrapped__()  # the preload's detectors count too: it keeps the 2 it built last
+    assert list(language_module._detectors) == consulted_detectors()[-2:]
 
 
 def test_preload_builds_the_detectors_the_second_opinion_asks(monkeypatch):
@@ -179,10 +182,10 @@ def test_lingua_runs_one_thread_unless_told_otherwise(monkeypatch):
     the variable is gone again after each call, and a value already set stands."""
     monkeypatch.delenv(language_module.RAYON_THREADS_ENV, raising=False)
     seen = []
-    with language_module._one_lingua_thread():
+    with language_module._ONE_LINGUA_THREAD:
         seen.append(os.environ.get(language_module.RAYON_THREADS_ENV))
     monkeypatch.setenv(language_module.RAYON_THREADS_ENV, "3")
-    with language_module._one_lingua_thread():
+    with language_module._ONE_LINGUA_THREAD:
         seen.append(os.environ.get(language_module.RAYON_THREADS_ENV))
     assert seen == ["1", "3"] and os.environ[language_module.RAYON_THREADS_ENV] == "3"
     monkeypatch.delenv(language_module.RAYON_THREADS_ENV)
@@ -192,6 +195,46 @@ def test_lingua_runs_one_thread_unless_told_otherwise(monkeypatch):
               f"import os\nprint({count} - before, os.environ.get('{language_module.RAYON_THREADS_ENV}'))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["1", "None"]
+
+
+def test_lingua_calls_from_threads_at_once_keep_the_one_thread_setting(monkeypatch):
+    """Threads asking lingua at once: the variable stays set while any of them is inside and is gone once
+    all have left (set and deleted per call, it went with the first call to end, or failed with KeyError); the
+    detectors they build stay within `DETECTORS_KEPT`."""
+    import threading
+
+    monkeypatch.delenv(language_module.RAYON_THREADS_ENV, raising=False)
+    monkeypatch.setattr(language_module, "_detectors", OrderedDict())
+    monkeypatch.setattr(language_module, "DETECTORS_KEPT", 3)
+    first_inside, second_inside, first_left = threading.Event(), threading.Event(), threading.Event()
+    seen = []
+
+    def first():
+        with language_module._ONE_LINGUA_THREAD:
+            first_inside.set()
+            second_inside.wait(60)
+        first_left.set()
+
+    def second():
+        first_inside.wait(60)
+        with language_module._ONE_LINGUA_THREAD:
+            second_inside.set()
+            first_left.wait(60)  # the first call is over, this one is not
+            seen.append(os.environ.get(language_module.RAYON_THREADS_ENV))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert seen == ["1"] and language_module.RAYON_THREADS_ENV not in os.environ
+    pairs = [frozenset(pair) for pair in (("ms", "id"), ("af", "nl"), ("da", "nb"), ("cs", "sk"), ("bs", "hr"))]
+    workers = [threading.Thread(target=lingua_confidence, args=("Dobar dan, kako ste danas?", pair)) for pair in pairs * 2]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(60)
+    assert len(language_module._detectors) <= 3 and language_module.RAYON_THREADS_ENV not in os.environ
 
 
 def test_short_text_chars_chooses_lingua_models(stage, monkeypatch):

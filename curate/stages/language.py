@@ -55,10 +55,11 @@ import functools
 import math
 import os
 import re
-from collections import Counter
-from contextlib import contextmanager
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
-from typing import Any, Iterator
+from types import TracebackType
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -252,7 +253,9 @@ def lingua_codes(script: str = "Latn") -> frozenset[str]:
 
 
 DETECTORS_KEPT = 256
-_detectors: dict[tuple[frozenset[str], bool], Any] = {}  # (codes, low accuracy) -> detector, least recently used first
+# (codes, low accuracy) -> detector, least recently used first; threads share it under the lock
+_detectors: OrderedDict[tuple[frozenset[str], bool], Any] = OrderedDict()
+_detectors_lock = threading.Lock()
 
 
 def lingua_detector(codes: frozenset[str], low_accuracy: bool = False) -> Any:
@@ -260,12 +263,21 @@ def lingua_detector(codes: frozenset[str], low_accuracy: bool = False) -> Any:
     kept). Each language's models load on first use (unless `preload_lingua_models` loaded them) and are shared
     between detectors."""
     key = (codes, low_accuracy)
-    detector = _detectors.pop(key, None)
-    if detector is None:
-        detector = lingua_builder(codes, low_accuracy).build()
-        if len(_detectors) >= DETECTORS_KEPT:
-            del _detectors[next(iter(_detectors))]
-    _detectors[key] = detector
+    with _detectors_lock:
+        detector = _detectors.get(key)
+        if detector is not None:
+            _detectors.move_to_end(key)
+            return detector
+    return _keep_detector(key, lingua_builder(codes, low_accuracy).build())  # built outside the lock
+
+
+def _keep_detector(key: tuple[frozenset[str], bool], detector: Any) -> Any:
+    """Keep `detector` as the most recently used, dropping the least recently used beyond `DETECTORS_KEPT`."""
+    with _detectors_lock:
+        _detectors[key] = detector
+        _detectors.move_to_end(key)
+        while len(_detectors) > DETECTORS_KEPT:
+            _detectors.popitem(last=False)
     return detector
 
 
@@ -288,32 +300,47 @@ def consulted_detectors() -> list[tuple[frozenset[str], bool]]:
 def preload_lingua_models() -> None:
     """Build, once per process, every detector of `consulted_detectors` with its models loaded (lingua shares
     them between detectors), so a worker's memory does not grow with the languages its input happens to hold."""
-    with _one_lingua_thread():
+    with _ONE_LINGUA_THREAD:
         for codes, low_accuracy in consulted_detectors():
-            _detectors[codes, low_accuracy] = lingua_builder(codes, low_accuracy).with_preloaded_language_models().build()
+            _keep_detector((codes, low_accuracy), lingua_builder(codes, low_accuracy).with_preloaded_language_models().build())
 
 
 def lingua_confidence(sample: str, codes: frozenset[str], low_accuracy: bool = False) -> dict[str, float]:
-    with _one_lingua_thread():
+    with _ONE_LINGUA_THREAD:
         values = lingua_detector(codes, low_accuracy).compute_language_confidence_values(sample)
     return {value.language.iso_code_639_1.name.lower(): value.value for value in values}
 
 
-@contextmanager
-def _one_lingua_thread() -> Iterator[None]:
+class _OneLinguaThread:
     """lingua spreads its work (loading models, n-gram orders) over a rayon thread pool, one thread per core,
     started on its first use with the size `RAYON_NUM_THREADS` says then. A worker is already one process
     per core, and the pool's threads spin while they wait: one thread gives the same answers for less CPU
-    (the preload ~0.3 s less on 2 busy cores). Set around each call, as it is not known which call starts
-    the pool; a value already in the environment stands, and other libraries' pools are left alone."""
-    if RAYON_THREADS_ENV in os.environ:
-        yield
-        return
-    os.environ[RAYON_THREADS_ENV] = "1"
-    try:
-        yield
-    finally:
-        del os.environ[RAYON_THREADS_ENV]
+    (the preload ~0.3 s less on 2 busy cores). As it is not known which call starts the pool, the variable
+    is set while any lingua call runs, from the first thread to enter to the last to leave (counted under a
+    lock, so threads calling lingua at once neither unset it under each other nor fail to), and unset
+    after; a value already in the environment stands, and other libraries' pools are left alone."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.inside = 0  # lingua calls running now
+        self.set_here = False  # whether the variable now in the environment was set by this object
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.inside == 0 and RAYON_THREADS_ENV not in os.environ:
+                os.environ[RAYON_THREADS_ENV] = "1"
+                self.set_here = True
+            self.inside += 1
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        with self.lock:
+            self.inside -= 1
+            if self.inside == 0 and self.set_here:
+                os.environ.pop(RAYON_THREADS_ENV, None)
+                self.set_here = False
+
+
+_ONE_LINGUA_THREAD = _OneLinguaThread()
 
 
 def most_likely(labels: set[str], lid: dict[str, float], lingua: dict[str, float]) -> str:
