@@ -98,11 +98,14 @@ class _KeepAll(Stage):
 
 def curate_parts(paths: list[str]) -> dict[str, float]:
     """The pipeline's work split up: reader, the stages' `process`, and the accounting `Stage.__call__` adds."""
+    stages = (Extract(**SAME_WORK), Normalize())
+    for stage in stages:
+        stage.setup()  # as a worker does before its first batch (normalize's lossy repair needs it)
     started = time.process_time()
     docs = read_documents(paths)
     parts = {"read (curate.io.warc + charset)": time.process_time() - started}
     keep_all, accounting_s, process_s = _KeepAll(), 0.0, 0.0
-    for stage in (Extract(**SAME_WORK), Normalize()):
+    for stage in stages:
         started = time.process_time()
         keep_all(docs, StageStats(keep_all.name))  # the same documents this stage sees in a run
         accounting_s += time.process_time() - started

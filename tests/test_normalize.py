@@ -114,7 +114,7 @@ def test_ftfy_cases(shared_data: Path, stage: Normalize, name: str) -> None:
 def test_negative_cases_are_not_touched_by_lossy_repair(shared_data: Path, stage: Normalize) -> None:
     cases = json.loads((shared_data / "ftfy-test-cases" / "negative.json").read_text(encoding="utf-8"))
     for case in cases:
-        assert repair_lossy(case["original"], stage._scorer()) == case["original"], case["label"]
+        assert repair_lossy(case["original"], stage.scorer) == case["original"], case["label"]
 
 
 # --- lossy mojibake -----------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def test_clean_text_in_many_languages_is_unchanged(shared_data: Path, stage: Nor
     untouched = 0
     for lang in languages:
         for text in _documents(shared_data, lang, count=2):
-            assert repair_lossy(text, stage._scorer()) == text, lang
+            assert repair_lossy(text, stage.scorer) == text, lang
             output, fixed = stage.normalize(text)
             assert output == canonical(ftfy.fix_text(text, FTFY_CONFIG)), lang
             untouched += output == canonical(text) and not fixed

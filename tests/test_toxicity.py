@@ -476,3 +476,15 @@ def test_word_hits_equal_the_plain_sum(shared_data: Path, davidson, wordlists: W
             assert table.weighted_hits(tokens) == _plain_word_hits(table, tokens), (name, text)
             hit += table.weighted_hits(tokens) > 0
     assert hit > 1000  # the lists do match here
+
+
+def test_prefix_index_follows_every_add() -> None:
+    """The prefix lengths and heads kept up as prefixes are added (longer, then shorter, then between) are
+    those computed from all the prefixes at once, and a word still matches its prefix after each add."""
+    table = TermTable()
+    for prefix, word in [("assho", "assholes"), ("fuck", "fucking"), ("fuckhea", "fuckheads"), ("wank", "wankers"), ("tw", "twat")]:
+        table.add(prefix + "*", 1.0)
+        shortest = min(map(len, table.prefixes))
+        assert table._prefix_lengths == sorted({len(p) for p in table.prefixes})
+        assert table._prefix_heads == {p[:shortest] for p in table.prefixes}
+        assert table.word_weight(word) == 1.0 and table.word_weight("clean") == 0.0

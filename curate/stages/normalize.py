@@ -56,11 +56,11 @@ class Normalize(Stage):
         self.fix_mojibake = self.options.fix_mojibake
         self.repair_lossy = self.options.repair_lossy and self.fix_mojibake
         self.lid_model = self.options.lid_model
-        self.scorer: ReadingScorer | None = None
+        self.scorer: ReadingScorer | None = None  # the lossy repair's judge, loaded by `setup` where it is on
 
     def setup(self) -> None:
         if self.repair_lossy:
-            self._scorer()
+            self.scorer = ReadingScorer(self.lid_model)
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         verdicts: list[Verdict] = []
@@ -71,7 +71,8 @@ class Normalize(Stage):
         return verdicts
 
     def normalize(self, text: str) -> tuple[str, bool]:
-        """The normalized text, and whether its encoding was repaired."""
+        """The normalized text, and whether its encoding was repaired (bytes a decode dropped only once
+        `setup` has loaded the lossy repair's models)."""
         tidied = _tidy(text)
         if tidied.isascii():
             return tidied, False
@@ -94,16 +95,11 @@ class Normalize(Stage):
     def _repair(self, text: str) -> str:
         """One round: ftfy, and where it leaves mojibake (bytes may be missing), lossy repair first."""
         repaired = fix_text(text)
-        if self.repair_lossy and (is_bad(repaired) or may_hold_mojibake(repaired)):
-            restored = repair_lossy(text, self._scorer())
+        if self.scorer is not None and (is_bad(repaired) or may_hold_mojibake(repaired)):
+            restored = repair_lossy(text, self.scorer)
             if restored != text:  # else ftfy would only repeat itself
                 repaired = fix_text(restored)
         return unicodedata.normalize("NFC", _tidy(_C1_CONTROL.sub("", repaired)))
-
-    def _scorer(self) -> ReadingScorer:
-        if self.scorer is None:
-            self.scorer = ReadingScorer(self.lid_model)
-        return self.scorer
 
 
 def _tidy(text: str) -> str:

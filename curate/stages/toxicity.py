@@ -28,6 +28,7 @@ scorer applies to gets no score and is kept. The removal reason names the highes
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import unicodedata
@@ -222,10 +223,21 @@ class TermTable:
         else:
             table = self.prefixes if is_prefix else self.exact
             table[tokens[0]] = max(weight, table.get(tokens[0], 0.0))
-        self._prefix_lengths = sorted({len(p) for p in self.prefixes})
-        self._prefix_heads = {p[: self._prefix_lengths[0]] for p in self.prefixes}
+            if is_prefix:
+                self._index_prefix(tokens[0])
         self._word_weights.clear()
         self._weighted_words.clear()
+
+    def _index_prefix(self, prefix: str) -> None:
+        """Keep `_prefix_lengths` and `_prefix_heads` up to date as `prefix` is added: the heads are cut
+        again only when it is the shortest prefix yet (rebuilding them on every add was quadratic)."""
+        lengths = self._prefix_lengths
+        if lengths and len(prefix) >= lengths[0]:
+            self._prefix_heads.add(prefix[: lengths[0]])
+        else:  # every head gets shorter
+            self._prefix_heads = {p[: len(prefix)] for p in self.prefixes}
+        if len(prefix) not in lengths:
+            bisect.insort(lengths, len(prefix))
 
     def merge(self, other: TermTable) -> None:
         for word, weight in other.exact.items():
@@ -256,9 +268,12 @@ class TermTable:
         # Most documents hold no listed word: set operations find the few that weigh (and the words
         # not yet looked up) without a call per word. The sum runs in the same order as over every
         # word, its zero terms left out, so it is the same float.
-        weighted = self._weighted_words.intersection(counts)
-        weighted.update(word for word in set(counts).difference(self._word_weights) if self.word_weight(word))
-        hits = sum(self.word_weight(word) * count for word, count in counts.items() if word in weighted) if weighted else 0.0
+        weights = {word: self._word_weights[word] for word in self._weighted_words.intersection(counts)}
+        for word in set(counts).difference(self._word_weights):
+            weight = self.word_weight(word)
+            if weight:
+                weights[word] = weight
+        hits = sum(weights[word] * count for word, count in counts.items() if word in weights) if weights else 0.0
         if self.phrases and not self.phrases.keys().isdisjoint(tokens):
             for i, word in enumerate(tokens):
                 for rest, is_prefix, weight in self.phrases.get(word, ()):
