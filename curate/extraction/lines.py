@@ -100,8 +100,9 @@ _HINT_VALUES = {
 # a mark is _MARK and its group's letter, Unicode noncharacters (never in real text): one str.find finds them all
 _MARK = "\ufdd0"
 _GROUPS = "".join(chr(0xFDD1 + i) for i in range(len(_HINTS)))
-_MARK_OF = {word: _MARK + _GROUPS[g] for g, words in enumerate(_HINTS.values()) for word in words.split()}
-_MARK_OF_TAG = {tag: _MARK + _GROUPS[list(_HINTS).index(group)] for tag, group in _HINT_TAGS.items()}
+_GROUP_MARK = {group: _MARK + letter for group, letter in zip(_HINTS, _GROUPS)}
+_MARK_OF = {word: _GROUP_MARK[group] for group, words in _HINTS.items() for word in words.split()}
+_MARK_OF_TAG = {tag: _GROUP_MARK[group] for tag, group in _HINT_TAGS.items()}
 # a mark and its group, or a lone mark: one the page wrote as a character reference (`&#xfdd0;`), which
 # the parser decodes after `_marked_hints` ran; a mark counts only with a group after it
 _MARK_AND_GROUP = re.compile(f"{_MARK}[{_GROUPS[0]}-{_GROUPS[-1]}]?")
@@ -134,7 +135,7 @@ _HINTED_TAG = re.compile(r"<(%s)\b[^>]{0,2000}>" % "|".join(_MARK_OF_TAG))
 # one pass per attribute, on pages that have it: a pattern that starts with a literal is searched for
 # ahead (both in one: 4x the time), and str's own search is faster still
 _HINTED_VALUE = [(f' {attribute}="', re.compile(r' %s="(%s)"[^>]{0,2000}>' % (attribute, "|".join(values))),
-                  {value: _MARK + _GROUPS[list(_HINTS).index(group)] for value, group in values.items()})
+                  {value: _GROUP_MARK[group] for value, group in values.items()})
                  for attribute, values in _HINT_VALUES.items()]
 _FIRST_GROUP = ord(_GROUPS[0])
 _CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
