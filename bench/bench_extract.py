@@ -100,7 +100,7 @@ def curate_parts(paths: list[str]) -> dict[str, float]:
     """The pipeline's work split up: reader, the stages' `process`, and the accounting `Stage.__call__` adds."""
     stages = (Extract(**SAME_WORK), Normalize())
     for stage in stages:
-        stage.setup()  # as a worker does before its first batch (normalize's lossy repair needs it)
+        stage.ensure_setup()  # as a worker does before its first batch (normalize's lossy repair needs it)
     started = time.process_time()
     docs = read_documents(paths)
     parts = {"read (curate.io.warc + charset)": time.process_time() - started}

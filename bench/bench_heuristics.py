@@ -50,7 +50,7 @@ def main() -> None:
     megabytes = sum(d.nbytes for d in docs) / 1e6
     stages = [stage_class(name)(**options) for name, options in STAGES]
     for stage in stages:
-        stage.setup()  # as a worker does before its first batch
+        stage.ensure_setup()  # as a worker does before its first batch
     cpu: Counter[str] = Counter()
     removed: Counter[str] = Counter()
     for start in range(0, len(docs), BATCH):

@@ -64,9 +64,9 @@ def _corpora() -> dict[str, list[str]]:
 
 def main() -> None:
     stage = Language()
-    stage.setup()
+    stage.ensure_setup()
     whole = Language(max_chars=None)
-    whole.setup()
+    whole.ensure_setup()
     model = stage.model
     print(f"{'texts':<10} {'n':>6} {'bare predict docs/s':>20} {'stage docs/s':>13} {'ratio':>6}   identify() alone, ratio")
     for name, texts in _corpora().items():
@@ -146,8 +146,8 @@ def accuracy() -> None:
     lingua's models load on first use: the whole register corpus goes first, so its CPU seconds are a fresh
     worker's, loading included."""
     before, after = Language(second_opinion=False), Language()
-    before.setup()
-    after.setup()
+    before.ensure_setup()
+    after.ensure_setup()
     sets = {
         "register corpus, all (timed)": register_pages(),
         "register corpus, report half": register_pages("report"),
@@ -178,7 +178,7 @@ def cost(lazy: bool = False) -> None:
     texts, _ = register_pages()
     started, rss = time.process_time(), rss_mb()
     stage = Language(short_text_chars=0)
-    stage.setup()
+    stage.ensure_setup()
     set_up, set_up_rss = time.process_time(), rss_mb()
     for i in range(0, len(texts), 1000):
         stage.identify(texts[i : i + 1000])
@@ -198,7 +198,7 @@ def tune() -> None:
     texts, labels = sentence_split("tune")
     for unsure_below in UNSURE_GRID:
         stage = Language(unsure_below=unsure_below)
-        stage.setup()
+        stage.ensure_setup()
         print(f"unsure_below {unsure_below}: tune-half macro accuracy {macro_accuracy(stage.identify(texts)[0], labels)[0]:.4f}")
 
 

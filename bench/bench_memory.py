@@ -164,7 +164,7 @@ def stage_memory(corpus: Path) -> None:
         if stage.is_global:
             continue
         before = rss_mb()
-        stage.setup()
+        stage.ensure_setup()
         set_up = rss_mb()
         docs = [doc for i in range(0, len(docs), BATCH) for doc in stage(docs[i : i + BATCH], StageStats(stage.key))[0]]
         print(f"{stage.key:20} {set_up - before:9.0f} {rss_mb() - set_up:11.0f}")

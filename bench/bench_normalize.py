@@ -89,7 +89,7 @@ def time_ftfy(texts: list[str]) -> float:
 
 def main() -> None:
     stage = Normalize()
-    stage.setup()
+    stage.ensure_setup()
     english = english_docs()
     multilingual = multilingual_docs(per_language=8)
     web = web_docs()

@@ -31,7 +31,7 @@ HEURISTICS = ("gopher_quality", "c4_quality", "fineweb_quality")
 
 def kept_by(name: str, texts: list[str]) -> np.ndarray:
     stage = stage_class(name)(mode="annotate")
-    stage.setup()
+    stage.ensure_setup()
     docs = [Document(id=str(i), text=text, signals={"language": "en"}) for i, text in enumerate(texts)]
     kept, _ = stage(docs, StageStats(name=name))
     return np.array([doc.signals.get(f"{name}_reason") is None for doc in kept], dtype=float)
@@ -62,7 +62,7 @@ def main() -> None:
     with gzip.open(DATA / "web-text-turku-register" / "docs.jsonl.gz", "rt", encoding="utf-8") as handle:
         web = [r["text"] for r in map(json.loads, handle) if r["lang"] == "en" and classifier.id_split(r["id"]) == "held_out"]
     stage = QualityClassifier()
-    stage.setup()
+    stage.ensure_setup()
     docs = [Document(id=str(i), text=text) for i, text in enumerate(web)]
     started = time.perf_counter()
     kept, _ = stage(docs, StageStats(name=stage.name))

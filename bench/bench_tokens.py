@@ -68,7 +68,7 @@ def throughput(texts: list[str], threads: int) -> None:
     """Batch by batch, raw then stage then stage+shards, each batch's best of REPEATS summed: the three
     see the same moments of a busy shared machine, so their ratio holds even when the machine does not."""
     stage = Tokenize(encoding="cl100k_base", threads=threads, val_fraction=0.01)
-    stage.setup()
+    stage.ensure_setup()
     enc = stage.encoding
     starts = range(0, len(texts), BATCH)
     batches = [texts[i : i + BATCH] for i in starts]
@@ -118,7 +118,7 @@ def training(texts: list[str], threads: int) -> None:
     ranks = train_bpe(corpus, vocab_size=8192)
     train_seconds = time.perf_counter() - started
     stage = Tokenize(encoding="cl100k_base", threads=threads)
-    stage.setup()
+    stage.ensure_setup()
     started = time.perf_counter()
     stage.encoding.encode_ordinary_batch(corpus, num_threads=threads)
     encode_seconds = time.perf_counter() - started

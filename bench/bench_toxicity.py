@@ -57,7 +57,7 @@ def rate(run: Callable[[], object], count: int, repeats: int = 2) -> float:
 
 
 def stage_runner(stage: Toxicity, texts: list[str]) -> Callable[[], object]:
-    stage.setup()
+    stage.ensure_setup()
     docs = [Document(id=str(i), text=t) for i, t in enumerate(texts)]
     return lambda: [stage.process(docs[i : i + BATCH]) for i in range(0, len(docs), BATCH)]
 

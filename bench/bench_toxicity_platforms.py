@@ -85,7 +85,7 @@ def load_sets() -> dict[str, LabelledSet]:
 def stage_scores(texts: list[str], language: str, **options: object) -> dict[str, np.ndarray]:
     """Every scorer's score (NaN where it does not apply) from the stage in annotate mode."""
     stage = Toxicity(scorer=list(SCORERS), mode="annotate", **options)
-    stage.setup()
+    stage.ensure_setup()
     docs = [Document(id=str(i), text=t, signals={"language": language}) for i, t in enumerate(texts)]
     for start in range(0, len(docs), BATCH):
         stage.process(docs[start : start + BATCH])
@@ -168,7 +168,7 @@ def main() -> None:
         print(f"  {mean_auc[key]:.4f}  {describe(key[0])}  {'+'.join(key[1])} ({key[2]})")
     print(f"chosen: {'+'.join(subset)} ({how}), fastText {describe(setting)}")
     default = Toxicity()
-    default.setup()
+    default.ensure_setup()
     shipped = f"epochs={default.model.f.getArgs().epoch}"
     same = set(default.scorers) == set(subset) and default.combine == how and shipped == describe(setting)
     print(f"stage default: {'+'.join(default.scorers)} ({default.combine}), shipped model trained with {shipped}: "

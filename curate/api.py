@@ -74,7 +74,6 @@ class StageFunction:
     def stage(self) -> Stage:
         if self._stage is None:
             self._stage = build_stage(self.name, {**self.options, "mode": self.mode})
-            self._stage.setup()
         return self._stage
 
     def __call__(self, batch: Mapping[str, Sequence[Any]]) -> Any:

@@ -177,17 +177,14 @@ class Pipeline:
         for stage in self.stages:
             self.signals.update({k: s.dtype for k, s in stage.columns().items()})
         self.intermediate_schema = schema_for(self.signals, intermediate=True)
-        self._ready = False
 
     def empty_stats(self) -> RunStats:
         """Stats with a zero entry per stage, keyed by each stage's key."""
         return RunStats.for_stages([s.name for s in self.stages], [s.key for s in self.stages])
 
     def setup(self) -> None:
-        if not self._ready:
-            for stage in self.stages:
-                stage.setup()
-            self._ready = True
+        for stage in self.stages:
+            stage.ensure_setup()
 
     @_releasing_freed_memory
     def run_task(self, phase_index: int, shard: InputShard, layout: OutputLayout) -> RunStats:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,10 @@ import curate
 from curate.cli import build_parser, main as cli_main
 from curate.config import parse_config
 from curate.errors import ConfigError, CurateError
+from curate.document import Document
 from curate.driver import execute
-from curate.stats import Histogram, RunStats
+from curate.stages import Stage
+from curate.stats import Histogram, RunStats, StageStats
 
 CURATE = [sys.executable, "-m", "curate"]
 
@@ -278,3 +281,30 @@ def test_two_runs_never_write_one_output_folder(tmp_path, corpus):
     first.prepare(config, overwrite=False)
     with pytest.raises(CurateError, match="another curate run"):
         OutputLayout(tmp_path / "out").prepare(config, overwrite=False)
+
+
+class CountsSetups(Stage):
+    """A stage that counts how often it was set up (at module level, so a copy can be pickled)."""
+
+    name = "counts_setups"
+    setups = 0
+
+    def setup(self) -> None:
+        type(self).setups += 1
+        self.loaded = "model"
+
+    def process(self, docs: list[Document]) -> list[str | None]:
+        return [None if self.loaded else "unloaded" for _ in docs]
+
+
+def test_a_stage_sets_itself_up_once_per_process() -> None:
+    """Calling a stage runs `setup` before its first batch and never again; a pickled copy (what a
+    worker receives) sets itself up afresh, as models loaded here may not travel."""
+    stage = CountsSetups()
+    for _ in range(3):
+        kept, removed = stage([Document("a", "text")], StageStats("counts_setups"))
+        assert len(kept) == 1 and not removed
+    assert CountsSetups.setups == 1
+    stage.loaded = ""  # what a copy carries does not count: it loads its own
+    copy = pickle.loads(pickle.dumps(stage))
+    assert len(copy([Document("b", "text")], StageStats("counts_setups"))[0]) == 1 and CountsSetups.setups == 2

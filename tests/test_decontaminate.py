@@ -23,7 +23,7 @@ SENTENCE = "the quick brown fox jumps over the lazy dog while the cat sleeps on 
 def _stage(tmp_path: Path, texts: list[str], **options) -> Decontaminate:
     (tmp_path / "eval.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
     stage = Decontaminate(against=str(tmp_path / "eval.jsonl"), **options)
-    stage.setup()
+    stage.ensure_setup()
     return stage
 
 

@@ -58,7 +58,7 @@ WORD_PAIR_FLOORS = {"zh": 0.95, "ja": 0.95, "ko": 0.98}
 @pytest.fixture(scope="module")
 def stage() -> Language:
     stage = Language()
-    stage.setup()
+    stage.ensure_setup()
     return stage
 
 
@@ -97,7 +97,7 @@ def test_register_corpus_macro_accuracy(stage, shared_data):
 
 def test_second_opinion_small_cases(stage):
     bare = Language(second_opinion=False)
-    bare.setup()
+    bare.ensure_setup()
     texts = [
         "Ovaj tekst je napisan na bosanskom jeziku, u Sarajevu.",
         "Ovo je rečenica na hrvatskom jeziku, a ne na srpskom.",
@@ -254,7 +254,7 @@ def test_short_text_chars_chooses_lingua_models(stage, monkeypatch):
     stage.identify(pages)
     assert any(not low and codes not in groups for codes, low in asked)  # a high-accuracy shortlist
     no_shortlist = Language(short_text_chars=0)
-    no_shortlist.setup()
+    no_shortlist.ensure_setup()
     asked.clear()
     no_shortlist.identify(pages)
     assert asked and all(low or codes in groups for codes, low in asked)  # groups settle as before
@@ -273,7 +273,7 @@ def test_short_text_chars_0_asks_only_the_preloaded_detectors(shared_data, monke
 
     monkeypatch.setattr(language_module, "lingua_confidence", recording)
     no_shortlist = Language(short_text_chars=0)
-    no_shortlist.setup()
+    no_shortlist.ensure_setup()
     folder = shared_data / "lingua-langid-testdata" / "language-testdata"
     for kind in ("sentences", "word-pairs"):
         for path in sorted((folder / kind).glob("*.txt")):
@@ -310,7 +310,7 @@ def test_letterless_text_is_und_without_asking_lingua(stage, monkeypatch):
 def test_script_check_fixes_short_cjk_text(stage, shared_data):
     folder = shared_data / "lingua-langid-testdata" / "language-testdata" / "word-pairs"
     bare = Language(script_check=False)
-    bare.setup()
+    bare.ensure_setup()
     for lang, floor in WORD_PAIR_FLOORS.items():
         assert _accuracy(stage, folder / f"{lang}.txt") >= floor
     assert _accuracy(bare, folder / "zh.txt") < 0.6  # the model alone: the check is what fixes it
@@ -345,7 +345,7 @@ def test_aliases_empty_text_and_long_documents(stage):
 
 def test_verdicts_signals_and_accounting(stage):
     stage = Language(keep=["en", "no"])  # `no` is read as `nb`
-    stage.setup()
+    stage.ensure_setup()
     docs = [
         Document(id="en", text="The quick brown fox jumps over the lazy dog near the river bank."),
         Document(id="de", text="Der schnelle braune Fuchs springt über den faulen Hund am Flussufer."),
@@ -368,7 +368,7 @@ def test_verdicts_signals_and_accounting(stage):
 
 def test_annotate_mode_keeps_everything(stage):
     stage = Language(keep=["fr"], mode="annotate")
-    stage.setup()
+    stage.ensure_setup()
     docs = [Document(id="en", text="The quick brown fox jumps over the lazy dog near the river bank.")]
     kept, removed = stage(docs, StageStats("language"))
     assert kept == docs and not removed

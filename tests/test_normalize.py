@@ -55,7 +55,7 @@ RESTORED_FLOORS = {
 @pytest.fixture(scope="module")
 def stage() -> Normalize:
     normalize = Normalize()
-    normalize.setup()
+    normalize.ensure_setup()
     return normalize
 
 
@@ -155,7 +155,7 @@ def test_lossy_repair_can_be_turned_off(shared_data: Path) -> None:
     [original] = _documents(shared_data, "ru", count=1)
     damaged = damage(original)
     without = Normalize(repair_lossy=False)
-    without.setup()
+    without.ensure_setup()
     assert without.scorer is None
     assert without.normalize(damaged)[0] == canonical(ftfy.fix_text(damaged, FTFY_CONFIG))
     assert Normalize(fix_mojibake=False).normalize(damaged)[0] == canonical(damaged)
@@ -167,9 +167,9 @@ def test_lossy_repair_loads_its_models_at_setup_sharing_lid176() -> None:
     from curate.stages.language import Language
 
     normalize = Normalize()
-    normalize.setup()
+    normalize.ensure_setup()
     language = Language()
-    language.setup()
+    language.ensure_setup()
     assert normalize.scorer is not None and normalize.scorer.encoding.name == "o200k_base"
     assert normalize.scorer.lid is language.model
 

@@ -60,7 +60,7 @@ def decisions(docs: list[Document]) -> list[list]:
     rows: dict[str, list] = {doc.id: [doc.id] for doc in docs}
     for name, options in STAGES:
         stage = stage_class(name)(**options)
-        stage.setup()
+        stage.ensure_setup()
         for doc, verdict in zip(docs, stage.process(docs)):
             rows[doc.id].append([name, verdict, sorted((k, rounded(v)) for k, v in doc.signals.items())])
     for doc in docs:

@@ -39,10 +39,17 @@ def docs_of(texts: list[str], language: str | None = None) -> list[Document]:
     return [Document(id=str(i), text=t, signals={"language": language} if language else {}) for i, t in enumerate(texts)]
 
 
+def set_up(**options) -> Toxicity:
+    """A stage ready for `process`, as calling it (or the pipeline) makes it."""
+    stage = Toxicity(**options)
+    stage.ensure_setup()
+    return stage
+
+
 def annotate(texts: list[str], language: str | None = None, **options) -> dict[str, np.ndarray]:
     """Run the stage in annotate mode; every signal as an array, NaN where a document has none."""
     stage = Toxicity(mode="annotate", **options)
-    stage.setup()
+    stage.ensure_setup()
     docs = docs_of(texts, language)
     stage.process(docs)
     return {name: np.array([d.signals.get(name, np.nan) for d in docs], dtype=np.float64) for name in stage.signals}
@@ -124,7 +131,7 @@ def test_stage_combines_scorers_and_records_each() -> None:
     texts = ["fuck you, you stupid bitch", "the weather is fine today", "Du bist ein Arschloch"]
     docs = docs_of(texts)
     docs[2].signals["language"] = "de"
-    stage = Toxicity()  # default: the shipped fastText model + wordlist + profanity_check, mean
+    stage = set_up()  # default: the shipped fastText model + wordlist + profanity_check, mean
     verdicts = stage.process(docs)
     assert verdicts[0] is not None and verdicts[1] is None and verdicts[2] is not None
     first = docs[0].signals
@@ -152,7 +159,7 @@ def test_shipped_model_scores_only_its_languages() -> None:
     docs = [Document(id=lang, text=text, signals={"language": lang}) for lang, text in texts.items()]
     # No language stage, or an undecided one: every scorer that can apply does.
     docs += [Document(id="none", text=texts["en"]), Document(id="und", text=texts["de"], signals={"language": "und"})]
-    Toxicity(mode="annotate").process(docs)
+    set_up(mode="annotate").process(docs)
     scored = {d.id for d in docs if "toxicity_fasttext" in d.signals}
     assert scored == {"en", "de", "none", "und"}
     assert all(d.signals["toxicity_fasttext"] > 0.5 for d in docs if d.id in scored)
@@ -166,10 +173,10 @@ def test_shipped_model_scores_only_its_languages() -> None:
 
 def test_documents_no_scorer_applies_to_are_kept_unscored() -> None:
     docs = docs_of(["Det här är en svensk text", ""], language="sv")
-    assert Toxicity(scorer="wordlist").process(docs) == [None, None]
+    assert set_up(scorer="wordlist").process(docs) == [None, None]
     assert "toxicity_score" not in docs[0].signals
     empty = docs_of([""], language="en")
-    assert Toxicity(scorer="wordlist").process(empty) == [None] and empty[0].signals["toxicity_score"] == 0.0
+    assert set_up(scorer="wordlist").process(empty) == [None] and empty[0].signals["toxicity_score"] == 0.0
 
 
 def test_annotate_mode_keeps_and_says_why() -> None:
@@ -306,7 +313,7 @@ def test_default_combination_on_clean_foreign_text(lang: str, default_scores) ->
 def test_default_removes_at_most_one_percent_of_clean_sentences(shared_data: Path) -> None:
     """The Leipzig sentences of lingua's test data, one document each, language known."""
     folder = shared_data / "lingua-langid-testdata" / "language-testdata" / "sentences"
-    stage = Toxicity()
+    stage = set_up()
     removed = {}
     for lang in ("en", *FOREIGN):
         sentences = (folder / f"{lang}.txt").read_text(encoding="utf-8").splitlines()
@@ -391,7 +398,7 @@ def test_make_toxicity_model_rebuilds_from_a_slice(shared_data: Path, tmp_path: 
     assert run.returncode == 0, run.stderr
     assert f"of {200 * len(models.TOXICITY_SETS):,} records ({100 * len(models.TOXICITY_SETS):,} toxic)" in run.stdout
     stage = Toxicity(scorer="fasttext", model=str(output), mode="annotate")
-    stage.setup()
+    stage.ensure_setup()
     assert set(stage.model.get_labels()) == {"__label__toxic", "__label__non_toxic"}
     assert stage.model.is_quantized()
     missing = subprocess.run(["make", "-s", "-C", str(REPO), "toxicity-model", f"VENV={sys.prefix}", f"TOXICITY_DATA={tmp_path / 'none'}",

@@ -1,6 +1,6 @@
 """Default lists shipped with curate (one entry a line, `#` starts a comment), written for this project.
 
-`default_list(name)` is the path of one of them; stages read lists in `setup()`.
+`default_list(name)` is the path of one of them; stages read lists in `setup`.
 """
 
 from __future__ import annotations

@@ -45,7 +45,9 @@ class Stage:
     events finer than a document (lines dropped by rule, PII by type) in `self.tally`. `key` is the
     stage's identity in a pipeline: its name, or the `id:` given where a name repeats; a later instance of a
     repeated stage writes its signals as `<key>_<signal>` columns (`column_prefix`), beside the first's.
-    A stage never reads files or knows about executors: models are loaded in `setup`, once per worker.
+    A stage never reads files or knows about executors: models are loaded in `setup`, which calling the
+    stage runs once per process (the pipeline runs it early, so its time is not a batch's); `process`
+    assumes it has run.
     """
 
     name: ClassVar[str]
@@ -62,9 +64,19 @@ class Stage:
         self.key = self.name
         self.column_prefix = ""  # `<key>_` on a later instance of a repeated stage (see `stages.build_stages`)
         self.tally: Counter[str] = Counter()  # what `process` counts beyond verdicts; moved to the stats per batch
+        self.is_set_up = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy sent to another process sets itself up again there."""
+        return {**self.__dict__, "is_set_up": False}
 
     def setup(self) -> None:
-        """Load models or lists; called once per worker process before the first batch."""
+        """Load models or lists; run by `ensure_setup`, once per process."""
+
+    def ensure_setup(self) -> None:
+        if not self.is_set_up:
+            self.setup()
+            self.is_set_up = True
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         """Return one verdict per document; may rewrite `doc.text` and set `doc.signals`."""
@@ -91,6 +103,7 @@ class Stage:
 
     def __call__(self, docs: list[Document], stats: StageStats) -> tuple[list[Document], list[tuple[Document, str]]]:
         """Run `process` on a batch and account for every document: kept, or removed with a reason."""
+        self.ensure_setup()
         cpu_clock = time.process_time if self.threaded else time.thread_time
         started, cpu_started = time.perf_counter(), cpu_clock()
         sizes_in = [d.nbytes for d in docs]

@@ -54,11 +54,9 @@ class Decontaminate(Stage):
 
     def __getstate__(self) -> dict:
         """The reference set is left behind: n-gram hashes hold only in the process that made them."""
-        return {**self.__dict__, "reference": None}
+        return {**super().__getstate__(), "reference": None}
 
     def process(self, docs: list[Document]) -> list[Verdict]:
-        if self.reference is None:
-            self.setup()
         assert self.reference is not None
         verdicts: list[Verdict] = []
         for doc in docs:

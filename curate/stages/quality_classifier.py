@@ -83,8 +83,6 @@ class QualityClassifier(Stage):
         return {"quality_score": self.cut}
 
     def process(self, docs: list[Document]) -> list[Verdict]:
-        if self.model is None:
-            self.setup()
         scores = classifier.score_texts(self.model, [doc.text for doc in docs], self.positive_label, self.tokenize).tolist()
         reason = "quality_score_below_top_fraction" if self.keep_top is not None else "quality_score_below_threshold"
         verdicts: list[Verdict] = []

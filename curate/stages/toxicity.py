@@ -105,7 +105,6 @@ class Toxicity(Stage):
         self.model: Any = None
         self.wordlists: WordLists | None = None
         self.profanity: ProfanityModel | None = None
-        self.ready = False
         if len(self.scorers) > 1:
             self.signals = {
                 **Toxicity.signals,
@@ -119,14 +118,11 @@ class Toxicity(Stage):
             self.model = classifier.load_model(self.model_path or models.toxicity_model_path(), self.positive_label)
         if "profanity_check" in self.scorers:
             self.profanity = ProfanityModel.load()
-        self.ready = True
 
     def thresholds(self) -> dict[str, float]:
         return {"toxicity_score": self.threshold}
 
     def process(self, docs: list[Document]) -> list[Verdict]:
-        if not self.ready:
-            self.setup()
         languages = [_language(doc) for doc in docs]
         # One row per scorer, NaN where the scorer does not apply to the document.
         scores = np.vstack([self._score(name, docs, languages) for name in self.scorers])
