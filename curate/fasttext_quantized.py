@@ -41,9 +41,11 @@ SUPERVISED, HIERARCHICAL_SOFTMAX = 3, 1  # fastText's model_name::sup and loss_n
 LABEL_PREFIX = b"__label__"  # fastText's default `-label`; the file does not store it
 END_OF_SENTENCE = b"</s>"
 KSUB = 256  # centroids per subquantizer
-CACHE_SLOTS = 1 << 16  # tokens whose rows are kept (fixed memory: ~8 MB a model)
+CACHE_SLOTS = 1 << 16  # tokens whose rows are kept (fixed memory: 8 MB a model)
+# A slot is 32 int32 (two cache lines): the token's length, its row count, its bytes, its rows.
 CACHE_KEY_BYTES = 24  # longer tokens are not kept
 CACHE_ROWS = 24  # nor tokens with more rows
+_KEY, _ROWS = 2, 2 + CACHE_KEY_BYTES // 4  # where a slot's bytes and rows start, in int32
 _BLANK = np.zeros(256, np.bool_)
 _BLANK[[ord(c) for c in " \n\r\t\v\f\0"]] = True
 # fastText hashes `char`s: bytes >= 0x80 are negative and sign-extended to 32 bits before the XOR
@@ -180,10 +182,7 @@ class QuantizedFastText:
             self.word_bytes, self.word_starts, self.end_of_sentence, model.pruned[:, 0].astype(np.int64),
             (len(model.words) + model.pruned[:, 1]).astype(np.int32), self.minn, self.maxn, self.bucket,
         )
-        self.cache_keys = np.zeros((CACHE_SLOTS, CACHE_KEY_BYTES), np.uint8)
-        self.cache_lengths = np.full(CACHE_SLOTS, -1, np.int64)
-        self.cache_rows = np.zeros((CACHE_SLOTS, CACHE_ROWS), np.int32)
-        self.cache_counts = np.zeros(CACHE_SLOTS, np.int64)
+        self.cache = np.zeros((CACHE_SLOTS, _ROWS + CACHE_ROWS), np.int32)  # length 0: empty
         self._reference: Any = None
 
     def get_labels(self) -> list[str]:
@@ -205,21 +204,20 @@ class QuantizedFastText:
         except UnicodeEncodeError as error:
             raise TypeError(f"predict needs valid UTF-8 text: {error}") from None
         ends = np.flatnonzero(data == 10) + 1
-        found, scores, tied = _predict_lines(
+        found, scores, counts = _predict_lines(
             data, ends, k, np.float32(threshold), self.vocabulary, self.word_bytes, self.word_starts,
             self.word_row_starts, self.word_rows, self.end_of_sentence, self.minn, self.maxn, self.bucket,
             self.kept_bits, self.kept_keys, self.kept_rows, self.rows, self.output, self.left, self.right,
-            self.cache_keys, self.cache_lengths, self.cache_rows, self.cache_counts,
+            self.cache, self.cache.view(np.uint8),
         )
         labels, probabilities = [], []
-        for i, line in enumerate(lines):
-            if tied[i]:
+        for i, (line, line_found, count) in enumerate(zip(lines, found.tolist(), counts.tolist())):
+            if count < 0:  # tied candidates
                 line_labels, line_probabilities = self._reference_model().predict([line], k, threshold)
                 labels.append(line_labels[0])
                 probabilities.append(line_probabilities[0])
                 continue
-            count = int(np.count_nonzero(found[i] >= 0))
-            labels.append([self.labels[j] for j in found[i, :count].tolist()])
+            labels.append([self.labels[j] for j in line_found[:count]])
             probabilities.append(scores[i, :count].copy())
         if isinstance(text, list):
             return labels, probabilities
@@ -379,27 +377,27 @@ def _predict_lines(
     word_starts: np.ndarray, word_row_starts: np.ndarray, word_rows: np.ndarray, end_of_sentence: int,
     minn: int, maxn: int, bucket: int, kept_bits: np.ndarray, kept_keys: np.ndarray, kept_rows: np.ndarray,
     rows: np.ndarray, output: np.ndarray, left: np.ndarray, right: np.ndarray,
-    cache_keys: np.ndarray, cache_lengths: np.ndarray, cache_rows: np.ndarray, cache_counts: np.ndarray,
+    cache: np.ndarray, cache_bytes: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each line's best k labels (-1 past the last) and probabilities, and whether two candidates tied."""
+    """Each line's best k labels and their probabilities, and how many it has (-1: two candidates tied)."""
     lines, dim, labels = len(ends), rows.shape[1], output.shape[0]
     found = np.full((lines, k), -1, np.int32)
     probabilities = np.zeros((lines, k), np.float32)
-    tied = np.zeros(lines, np.bool_)
+    counts = np.zeros(lines, np.int64)
     longest = 0
     start = 0
     for end in ends:
         longest = max(longest, end - start)
         start = end
     spelled = np.empty(longest + 2, np.uint8)
-    token_rows = np.empty(max(word_row_starts[1:] - word_row_starts[:-1]) + (maxn - minn + 1) * (longest + 2), np.int32)
+    token_rows = np.empty(1 + (maxn - minn + 1) * (longest + 2), np.int32)  # a vocabulary word is one of the tokens
     hidden = np.empty(dim, np.float32)
     stack_nodes = np.empty(2 * labels, np.int32)
     stack_scores = np.empty(2 * labels, np.float32)
-    best_scores = np.empty(k + 1, np.float32)
-    best_labels = np.empty(k + 1, np.int32)
+    best_scores = np.empty(k, np.float32)
+    best_labels = np.empty(k, np.int32)
     floor = _std_log(threshold)
-    vocabulary_mask, cache_mask = len(vocabulary) - 1, len(cache_lengths) - 1
+    vocabulary_mask, cache_mask = len(vocabulary) - 1, len(cache) - 1
     start = 0
     for line in range(lines):
         end = ends[line]
@@ -425,10 +423,10 @@ def _predict_lines(
             if length >= len(_LABEL_PREFIX) and _same(data, token, _LABEL_PREFIX, 0, len(_LABEL_PREFIX)):
                 continue
             slot = np.int64(value) & cache_mask
-            if cache_lengths[slot] == length and _same(data, token, cache_keys[slot], 0, length):
-                for j in range(cache_counts[slot]):
-                    _add(hidden, rows, cache_rows[slot, j])
-                added += cache_counts[slot]
+            if cache[slot, 0] == length and _same(data, token, cache_bytes[slot], 4 * _KEY, length):
+                for j in range(_ROWS, _ROWS + cache[slot, 1]):
+                    _add(hidden, rows, cache[slot, j])
+                added += cache[slot, 1]
                 continue
             word = -1
             probe = np.int64(value) & vocabulary_mask
@@ -450,35 +448,41 @@ def _predict_lines(
             added += count
             if word == end_of_sentence and word >= 0:  # a `</s>` in the text ends the line there
                 break
-            if length <= cache_keys.shape[1] and count <= cache_rows.shape[1]:
-                cache_lengths[slot] = length
-                cache_keys[slot, :length] = data[token:at]
-                cache_rows[slot, :count] = token_rows[:count]
-                cache_counts[slot] = count
+            if length <= CACHE_KEY_BYTES and count <= CACHE_ROWS:
+                cache[slot, 0], cache[slot, 1] = length, count
+                cache_bytes[slot, 4 * _KEY : 4 * _KEY + length] = data[token:at]
+                cache[slot, _ROWS : _ROWS + count] = token_rows[:count]
         start = end
         if added == 0:
             continue
         hidden *= np.float32(1.0 / added)
         # depth first from the root, left child first; `best_*` holds the k best leaves found so far
-        size, top = 0, 1
+        size, top, lowest = 0, 1, np.float32(0.0)  # `lowest`: the worst of k best, once there are k
         stack_nodes[0], stack_scores[0] = 2 * labels - 2, np.float32(0.0)
         while top > 0:
             top -= 1
             node, score = stack_nodes[top], stack_scores[top]
             if score < floor:
                 continue
-            if size == k and score < best_scores[:size].min():
+            if size == k and score < lowest:
                 continue
             if left[node] == -1 and right[node] == -1:
-                best_scores[size], best_labels[size] = score, node
-                size += 1
-                if size > k:  # drop the worst; with an equal score left, fastText's heap decides which
-                    worst = np.argmin(best_scores[:size])
-                    if np.sum(best_scores[:size] == best_scores[worst]) > 1:
-                        tied[line] = True
-                    best_scores[worst : size - 1] = best_scores[worst + 1 : size].copy()
-                    best_labels[worst : size - 1] = best_labels[worst + 1 : size].copy()
-                    size -= 1
+                if size < k:
+                    best_scores[size], best_labels[size] = score, node
+                    size += 1
+                else:  # the new leaf takes the worst one's place; on a tie fastText's heap decides which goes
+                    worst = 0
+                    for j in range(1, k):
+                        if best_scores[j] < best_scores[worst]:
+                            worst = j
+                    for j in range(k):
+                        if best_scores[j] == best_scores[worst] and j != worst or score == best_scores[worst]:
+                            counts[line] = -1
+                    best_scores[worst], best_labels[worst] = score, node
+                if size == k:
+                    lowest = best_scores[0]
+                    for j in range(1, k):
+                        lowest = min(lowest, best_scores[j])
                 continue
             dot = np.float32(0.0)
             for j in range(dim):
@@ -492,5 +496,7 @@ def _predict_lines(
             found[line, j] = best_labels[order[j]]
             probabilities[line, j] = np.float32(math.exp(best_scores[order[j]]))
             if j and best_scores[order[j]] == best_scores[order[j - 1]]:
-                tied[line] = True
-    return found, probabilities, tied
+                counts[line] = -1
+        if counts[line] == 0:
+            counts[line] = size
+    return found, probabilities, counts

@@ -78,7 +78,7 @@ def test_repeated_tokens_read_the_same_from_the_cache(models):
     ours, _ = models
     first = ours.predict(SMALL_CASES, k=6)
     _assert_same(ours.predict(SMALL_CASES, k=6), first)
-    assert ours.cache_lengths.shape == (fasttext_quantized.CACHE_SLOTS,)  # fixed, however many tokens came
+    assert ours.cache.shape[0] == fasttext_quantized.CACHE_SLOTS  # fixed, however many tokens came
 
 
 def test_ties_are_answered_by_fasttext(models, monkeypatch):
@@ -86,8 +86,8 @@ def test_ties_are_answered_by_fasttext(models, monkeypatch):
     kernel = fasttext_quantized._predict_lines
 
     def every_line_tied(*args):
-        found, probabilities, tied = kernel(*args)
-        return np.full_like(found, 0), np.zeros_like(probabilities), np.ones_like(tied)
+        found, probabilities, counts = kernel(*args)
+        return np.full_like(found, 0), np.zeros_like(probabilities), np.full_like(counts, -1)
 
     monkeypatch.setattr(fasttext_quantized, "_predict_lines", every_line_tied)
     _assert_same(ours.predict(SMALL_CASES[:4], k=3), reference.predict(SMALL_CASES[:4], k=3))
