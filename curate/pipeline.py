@@ -41,8 +41,11 @@ PROGRESS_SECONDS = 1.0  # how often a task reports what it has read
 BATCH_BYTES = 64 * 2**20  # a batch is also cut at this many bytes, so huge documents stay bounded
 DECISION_ROWS_PER_GROUP = 1 << 16  # small row groups: a task reads only those holding its shard
 # The run's own documents between phases, read once: lz4 writes them 2x and reads them 4x faster than
-# zstd, for files about 1.4x larger.
+# zstd, for files about 1.4x larger. Without dictionaries and statistics (a task reads the whole file, and
+# its text columns are nearly all distinct) a phase's write and read of the register pages' survivors take
+# 0.23 -> 0.16 CPU s, the file the same size.
 INTERMEDIATE_COMPRESSION = "lz4"
+INTERMEDIATE_OPTIONS = {"use_dictionary": False, "write_statistics": False}
 
 
 @dataclass
@@ -204,7 +207,7 @@ class Pipeline:
         task = SinkTask(layout.root, shard.name, phase_index, self.signals, layout.started)
         outputs = [sink.open(task) for sink in self.sinks]
         survivors = None if last else AtomicParquetWriter(
-            layout.intermediate(phase_index, shard), self.intermediate_schema, INTERMEDIATE_COMPRESSION
+            layout.intermediate(phase_index, shard), self.intermediate_schema, INTERMEDIATE_COMPRESSION, **INTERMEDIATE_OPTIONS
         )
         keys_out = layout.keys(phase_index, shard)
         key_tables: list[pa.Table] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,10 +15,11 @@ from ..document import Document, to_table
 class AtomicParquetWriter:
     """Appends batches to a temporary file; `close` renames it to `path`. Nothing is written for no rows."""
 
-    def __init__(self, path: Path, schema: pa.Schema, compression: str = "zstd") -> None:
+    def __init__(self, path: Path, schema: pa.Schema, compression: str = "zstd", **options: Any) -> None:
         self.path = Path(path)
         self.schema = schema
         self.compression = compression
+        self.options = options  # more of `pq.ParquetWriter`'s keywords
         self.rows = 0
         self._file: AtomicFile | None = None
         self._writer: pq.ParquetWriter | None = None
@@ -31,7 +33,7 @@ class AtomicParquetWriter:
             return
         if self._writer is None:
             self._file = AtomicFile(self.path)
-            self._writer = pq.ParquetWriter(self._file.tmp, self.schema, compression=self.compression)
+            self._writer = pq.ParquetWriter(self._file.tmp, self.schema, compression=self.compression, **self.options)
         self._writer.write_table(table)
         self.rows += table.num_rows
 
