@@ -102,8 +102,10 @@ def read_model(path: str | Path) -> _Model:
         entries.append((word, take("q"), take("b")))
     pruned = array(np.int32, 2 * max(pruned_count, 0)).reshape(-1, 2)
     quantized = take("?")
-    if (model, loss, word_ngrams, quantized) != (SUPERVISED, HIERARCHICAL_SOFTMAX, 1, True) or maxn <= 0 or pruned_count < 0:
-        raise UnsupportedModel(f"{path}: not a quantized, pruned supervised model with a hierarchical softmax and no word n-grams")
+    if (model, loss, word_ngrams, quantized) != (SUPERVISED, HIERARCHICAL_SOFTMAX, 1, True) or not 0 < minn <= maxn or pruned_count < 0:
+        raise UnsupportedModel(f"{path}: not a quantized, pruned supervised model with a hierarchical softmax, character n-grams and no word n-grams")
+    if END_OF_SENTENCE not in (word for word, _, _ in entries[:nwords]):
+        raise UnsupportedModel(f"{path}: no {END_OF_SENTENCE!r} in the vocabulary")  # fastText's own models keep it
     if any(kind != 0 for _, _, kind in entries[:nwords]) or any(kind != 1 for _, _, kind in entries[nwords:]):
         raise UnsupportedModel(f"{path}: words and labels out of order")
     with_norms, row_count, row_dim, code_bytes = take("?qqi")
@@ -177,7 +179,7 @@ class QuantizedFastText:
         self.minn, self.maxn, self.bucket = model.minn, model.maxn, model.bucket
         self.word_bytes = np.frombuffer(b"".join(model.words), np.uint8)
         self.word_starts = np.cumsum([0] + [len(word) for word in model.words], dtype=np.int64)
-        self.end_of_sentence = model.words.index(END_OF_SENTENCE) if END_OF_SENTENCE in model.words else -1
+        self.end_of_sentence = model.words.index(END_OF_SENTENCE)
         (self.vocabulary, self.kept_bits, self.kept_keys, self.kept_rows, self.word_row_starts, self.word_rows) = _tables(
             self.word_bytes, self.word_starts, self.end_of_sentence, model.pruned[:, 0].astype(np.int64),
             (len(model.words) + model.pruned[:, 1]).astype(np.int32), self.minn, self.maxn, self.bucket,
@@ -199,6 +201,7 @@ class QuantizedFastText:
             k = len(self.labels)
         elif k <= 0:
             raise ValueError("k needs to be 1 or higher!")
+        k = min(k, len(self.labels))  # no more labels can come back; a larger k would only size buffers
         try:
             data = np.frombuffer(("\n".join(lines) + "\n").encode("utf-8"), np.uint8)
         except UnicodeEncodeError as error:
@@ -407,10 +410,9 @@ def _predict_lines(
         while at < end:
             if _BLANK[data[at]]:
                 if data[at] == 10:  # the line's end: `</s>`, the last token
-                    if end_of_sentence >= 0:
-                        for j in range(word_row_starts[end_of_sentence], word_row_starts[end_of_sentence + 1]):
-                            _add(hidden, rows, word_rows[j])
-                            added += 1
+                    for j in range(word_row_starts[end_of_sentence], word_row_starts[end_of_sentence + 1]):
+                        _add(hidden, rows, word_rows[j])
+                        added += 1
                     break
                 at += 1
                 continue
@@ -446,7 +448,7 @@ def _predict_lines(
             for j in range(count):
                 _add(hidden, rows, token_rows[j])
             added += count
-            if word == end_of_sentence and word >= 0:  # a `</s>` in the text ends the line there
+            if word == end_of_sentence:  # a `</s>` in the text ends the line there
                 break
             if length <= CACHE_KEY_BYTES and count <= CACHE_ROWS:
                 cache[slot, 0], cache[slot, 1] = length, count

@@ -93,6 +93,20 @@ def test_ties_are_answered_by_fasttext(models, monkeypatch):
     _assert_same(ours.predict(SMALL_CASES[:4], k=3), reference.predict(SMALL_CASES[:4], k=3))
 
 
+def test_a_real_tie_is_answered_by_fasttext(models, monkeypatch):
+    """"bé" at k=-1 has two labels of equal score: fastText's heap decides their order, so fastText answers."""
+    ours, reference = models
+    asked = []
+    monkeypatch.setattr(ours, "_reference_model", lambda: asked.append(1) or reference)
+    _assert_same(ours.predict(["bé", "bonjour"], k=-1), reference.predict(["bé", "bonjour"], k=-1))
+    assert len(asked) == 1
+
+
+def test_a_k_past_the_labels_costs_no_more_than_every_label(models):
+    ours, reference = models
+    _assert_same(ours.predict(SMALL_CASES, k=10**9), reference.predict(SMALL_CASES, k=-1))
+
+
 def test_bad_input_fails_as_fasttext_fails(models):
     ours, reference = models
     for model in models:
@@ -117,6 +131,22 @@ def test_other_models_load_through_fasttext(tmp_path):
     with pytest.raises(UnsupportedModel):
         read_model(garbage)
     assert isinstance(load_lid_model(), QuantizedFastText)
+
+
+def test_models_it_cannot_answer_for_load_through_fasttext(tmp_path):
+    """A vocabulary without `</s>` (fastText stops reading a line at one) or a header with minn > maxn."""
+    original = lid_model_path().read_bytes()
+    no_end = tmp_path / "no-end.ftz"
+    no_end.write_bytes(original.replace(b"</s>\0", b"</x>\0", 1))
+    minn_at = 8 + 9 * 4  # magic, version, then dim ws epoch minCount neg wordNgrams loss model bucket
+    crossed = tmp_path / "crossed.ftz"
+    crossed.write_bytes(original[:minn_at] + (5).to_bytes(4, "little") + (3).to_bytes(4, "little") + original[minn_at + 8 :])
+    for path in (no_end, crossed):
+        with pytest.raises(UnsupportedModel):
+            read_model(path)
+        model = load(path)
+        assert not isinstance(model, QuantizedFastText)
+        assert model.predict(["hello </s> bonjour le monde"])[0]  # fasttext reads it
 
 
 def test_model_file_is_read_whole(models):
