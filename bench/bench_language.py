@@ -32,6 +32,7 @@ from pathlib import Path
 
 from bench.proc import rss_mb
 from curate.document import Document
+from curate.models import lid_model_path
 from curate.stages import language as language_module
 from curate.stages.language import Language
 from curate.stats import StageStats
@@ -67,7 +68,7 @@ def main() -> None:
     stage.ensure_setup()
     whole = Language(max_chars=None)
     whole.ensure_setup()
-    model = stage.model
+    model = bare_lid_model()
     print(f"{'texts':<10} {'n':>6} {'bare predict docs/s':>20} {'stage docs/s':>13} {'ratio':>6}   identify() alone, ratio")
     for name, texts in _corpora().items():
         docs = [Document(id=str(i), text=text) for i, text in enumerate(texts)]
@@ -168,6 +169,14 @@ def accuracy() -> None:
         print("  " + ", ".join(f"{lang} {old[1][lang]:.2f}->{new[1][lang]:.2f}" for lang in new[1]))
 
 
+def bare_lid_model():
+    """lid.176 as the `fasttext` package loads it: the bare library (curate's stage answers through
+    curate.fasttext_quantized)."""
+    import fasttext
+
+    return fasttext.load_model(str(lid_model_path()))
+
+
 def cost(lazy: bool = False) -> None:
     """CPU and memory of web.yaml's setting (`short_text_chars: 0`) on every register page, in this (fresh)
     process: setup (lid.176 and every lingua model the stage can ask), then `identify` in batches of 1,000,
@@ -182,13 +191,15 @@ def cost(lazy: bool = False) -> None:
     set_up, set_up_rss = time.process_time(), rss_mb()
     for i in range(0, len(texts), 1000):
         stage.identify(texts[i : i + 1000])
-    done = time.process_time()
+    done, done_rss = time.process_time(), rss_mb()
+    model = bare_lid_model()
+    bare_started = time.process_time()
     for i in range(0, len(texts), 1000):
-        stage.model.predict([text[:10_000].replace("\n", " ") for text in texts[i : i + 1000]], k=1)
-    bare = time.process_time() - done
+        model.predict([text[:10_000].replace("\n", " ") for text in texts[i : i + 1000]], k=1)
+    bare = time.process_time() - bare_started
     print(f"{len(texts):,} register pages, short_text_chars 0, {'lazily loaded' if lazy else 'preloaded'}: "
           f"setup {set_up - started:.2f} CPU s, +{set_up_rss - rss:.0f} MB; identify {done - set_up:.2f} CPU s, "
-          f"+{rss_mb() - set_up_rss:.0f} MB after setup; bare lid.176 predict {bare:.2f} CPU s", flush=True)
+          f"+{done_rss - set_up_rss:.0f} MB after setup; bare lid.176 predict {bare:.2f} CPU s", flush=True)
     if not lazy:
         subprocess.run([sys.executable, "-m", "bench.bench_language", "--cost-lazy"], cwd=Path(__file__).resolve().parents[1], check=True)
 
