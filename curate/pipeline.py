@@ -217,7 +217,8 @@ class Pipeline:
                 batch, removed = stage(batch, stats.stage(stage.key))
                 removals += [Removal(doc, stage.key, *split_verdict(stage.key, verdict)) for doc, verdict in removed]
             if phase.next_global is not None and batch:
-                key_tables.append(phase.next_global.keys(batch))
+                with stats.stage(phase.next_global.key).timed():
+                    key_tables.append(phase.next_global.keys(batch))
             if survivors is not None:
                 survivors.write(batch)
             else:
@@ -248,7 +249,8 @@ class Pipeline:
         stats = StageStats(stage.name, id=stage.key)
         scratch = layout.phase_dir(phase_index) / f"scratch-{part:04d}"
         scratch.mkdir(parents=True, exist_ok=True)
-        pairs = stage.pairs(self._key_tables(phase_index, shards, layout), part, scratch, stats)
+        with stats.timed():
+            pairs = stage.pairs(self._key_tables(phase_index, shards, layout), part, scratch, stats)
         write_parquet_atomic(layout.pairs(phase_index, part), pairs)
         shutil.rmtree(scratch, ignore_errors=True)
         write_json_atomic(layout.pairs_marker(phase_index, part), stats.to_dict())
@@ -267,7 +269,8 @@ class Pipeline:
             for part in parts:
                 yield pq.read_table(layout.pairs(phase_index, part))
 
-        decisions = stage.decide(pair_tables, self._key_tables(phase_index, shards, layout), stats)
+        with stats.timed():
+            decisions = stage.decide(pair_tables, self._key_tables(phase_index, shards, layout), stats)
         write_parquet_atomic(layout.decisions(phase_index), decisions, row_group_size=DECISION_ROWS_PER_GROUP)
         write_json_atomic(layout.resolve_marker(phase_index), stats.to_dict())
         return stats

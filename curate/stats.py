@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -65,7 +67,8 @@ class StageStats:
     docs_out: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
-    cpu_seconds: float = 0.0  # CPU time in the stage (what throughput is computed from)
+    cpu_seconds: float = 0.0  # CPU time in the stage (what throughput is computed from); a global
+    # stage's counts its keys, its barrier and applying its decisions
     wall_seconds: float = 0.0  # elapsed time in the stage: also counts waiting for a busy machine
     removed: Counter = field(default_factory=Counter)
     counters: Counter = field(default_factory=Counter)  # stage-specific counts (e.g. pii:email)
@@ -89,6 +92,18 @@ class StageStats:
                 self.histograms[key].merge(hist)
             else:
                 self.histograms[key] = Histogram.from_dict(hist.to_dict())
+
+    @contextmanager
+    def timed(self, threaded: bool = False) -> Iterator[None]:
+        """Adds the block's CPU seconds (this thread's, or the process's when the work runs on threads)
+        and wall seconds to the stage's."""
+        cpu_clock = time.process_time if threaded else time.thread_time
+        started, cpu_started = time.perf_counter(), cpu_clock()
+        try:
+            yield
+        finally:
+            self.cpu_seconds += cpu_clock() - cpu_started
+            self.wall_seconds += time.perf_counter() - started
 
     @property
     def conserved(self) -> bool:

@@ -54,3 +54,28 @@ def test_timings_merge_and_old_stats_read_as_both() -> None:
     assert (one.cpu_seconds, one.wall_seconds) == (1.5, 3.5)
     old = {"name": "s", "docs_in": 1, "docs_out": 1, "bytes_in": 1, "bytes_out": 1, "seconds": 2.0}
     assert (StageStats.from_dict(old).cpu_seconds, StageStats.from_dict(old).wall_seconds) == (2.0, 2.0)
+
+
+def test_a_global_stage_counts_its_keys_and_its_barrier(tmp_path, monkeypatch) -> None:
+    """exact_dedup's keys (in each task), parts and decision (the barrier) are its CPU time, not only
+    applying the decisions: each spins 0.1 s here, in the run's own process (one worker)."""
+    import json
+
+    import curate
+    from curate.stages.exact_dedup import ExactDedup
+
+    def spinning(method):
+        def spin_then(*args, **kwargs):
+            deadline = time.thread_time() + 0.1
+            while time.thread_time() < deadline:
+                pass
+            return method(*args, **kwargs)
+
+        return spin_then
+
+    for name in ("keys", "pairs", "decide"):
+        monkeypatch.setattr(ExactDedup, name, spinning(getattr(ExactDedup, name)))
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"id": str(i), "text": f"text {i % 3}"}) + "\n" for i in range(9)))
+    stats = curate.run({"stages": ["exact_dedup"]}, inputs=tmp_path / "in.jsonl", output=tmp_path / "out", workers=1)
+    dedup = next(stage for stage in stats["stages"] if stage["name"] == "exact_dedup")
+    assert dedup["docs_out"] == 3 and dedup["cpu_seconds"] >= 0.3 and dedup["wall_seconds"] >= 0.3

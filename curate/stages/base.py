@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,43 +103,40 @@ class Stage:
     def __call__(self, docs: list[Document], stats: StageStats) -> tuple[list[Document], list[tuple[Document, str]]]:
         """Run `process` on a batch and account for every document: kept, or removed with a reason."""
         self.ensure_setup()
-        cpu_clock = time.process_time if self.threaded else time.thread_time
-        started, cpu_started = time.perf_counter(), cpu_clock()
-        sizes_in = [d.nbytes for d in docs]
-        stats.docs_in += len(docs)
-        stats.bytes_in += sum(sizes_in)
-        earlier = [{n: d.signals.pop(n) for n in self.signals if n in d.signals} for d in docs] if self.column_prefix else None
-        verdicts = self.process(docs) if docs else []
-        if len(verdicts) != len(docs):
-            raise RuntimeError(f"stage {self.key} returned {len(verdicts)} verdicts for {len(docs)} documents")
-        if earlier is not None:
-            _key_own_signals(docs, earlier, self.signals, self.column_prefix)
-        stats.counters.update(self.tally)
-        self.tally.clear()
-        kept: list[Document] = []
-        removed: list[tuple[Document, str]] = []
-        for doc, verdict in zip(docs, verdicts):
-            if verdict is None:
-                kept.append(doc)
-            elif self.mode == "annotate":
-                doc.signals[f"{self.key}_reason"] = verdict
-                kept.append(doc)
-            else:
-                removed.append((doc, verdict))
-                stats.removed[split_verdict(self.key, verdict)[0]] += 1
-        for key, signal in self.signals.items():
-            column = self.column_prefix + key
-            if signal.bins is not None:
-                _histogram(stats, key, signal.bins, signal.log).add(d.signals.get(column) for d in docs)
-            if signal.categorical:
-                stats.counters.update(f"{key}={d.signals[column]}" for d in docs if d.signals.get(column) is not None)
-        sizes_out = [d.nbytes for d in kept]
-        _histogram(stats, "doc_bytes_in", DOC_BYTES_BINS, log=True).add(sizes_in)
-        _histogram(stats, "doc_bytes_out", DOC_BYTES_BINS, log=True).add(sizes_out)
-        stats.docs_out += len(kept)
-        stats.bytes_out += sum(sizes_out)
-        stats.cpu_seconds += cpu_clock() - cpu_started
-        stats.wall_seconds += time.perf_counter() - started
+        with stats.timed(self.threaded):
+            sizes_in = [d.nbytes for d in docs]
+            stats.docs_in += len(docs)
+            stats.bytes_in += sum(sizes_in)
+            earlier = [{n: d.signals.pop(n) for n in self.signals if n in d.signals} for d in docs] if self.column_prefix else None
+            verdicts = self.process(docs) if docs else []
+            if len(verdicts) != len(docs):
+                raise RuntimeError(f"stage {self.key} returned {len(verdicts)} verdicts for {len(docs)} documents")
+            if earlier is not None:
+                _key_own_signals(docs, earlier, self.signals, self.column_prefix)
+            stats.counters.update(self.tally)
+            self.tally.clear()
+            kept: list[Document] = []
+            removed: list[tuple[Document, str]] = []
+            for doc, verdict in zip(docs, verdicts):
+                if verdict is None:
+                    kept.append(doc)
+                elif self.mode == "annotate":
+                    doc.signals[f"{self.key}_reason"] = verdict
+                    kept.append(doc)
+                else:
+                    removed.append((doc, verdict))
+                    stats.removed[split_verdict(self.key, verdict)[0]] += 1
+            for key, signal in self.signals.items():
+                column = self.column_prefix + key
+                if signal.bins is not None:
+                    _histogram(stats, key, signal.bins, signal.log).add(d.signals.get(column) for d in docs)
+                if signal.categorical:
+                    stats.counters.update(f"{key}={d.signals[column]}" for d in docs if d.signals.get(column) is not None)
+            sizes_out = [d.nbytes for d in kept]
+            _histogram(stats, "doc_bytes_in", DOC_BYTES_BINS, log=True).add(sizes_in)
+            _histogram(stats, "doc_bytes_out", DOC_BYTES_BINS, log=True).add(sizes_out)
+            stats.docs_out += len(kept)
+            stats.bytes_out += sum(sizes_out)
         return kept, removed
 
 
