@@ -38,7 +38,7 @@ from bench.proc import PeakMemory, children_cpu
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "bench" / ".work" / "filters"
 DATATROVE_VENV = REPO / "bench" / ".work" / "datatrove-venv"
-DATATROVE_PACKAGES = ["datatrove[processing,io]==0.10.1", "spacy==3.8.18", "requests", "aiohttp"]
+DATATROVE_PACKAGES = ["datatrove[processing,io]==0.10.1", "spacy==3.8.18", "requests", "aiohttp", "lxml_html_clean"]  # the last: trafilatura's import
 SHARED_DATA = Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))
 WORKERS = 2
 FILES = 8
@@ -131,11 +131,14 @@ class Run:
     cpu: float = 0.0  # user + system CPU seconds of the whole run, its worker processes included
 
 
-def run_curate(stages: list[dict], corpus: Path, output: Path, workers: int = WORKERS) -> tuple[float, dict, float]:
+def run_curate(
+    stages: list[dict], corpus: Path, output: Path, workers: int = WORKERS, html_field: str | None = None
+) -> tuple[float, dict, float]:
     """Wall seconds, stats.json and CPU seconds (all processes) of a `curate run` of `stages`."""
     pipeline = output.parent / f"{output.name}.yaml"
     output.parent.mkdir(parents=True, exist_ok=True)
-    pipeline.write_text(yaml.safe_dump({"input": {"format": "jsonl", "paths": [str(corpus)]}, "stages": stages}))
+    source = {"format": "jsonl", "paths": [str(corpus)], **({"html_field": html_field} if html_field else {})}
+    pipeline.write_text(yaml.safe_dump({"input": source, "stages": stages}))
     command = [sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(output)]
     command += ["--workers", str(workers), "--overwrite", "--quiet"]
     started, cpu_started = time.perf_counter(), children_cpu()
@@ -164,7 +167,7 @@ def datatrove_python() -> Path:
     if not python.exists():
         print("making the datatrove venv (once) ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(DATATROVE_VENV)], check=True)
-    probe = subprocess.run([str(python), "-c", "import datatrove, spacy, aiohttp, requests"], capture_output=True)
+    probe = subprocess.run([str(python), "-c", "import datatrove, spacy, aiohttp, requests, trafilatura"], capture_output=True)
     if probe.returncode != 0:
         install = subprocess.run(
             [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *DATATROVE_PACKAGES],
@@ -221,6 +224,7 @@ DATATROVE_SCRIPT = textwrap.dedent(
 
     import pyarrow.parquet as pq
     from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.extractors import Trafilatura
     from datatrove.pipeline.filters import (
         C4QualityFilter,
         FineWebQualityFilter,
@@ -269,7 +273,7 @@ DATATROVE_SCRIPT = textwrap.dedent(
                 GopherQualityFilter(language=words),
                 GopherRepetitionFilter(language=words),
             ]
-        else:  # web.yaml's text stages that datatrove has (no URL filter for pages without URLs, no toxicity)
+        else:  # web.yaml's stages that datatrove has (no URL filter for pages without URLs, no toxicity)
             filters = [
                 LocalLanguageFilter(languages=None, language_threshold=0.65),
                 GopherRepetitionFilter(language=words),
@@ -278,8 +282,10 @@ DATATROVE_SCRIPT = textwrap.dedent(
                 FineWebQualityFilter(language=words),
                 PIIFormatter(),
             ]
-        reader = JsonlReader(corpus, glob_pattern="*.jsonl")
-        pipeline = [reader, FTFYFormatter(), *filters, ParquetWriter(str(Path(output) / "data"))]
+        html = kind == "web-html"  # HTML in the `html` field, extracted by datatrove's default extractor
+        reader = JsonlReader(corpus, glob_pattern="*.jsonl", text_key="html" if html else "text")
+        extract = [Trafilatura(favour_precision=True)] if html else []
+        pipeline = [reader, *extract, FTFYFormatter(), *filters, ParquetWriter(str(Path(output) / "data"))]
         logs = str(Path(output) / "logs")
         executor = LocalPipelineExecutor(
             pipeline, tasks=int(tasks), workers=int(workers), logging_dir=logs, skip_completed=False

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Iterator
 
 from bench.bench_filters import read_texts
-from bench.bench_pipeline import web_text_stages
+from bench.bench_pipeline import web_stages
 from bench.bench_scale import DATA, REPO
 from bench.proc import PeakMemory, children_cpu, rss_mb
 
@@ -154,7 +154,7 @@ def stage_memory(corpus: Path) -> None:
     from curate.stats import StageStats
 
     imported = rss_mb()
-    pipeline = Pipeline(parse_config({"input": {"paths": [str(corpus)]}, "stages": web_text_stages()}))
+    pipeline = Pipeline(parse_config({"input": {"paths": [str(corpus)]}, "stages": web_stages()}))
     texts = [json.loads(line)["text"] for path in sorted(corpus.glob("*.jsonl")) for line in open(path, encoding="utf-8")]
     docs = [Document(id=str(i), text=text) for i, text in enumerate(texts[:ATTRIBUTION_DOCS])]
     print(f"\nwhat a worker's memory is made of (fresh process, RSS, first {len(docs):,} documents of the 10k set): "
@@ -191,12 +191,12 @@ def main(argv: list[str] | None = None) -> None:
         raise RuntimeError(f"the shared corpora hold {len(docs):,} distinct documents, fewer than {max(sizes):,}")
     print(f"pool: {len(docs):,} distinct documents: " + ", ".join(f"{name} {len(texts):,}" for name, texts in by_source.items()))
     print(f"files of {docs_per_file:,} documents (one task each)" if docs_per_file else f"{OLD_FILES} files at every size")
-    print(f"{WORKERS} workers; stages: " + ", ".join(next(iter(s)) for s in web_text_stages()) + f"; load {os.getloadavg()[0]:.1f}")
+    print(f"{WORKERS} workers; stages: " + ", ".join(next(iter(s)) for s in web_stages()) + f"; load {os.getloadavg()[0]:.1f}")
     results = {}
     with tempfile.TemporaryDirectory(prefix="curate-bench-memory-", dir=os.environ.get("CURATE_BENCH_WORK")) as scratch:
         work = Path(scratch)
         pipeline = work / "web-text.yaml"
-        pipeline.write_text(json.dumps({"input": {"format": "jsonl", "paths": ["unused"]}, "stages": web_text_stages()}))
+        pipeline.write_text(json.dumps({"input": {"format": "jsonl", "paths": ["unused"]}, "stages": web_stages()}))
         for count in sizes:
             corpus, n_bytes = write_corpus(work, docs, count, docs_per_file)
             r = results[count] = run(corpus, work / f"out-{count}", pipeline)

@@ -17,11 +17,17 @@ included), so a busy machine changes the wall times but not the ratios. Each run
   quality, C4 quality without the terminal-punctuation rule, FineWeb quality, PII, Parquet), once with
   a whitespace word tokenizer and once with its default (spaCy). It has no URL filter for pages without
   URLs, no toxicity stage, and its dedup and tokenizer are separate pipelines: curate does more work.
+
+`--html`: the HTML pool instead, every raw page of ../shared/data/html-cleaning-gold (2,987 pages, news,
+blogs and portals in several languages) in an `html` field, and the whole of web.yaml, `extract` first.
+The bare calls extract each page with resiliparse (`extract_plain_text`, main content) before the pinned
+three; datatrove extracts with its default extractor (trafilatura, favouring precision). MB/s counts HTML.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import subprocess
@@ -31,7 +37,9 @@ import time
 import yaml
 
 from bench.bench_filters import (
+    FILES,
     REPO,
+    SHARED_DATA,
     DatatroveUnavailable,
     datatrove_python,
     run_curate,
@@ -42,13 +50,36 @@ from bench.proc import children_cpu
 
 WORK = REPO / "bench" / ".work" / "pipeline"
 DATASET = "web-text-turku-register"
+HTML_DATASET = "html-cleaning-gold"
 BARE_BATCH = 500
 LID_CHARS = 10_000
 
 
-def web_text_stages() -> list[dict]:
+def web_stages(extract: bool = False) -> list[dict]:
+    """pipelines/web.yaml's stages, without `extract` unless asked."""
     stages = yaml.safe_load((REPO / "pipelines" / "web.yaml").read_text())["stages"]
-    return [stage for stage in stages if next(iter(stage)) != "extract"]
+    return [stage for stage in stages if extract or next(iter(stage)) != "extract"]
+
+
+def write_html_corpus(limit: int | None) -> tuple[Path, int, int]:
+    """Every raw page of the HTML pool (`limit` of them evenly spaced) as `{"id", "html"}` in FILES JSONL
+    files, written once; returns the folder, pages and HTML bytes."""
+    folder = WORK / f"corpus-{HTML_DATASET}-{limit or 'all'}"
+    done = folder / "done.json"
+    if not done.exists():
+        with gzip.open(SHARED_DATA / HTML_DATASET / "docs.jsonl.gz", "rt", encoding="utf-8") as lines:
+            pages = [json.loads(line)["html"] for line in lines]
+        if limit and limit < len(pages):
+            pages = [pages[i * len(pages) // limit] for i in range(limit)]
+        folder.mkdir(parents=True, exist_ok=True)
+        files = [open(folder / f"part-{i}.jsonl", "w", encoding="utf-8") for i in range(FILES)]
+        for i, html in enumerate(pages):
+            files[i % FILES].write(json.dumps({"id": f"page-{i}", "html": html}, ensure_ascii=False) + "\n")
+        for f in files:
+            f.close()
+        done.write_text(json.dumps({"docs": len(pages), "bytes": sum(len(html.encode("utf-8")) for html in pages)}))
+    counts = json.loads(done.read_text())
+    return folder, counts["docs"], counts["bytes"]
 
 
 def added_stages() -> list[dict]:
@@ -63,26 +94,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes of each run (datatrove's CPU counts only at 1)")
     parser.add_argument("--no-datatrove", action="store_true", help="skip the datatrove runs")
     parser.add_argument("--datatrove-tokenizers", default="whitespace,spacy", help="datatrove's word tokenizers to run, comma-separated")
+    parser.add_argument("--html", action="store_true", help=f"the raw pages of {HTML_DATASET}, web.yaml with extract")
     parser.add_argument("--bare", metavar="CORPUS", help=argparse.SUPPRESS)  # the bare calls' own process
     args = parser.parse_args(argv if argv is not None else [])
     if args.bare:
-        print(json.dumps(bare_calls(args.bare)))
+        print(json.dumps(bare_calls(args.bare, args.html)))
         return
 
-    corpus, n_docs, n_bytes = write_corpus(WORK, [DATASET], args.limit)
+    if args.html:
+        corpus, n_docs, n_bytes = write_html_corpus(args.limit)
+        print(f"corpus: {n_docs} raw pages of {HTML_DATASET}, {n_bytes / 1e6:.1f} MB of HTML, not repeated; load: {os.getloadavg()[0]:.1f}")
+    else:
+        corpus, n_docs, n_bytes = write_corpus(WORK, [DATASET], args.limit)
+        print(f"corpus: {n_docs} pages of {DATASET}, {n_bytes / 1e6:.1f} MB of text, not repeated; load: {os.getloadavg()[0]:.1f}")
     mb = n_bytes / 1e6
     out = WORK / f"out-{corpus.name}"
-    print(f"corpus: {n_docs} pages of {DATASET}, {mb:.1f} MB of text, not repeated; load: {os.getloadavg()[0]:.1f}")
 
     totals: dict[str, float] = {}
-    _, stats, totals["curate"] = run_curate(web_text_stages(), corpus, out / "curate", args.workers)
-    print_stages("curate run, web.yaml text stages", stats, totals["curate"])
-    _, added, added_cpu = run_curate(added_stages(), corpus, out / "curate-added", args.workers)
-    print_stages("stages added since, after normalize, on every page (apart)", added, added_cpu)
+    html_field = "html" if args.html else None
+    _, stats, totals["curate"] = run_curate(web_stages(args.html), corpus, out / "curate", args.workers, html_field)
+    print_stages(f"curate run, web.yaml {'stages' if args.html else 'text stages'}", stats, totals["curate"])
+    if not args.html:
+        _, added, added_cpu = run_curate(added_stages(), corpus, out / "curate-added", args.workers)
+        print_stages("stages added since, after normalize, on every page (apart)", added, added_cpu)
 
     started = children_cpu()
     result = subprocess.run(
-        [sys.executable, "-m", "bench.bench_pipeline", "--bare", str(corpus)], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "bench.bench_pipeline", "--bare", str(corpus), *(["--html"] if args.html else [])],
+        cwd=REPO, capture_output=True, text=True,
     )
     if result.returncode != 0:
         raise RuntimeError(f"the bare calls failed: {result.stderr.strip()[-800:]}")
@@ -94,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
         try:
             python = datatrove_python()
             for tokenizer in args.datatrove_tokenizers.split(","):
-                run = run_datatrove(python, corpus, out / f"datatrove-{tokenizer}", tokenizer, "web", args.workers)
+                steps = "web-html" if args.html else "web"
+                run = run_datatrove(python, corpus, out / f"datatrove-{tokenizer}", tokenizer, steps, args.workers)
                 totals[run.label] = run.cpu
                 print(f"\n{run.label}: {run.cpu:.1f} CPU s, kept {run.kept}; per step wall s (its own timing): "
                       + ", ".join(f"{name} {seconds:.1f}" for name, _, seconds in run.steps))
@@ -117,8 +157,9 @@ def print_stages(title: str, stats: dict, cpu: float) -> None:
     print(f"{'(stages)':20} {'':17} {stage_total:8.2f}; outside stages (start-up, reading, writing): {cpu - stage_total:.1f}")
 
 
-def bare_calls(corpus: str) -> dict[str, float]:
-    """The pinned bare calls on the corpus, CPU seconds each (start-up not included here)."""
+def bare_calls(corpus: str, html: bool = False) -> dict[str, float]:
+    """The pinned bare calls on the corpus, CPU seconds each (start-up not included here); for HTML,
+    resiliparse's main-content extraction first."""
     clock = time.process_time
     started = clock()
     import fasttext
@@ -129,9 +170,16 @@ def bare_calls(corpus: str) -> dict[str, float]:
 
     model = fasttext.load_model(str(lid_model_path()))
     encoding = load_encoding("cl100k_base")
-    texts = [json.loads(line)["text"] for path in sorted(os.listdir(corpus)) if path.endswith(".jsonl")
+    field = "html" if html else "text"
+    texts = [json.loads(line)[field] for path in sorted(os.listdir(corpus)) if path.endswith(".jsonl")
              for line in open(os.path.join(corpus, path), encoding="utf-8")]
     seconds = {"start-up": clock() - started}
+    if html:
+        from resiliparse.extract.html2text import extract_plain_text
+
+        started = clock()
+        texts = [extract_plain_text(page, main_content=True) for page in texts]
+        seconds["resiliparse extract"] = clock() - started
     started = clock()
     fixed = [ftfy.fix_text(text) for text in texts]
     seconds["ftfy.fix_text"] = clock() - started

@@ -79,3 +79,47 @@ def test_a_global_stage_counts_its_keys_and_its_barrier(tmp_path, monkeypatch) -
     stats = curate.run({"stages": ["exact_dedup"]}, inputs=tmp_path / "in.jsonl", output=tmp_path / "out", workers=1)
     dedup = next(stage for stage in stats["stages"] if stage["name"] == "exact_dedup")
     assert dedup["docs_out"] == 3 and dedup["cpu_seconds"] >= 0.3 and dedup["wall_seconds"] >= 0.3
+
+
+def test_extract_counts_its_helper_processes_cpu(shared_data) -> None:
+    """Pages are extracted in a helper process: its CPU is the stage's, as if extracted in place."""
+    from bench.bench_extract_quality import trafilatura_eval_pages
+    from curate.stages.extract import Extract
+
+    pages = [html for html, _ in trafilatura_eval_pages(shared_data / "html-trafilatura-eval")][:120]
+    seconds = {}
+    for name, stage in (("in place", Extract(timeout_s=None)), ("helper", Extract())):
+        stage([Document(id="warm", text="", html=pages[0])], StageStats("extract"))  # loading is once a process
+        stats = StageStats("extract")
+        stage([Document(id=str(i), text="", html=html) for i, html in enumerate(pages)], stats)
+        seconds[name] = stats.cpu_seconds
+    assert seconds["in place"] > 0.05
+    assert 0.7 * seconds["in place"] < seconds["helper"] < 2 * seconds["in place"] + 0.05
+
+
+def test_the_extract_helper_is_reaped_so_its_cpu_counts_in_the_run(tmp_path) -> None:
+    """A process that used `extract` and exits has reaped its helper: the helper's CPU shows in what the
+    process's parent sees of its children (getrusage), as benchmarks and schedulers read a run's cost."""
+    import json
+    import resource
+    import subprocess
+    import sys
+
+    script = tmp_path / "run_extract.py"
+    script.write_text(
+        "import json, time\n"
+        "from curate.document import Document\n"
+        "from curate.stages.extract import Extract\n"
+        "from curate.stats import StageStats\n"
+        "page = '<html><body>' + '<p>Some words in a paragraph of the article.</p>' * 3000 + '</body></html>'\n"
+        "stats = StageStats('extract')\n"
+        "Extract()([Document(id=str(i), text='', html=page) for i in range(40)], stats)\n"
+        "print(json.dumps({'own': time.process_time(), 'stage': stats.cpu_seconds}))\n"
+    )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seen = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    reported = json.loads(result.stdout)
+    assert reported["stage"] > 0.3
+    assert seen >= reported["own"] + 0.8 * reported["stage"]

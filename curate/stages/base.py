@@ -63,6 +63,7 @@ class Stage:
         self.key = self.name
         self.column_prefix = ""  # `<key>_` on a later instance of a repeated stage (see `stages.build_stages`)
         self.tally: Counter[str] = Counter()  # what `process` counts beyond verdicts; moved to the stats per batch
+        self.cpu_elsewhere = 0.0  # CPU seconds `process` had another process spend (extract's helper); added likewise
         self.is_set_up = False
 
     def __getstate__(self) -> dict[str, Any]:
@@ -137,6 +138,8 @@ class Stage:
             _histogram(stats, "doc_bytes_out", DOC_BYTES_BINS, log=True).add(sizes_out)
             stats.docs_out += len(kept)
             stats.bytes_out += sum(sizes_out)
+        stats.cpu_seconds += self.cpu_elsewhere
+        self.cpu_elsewhere = 0.0
         return kept, removed
 
 

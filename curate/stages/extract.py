@@ -27,7 +27,9 @@ import os
 import resource
 import subprocess
 import sys
+import time
 from multiprocessing.connection import Connection
+from multiprocessing.util import Finalize
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -104,7 +106,9 @@ class Extract(Stage):
         while len(results) < len(pages):
             if self._helper is None or not self._helper.alive():
                 self._helper = _Helper(self.extractor_options, self.memory_mb)
+            cpu_before = self._helper.cpu_seconds
             finished, lost = self._helper.extract(pages[len(results):], self.timeout_s)
+            self.cpu_elsewhere += self._helper.cpu_seconds - cpu_before
             results += finished
             if lost:  # it hung or died on the last page: the next one gets a fresh helper
                 self._helper.stop()
@@ -141,7 +145,8 @@ class _Helper:
     """A child process that extracts pages sent to it, answering page by page, so the parent can
     give each page its own deadline and kill the child when one runs away. A plain subprocess, not
     multiprocessing: spawning would re-run the user's main script in the child. Messages are
-    length-prefixed bytes (`Connection.send_bytes`)."""
+    length-prefixed bytes (`Connection.send_bytes`); each answer carries the child's CPU seconds so
+    far (`cpu_seconds`), which the stage counts as its own."""
 
     def __init__(self, options: dict, memory_mb: int | None) -> None:
         command = [sys.executable, "-c", f"from {__name__} import serve; serve()", json.dumps([options, memory_mb])]
@@ -151,8 +156,11 @@ class _Helper:
         self.from_child = Connection(os.dup(self.process.stdout.fileno()), writable=False)
         self.process.stdin.close()
         self.process.stdout.close()
-        try:
-            self.from_child.recv_bytes()  # ready: imports done, so their time is not charged to the first page
+        # at exit, in a pool worker too, or when dropped: the child is reaped, so its CPU time counts
+        # in this process's children (getrusage), and no orphan is left
+        self._end = Finalize(self, _end_helper, args=(self.process, self.to_child, self.from_child), exitpriority=10)
+        try:  # ready: imports done, so their time is not charged to the first page
+            self.cpu_seconds = float(self.from_child.recv_bytes().partition(b"\0")[2])
         except EOFError:
             raise CurateError(f"extract: its helper process failed to start (exit code {self.process.wait()}; see stderr)") from None
 
@@ -169,7 +177,8 @@ class _Helper:
                 if not self.from_child.poll(timeout_s):
                     results.append(("timeout", None))
                     return results, True
-                results.append(_decode_result(self.from_child.recv_bytes()))
+                outcome, text, self.cpu_seconds = _decode_result(self.from_child.recv_bytes())
+                results.append((outcome, text))
         except (EOFError, OSError):  # the child died: out of memory where Python could not catch it, or a crash
             exitcode = self.process.wait()
             results.append(("memory_limit" if exitcode == 1 else "extractor_crashed", None))
@@ -177,10 +186,20 @@ class _Helper:
         return results, False
 
     def stop(self) -> None:
+        """Kills the child (it ran away or died) and reaps it."""
         self.process.kill()
-        self.process.wait()
-        self.to_child.close()
-        self.from_child.close()
+        self._end()
+
+
+def _end_helper(process: subprocess.Popen, to_child: Connection, from_child: Connection) -> None:
+    """Closes the pipe to the child (at its end an idle helper returns) and reaps it."""
+    to_child.close()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    from_child.close()
 
 
 def serve() -> None:
@@ -194,7 +213,7 @@ def serve() -> None:
     if memory_mb is not None:
         limit = _address_space_bytes() + memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    to_parent.send_bytes(b"ready")
+    to_parent.send_bytes(b"ready\0" + _cpu_seconds())
     while True:
         try:
             html = from_parent.recv_bytes().decode("utf-8", "surrogatepass")
@@ -203,14 +222,20 @@ def serve() -> None:
         except MemoryError:  # a page too large to even receive under the limit: the parent counts it
             raise SystemExit(1) from None
         outcome, text = extract_page(html, **options)
-        to_parent.send_bytes(outcome.encode() + b"\0" + (text or "").encode("utf-8", "surrogatepass"))
+        to_parent.send_bytes(outcome.encode() + b"\0" + _cpu_seconds() + b"\0" + (text or "").encode("utf-8", "surrogatepass"))
 
 
-def _decode_result(message: bytes) -> tuple[str, str | None]:
-    """`outcome NUL text` -> (outcome, text, or None unless ok). Plain bytes both ways, never pickle:
-    the helper reads hostile pages, so the parent must not unpickle what it sends."""
-    outcome, _, text = message.partition(b"\0")
-    return outcome.decode(), text.decode("utf-8", "surrogatepass") if outcome == b"ok" else None
+def _cpu_seconds() -> bytes:
+    return repr(time.process_time()).encode()
+
+
+def _decode_result(message: bytes) -> tuple[str, str | None, float]:
+    """`outcome NUL cpu NUL text` -> (outcome, text or None unless ok, the helper's CPU seconds so far).
+    Plain bytes both ways, never pickle: the helper reads hostile pages, so the parent must not
+    unpickle what it sends."""
+    outcome, _, rest = message.partition(b"\0")
+    cpu, _, text = rest.partition(b"\0")
+    return outcome.decode(), text.decode("utf-8", "surrogatepass") if outcome == b"ok" else None, float(cpu)
 
 
 def _address_space_bytes() -> int:
