@@ -104,8 +104,15 @@ _GROUP_MARK = {group: _MARK + letter for group, letter in zip(_HINTS, _GROUPS)}
 _MARK_OF = {word: _GROUP_MARK[group] for group, words in _HINTS.items() for word in words.split()}
 _MARK_OF_TAG = {tag: _GROUP_MARK[group] for tag, group in _HINT_TAGS.items()}
 # a mark and its group, or a lone mark: one the page wrote as a character reference (`&#xfdd0;`), which
-# the parser decodes after `_marked_hints` ran; a mark counts only with a group after it
-_MARK_AND_GROUP = re.compile(f"{_MARK}[{_GROUPS[0]}-{_GROUPS[-1]}]?")
+# the parser decodes after `_marked_hints` ran; a mark counts only with a group after it. The renderer
+# drops a space that follows whitespace, but a mark between them kept it: taken out with the marks
+_MARK_AND_GROUP = re.compile(f"(?:(?<=[ \t\n\r\f])|^)(?:{_MARK}[{_GROUPS[0]}-{_GROUPS[-1]}]?)+ |{_MARK}[{_GROUPS[0]}-{_GROUPS[-1]}]?")
+# start tags after which a mark would change the page or mark nothing: text in the head ends it (the
+# title would render as a body line), the raw-text elements' text is not rendered, and void elements
+# have no content (a mark after one would be its parent's text)
+_UNMARKED_TAGS = frozenset("html head title meta link base script style noscript template textarea"
+                           " area br col embed hr img input param source track wbr".split())
+_TAG_NAME = re.compile(r"<([A-Za-z][A-Za-z0-9]*)")
 
 
 def _trie(words: list[str]) -> str:
@@ -240,11 +247,20 @@ def _marked_hints(html: str) -> str:
     if _MARK in html:
         html = html.replace(_MARK, "")
     for pattern in _HINTED:
-        html = pattern.sub(lambda m: m.group(0) + _MARK_OF[m.group(1)], html)
+        html = pattern.sub(lambda m: _marked_tag(m, _MARK_OF[m.group(1)]), html)
     for attribute, pattern, marks in _HINTED_VALUE:
         if attribute in html:
-            html = pattern.sub(lambda m, marks=marks: m.group(0) + marks[m.group(1)], html)
+            html = pattern.sub(lambda m, marks=marks: _marked_tag(m, marks[m.group(1)]), html)
     return _HINTED_TAG.sub(lambda m: m.group(0) + _MARK_OF_TAG[m.group(1)], html)
+
+
+def _marked_tag(match: re.Match, mark: str) -> str:
+    """An attribute's match (up to its tag's `>`) with `mark` after it, unless its tag is one of
+    _UNMARKED_TAGS (the tag is read from the last `<` before the attribute)."""
+    tag = _TAG_NAME.match(match.string, match.string.rfind("<", 0, match.start()))
+    if tag is not None and tag.group(1).lower() in _UNMARKED_TAGS:
+        return match.group(0)
+    return match.group(0) + mark
 
 
 def _with_context(base: np.ndarray, hints: np.ndarray, lines: list[str]) -> np.ndarray:
