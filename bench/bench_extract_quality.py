@@ -102,6 +102,28 @@ def f1(predicted: Counter, gold: Counter) -> tuple[float, float, float]:
     return precision, recall, 2 * precision * recall / (precision + recall) if overlap else 0.0
 
 
+# the gate page: ten lines, a menu, an article with a title, a section heading, a line of links, a
+# copyright line and a footer. A line model must keep the title and the five article lines and drop
+# the rest (tests/test_extract.py; scripts/train_extract_model.py's selection rule)
+GATE_ARTICLE = "A long sentence of the article body that goes on for well over twelve words in total. "
+GATE_PAGE = (
+    "<html><body><ul><li><a href=/>Home</a></li><li><a href=/n>World News</a></li></ul>"
+    f"<main><h1>The Title</h1><p>{GATE_ARTICLE * 3}</p><h2>Section Two</h2>"
+    "<p>See also <a href=/a>Another Story About Things</a> and <a href=/b>Yet More Stories</a></p>"
+    f"<p>{GATE_ARTICLE * 2}</p>"
+    "<p>Copyright 2024 Example Media. All rights reserved.</p></main>"
+    "<footer><p>Contact us</p><p>Follow us on social media today</p></footer></body></html>"
+)
+
+
+def gate_problems(text: str) -> list[str]:
+    """What a text extracted from GATE_PAGE gets wrong (empty: it passes)."""
+    problems = [] if text.splitlines()[:1] == ["The Title"] else ["the title is not the first line"]
+    if text.count(GATE_ARTICLE.strip()) != 5:
+        problems.append(f"{text.count(GATE_ARTICLE.strip())} of the 5 article sentences kept")
+    return problems + [f"{word!r} kept" for word in ("Home", "Copyright", "Contact", "Follow us", "See also") if word in text]
+
+
 def trafilatura_eval_pages(folder: Path = SNIPPET_PAGES) -> list[tuple[str, dict]]:
     """(HTML decoded as the WARC reader would, evaldata entry) for trafilatura's 181 labelled pages."""
     entries = {entry["file"]: entry for entry in json.loads((folder / "evaldata-subset.json").read_text()).values()}
