@@ -105,8 +105,11 @@ _MARK_OF = {word: _GROUP_MARK[group] for group, words in _HINTS.items() for word
 _MARK_OF_TAG = {tag: _GROUP_MARK[group] for tag, group in _HINT_TAGS.items()}
 # a mark and its group, or a lone mark: one the page wrote as a character reference (`&#xfdd0;`), which
 # the parser decodes after `_marked_hints` ran; a mark counts only with a group after it. The renderer
-# drops a space that follows whitespace, but a mark between them kept it: taken out with the marks
-_MARK_AND_GROUP = re.compile(f"(?:(?<=[ \t\n\r\f])|^)(?:{_MARK}[{_GROUPS[0]}-{_GROUPS[-1]}]?)+ |{_MARK}[{_GROUPS[0]}-{_GROUPS[-1]}]?")
+# drops a space that follows whitespace, but a mark between them kept it: taken out with the marks. The
+# pattern starts with the mark itself, so `re` skips to each one (a leading look-behind made it try
+# every position: 0.47 ms a page against 0.03)
+_GROUP_LETTER = f"[{_GROUPS[0]}-{_GROUPS[-1]}]"
+_MARK_AND_GROUP = re.compile(f"{_MARK}(?:(?<![^ \t\n\r\f]{_MARK}){_GROUP_LETTER}?(?:{_MARK}{_GROUP_LETTER}?)* |{_GROUP_LETTER}?)")
 # start tags after which a mark would change the page or mark nothing: text in the head ends it (the
 # title would render as a body line), the raw-text elements' text is not rendered, and void elements
 # have no content (a mark after one would be its parent's text)
