@@ -23,8 +23,8 @@ from curate.document import Document
 from curate.errors import ConfigError, CurateError
 from curate.driver import execute
 from curate.pipeline import Pipeline
-from curate.stages import base
 from curate.stages.tokenize import Tokenize
+from curate import stats as stats_module
 from curate.stats import StageStats
 from curate.tokens import encodings
 from curate.tokens.bpe import train_bpe
@@ -202,7 +202,7 @@ def test_stage_is_timed_on_the_clock_of_its_threads(monkeypatch, threads, clock)
     stage = Tokenize(encoding="cl100k_base", threads=threads)
     asked = Counter()
     for name in ("thread_time", "process_time"):
-        monkeypatch.setattr(base.time, name, lambda name=name, clock=getattr(base.time, name): asked.update([name]) or clock())
+        monkeypatch.setattr(stats_module.time, name, lambda name=name, clock=getattr(stats_module.time, name): asked.update([name]) or clock())
     stage([Document(id="0", text="some text")], StageStats("tokenize"))
     assert asked == {clock: 2}
 
