@@ -30,6 +30,7 @@ import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -102,19 +103,22 @@ def read_texts(dataset: str) -> list[str]:
     return texts
 
 
-def write_corpus(work: Path, datasets: list[str], limit: int | None) -> tuple[Path, int, int]:
+def write_corpus(
+    work: Path, datasets: list[str], limit: int | None, field: str = "text", read: Callable[[str], list[str]] | None = None
+) -> tuple[Path, int, int]:
     """Distinct texts of the shared data sets (`limit` of them evenly spaced, as the files are sorted by
-    language) in FILES JSONL files, written once; returns the folder, documents and text bytes."""
+    language) in FILES JSONL files as `{"id", field}`, written once; returns the folder, documents and
+    bytes. `read` gives a data set's texts (default `read_texts`)."""
     folder = work / f"corpus-{'+'.join(datasets)}-{limit or 'all'}"
     done = folder / "done.json"
     if not done.exists():
-        texts = [text for dataset in datasets for text in read_texts(dataset)]
+        texts = [text for dataset in datasets for text in (read or read_texts)(dataset)]
         if limit and limit < len(texts):
             texts = [texts[i * len(texts) // limit] for i in range(limit)]
         folder.mkdir(parents=True, exist_ok=True)
         files = [open(folder / f"part-{i}.jsonl", "w", encoding="utf-8") for i in range(FILES)]
         for i, text in enumerate(texts):
-            files[i % FILES].write(json.dumps({"id": f"doc-{i}", "text": text}, ensure_ascii=False) + "\n")
+            files[i % FILES].write(json.dumps({"id": f"doc-{i}", field: text}, ensure_ascii=False) + "\n")
         for f in files:
             f.close()
         done.write_text(json.dumps({"docs": len(texts), "bytes": sum(len(text.encode("utf-8")) for text in texts)}))

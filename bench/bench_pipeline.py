@@ -37,7 +37,6 @@ import time
 import yaml
 
 from bench.bench_filters import (
-    FILES,
     REPO,
     SHARED_DATA,
     DatatroveUnavailable,
@@ -61,31 +60,10 @@ def web_stages(extract: bool = False) -> list[dict]:
     return [stage for stage in stages if extract or next(iter(stage)) != "extract"]
 
 
-def write_html_corpus(limit: int | None) -> tuple[Path, int, int]:
-    """Every raw page of the HTML pool (`limit` of them evenly spaced) as `{"id", "html"}` in FILES JSONL
-    files, written once; returns the folder, pages and HTML bytes."""
-    folder = WORK / f"corpus-{HTML_DATASET}-{limit or 'all'}"
-    done = folder / "done.json"
-    if not done.exists():
-        with gzip.open(SHARED_DATA / HTML_DATASET / "docs.jsonl.gz", "rt", encoding="utf-8") as lines:
-            pages = [json.loads(line)["html"] for line in lines]
-        if limit and limit < len(pages):
-            pages = [pages[i * len(pages) // limit] for i in range(limit)]
-        folder.mkdir(parents=True, exist_ok=True)
-        files = [open(folder / f"part-{i}.jsonl", "w", encoding="utf-8") for i in range(FILES)]
-        for i, html in enumerate(pages):
-            files[i % FILES].write(json.dumps({"id": f"page-{i}", "html": html}, ensure_ascii=False) + "\n")
-        for f in files:
-            f.close()
-        done.write_text(json.dumps({"docs": len(pages), "bytes": sum(len(html.encode("utf-8")) for html in pages)}))
-    counts = json.loads(done.read_text())
-    return folder, counts["docs"], counts["bytes"]
-
-
-def added_stages() -> list[dict]:
-    """Stages that are not in web.yaml, after normalize as in pipelines/ablation.yaml."""
-    eval_texts = REPO.parent / "shared" / "data" / "wikitext2-valid-test" / "test.txt"
-    return [{"normalize": {}}, {"decontaminate": {"against": str(eval_texts)}}, {"quality_classifier": {}}]
+def html_pages(dataset: str) -> list[str]:
+    """Every raw page of a shared data set with an `html` field (the HTML pool)."""
+    with gzip.open(SHARED_DATA / dataset / "docs.jsonl.gz", "rt", encoding="utf-8") as lines:
+        return [json.loads(line)["html"] for line in lines]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -102,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     if args.html:
-        corpus, n_docs, n_bytes = write_html_corpus(args.limit)
+        corpus, n_docs, n_bytes = write_corpus(WORK, [HTML_DATASET], args.limit, "html", html_pages)
         print(f"corpus: {n_docs} raw pages of {HTML_DATASET}, {n_bytes / 1e6:.1f} MB of HTML, not repeated; load: {os.getloadavg()[0]:.1f}")
     else:
         corpus, n_docs, n_bytes = write_corpus(WORK, [DATASET], args.limit)
