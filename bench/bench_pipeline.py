@@ -66,6 +66,12 @@ def html_pages(dataset: str) -> list[str]:
         return [json.loads(line)["html"] for line in lines]
 
 
+def added_stages() -> list[dict]:
+    """Stages that are not in web.yaml, after normalize as in pipelines/ablation.yaml."""
+    eval_texts = REPO.parent / "shared" / "data" / "wikitext2-valid-test" / "test.txt"
+    return [{"normalize": {}}, {"decontaminate": {"against": str(eval_texts)}}, {"quality_classifier": {}}]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench.bench_pipeline", description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=int(os.environ.get("CURATE_BENCH_DOCS", 0)) or None)
