@@ -59,6 +59,11 @@ def covered_share(line: str, gold_pairs: set[tuple[str, str]], gold_words: set[s
     return float(covered.mean())
 
 
+def page_weight(page: Page, news_weight: float) -> float:
+    """How much a page's lines weigh together: `news_weight` on the news sources, 1 elsewhere."""
+    return news_weight if page.source in NEWS_SOURCES else 1.0
+
+
 def labelled_pages(half: str, news_weight: float = NEWS_WEIGHT) -> list[tuple[Page, PageLines, np.ndarray, np.ndarray]]:
     """(page, its lines, their labels, their weights) for every page of `half` with a line."""
     out = []
@@ -70,8 +75,7 @@ def labelled_pages(half: str, news_weight: float = NEWS_WEIGHT) -> list[tuple[Pa
         pairs, words = set(zip(gold, gold[1:])), set(gold)
         sizes = np.array([len(_TOKEN.findall(line)) for line in lines.lines], dtype=np.float64)
         labels = np.array([covered_share(line, pairs, words) >= 0.5 for line in lines.lines])
-        page_weight = news_weight if page.source in NEWS_SOURCES else 1.0
-        out.append((page, lines, labels, page_weight * sizes / max(sizes.sum(), 1.0)))
+        out.append((page, lines, labels, page_weight(page, news_weight) * sizes / max(sizes.sum(), 1.0)))
     return out
 
 
@@ -131,7 +135,7 @@ def cv_grid(pages: list, trees: int) -> tuple[int, float, float]:
     results, gate = {}, {}
     for depth in GRID_DEPTHS:
         for weight in GRID_WEIGHTS:
-            weighted = [(page, lines, labels, weights * (weight if page.source in NEWS_SOURCES else 1.0)) for page, lines, labels, weights in pages]
+            weighted = [(page, lines, labels, weights * page_weight(page, weight)) for page, lines, labels, weights in pages]
             for threshold, problems in gate_problems_at(fitted(*stacked(weighted), trees, depth), GRID_THRESHOLDS).items():
                 gate[depth, weight, threshold] = problems
             for threshold, scores in cv_scores(weighted, trees, depth, GRID_THRESHOLDS).items():

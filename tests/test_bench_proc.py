@@ -34,3 +34,15 @@ def test_peak_memory_sees_a_grandchild_and_keeps_its_peak():
     memory.stop()
     assert max(rss for pid, (_, rss) in memory.peaks.items() if pid != parent.pid) >= 200 << 20
     assert memory.driver_mb() < 200
+
+
+@pytest.mark.parametrize("corpus", [[], ["--html"]])
+def test_the_whole_pipeline_bench_runs_on_a_few_pages(tmp_path, monkeypatch, capsys, corpus):
+    """bench_pipeline end to end on 24 pages (datatrove aside): the register corpus, then the HTML pool."""
+    from bench import bench_pipeline
+
+    monkeypatch.setattr(bench_pipeline, "WORK", tmp_path)
+    bench_pipeline.main(["--limit", "24", "--no-datatrove", *corpus])
+    printed = capsys.readouterr().out
+    assert "corpus: 24 " in printed and "\ncurate " in printed and "\nbare " in printed
+    assert ("resiliparse extract" in printed) == bool(corpus) and ("extract " in printed) == bool(corpus)
