@@ -106,10 +106,10 @@ def read_texts(dataset: str) -> list[str]:
 def write_corpus(
     work: Path, datasets: list[str], limit: int | None, field: str = "text", read: Callable[[str], list[str]] | None = None
 ) -> tuple[Path, int, int]:
-    """Distinct texts of the shared data sets (`limit` of them evenly spaced, as the files are sorted by
+    """The texts of the shared data sets (`limit` of them evenly spaced, as the files are sorted by
     language) in FILES JSONL files as `{"id", field}`, written once; returns the folder, documents and
-    bytes. `read` gives a data set's texts (default `read_texts`)."""
-    folder = work / f"corpus-{'+'.join(datasets)}-{limit or 'all'}"
+    bytes. `read` gives a data set's texts (default `read_texts`; another reader names its field)."""
+    folder = work / f"corpus-{'+'.join(datasets)}-{limit or 'all'}{'' if field == 'text' else '-' + field}"
     done = folder / "done.json"
     if not done.exists():
         texts = [text for dataset in datasets for text in (read or read_texts)(dataset)]
@@ -186,7 +186,8 @@ def datatrove_python() -> Path:
 def run_datatrove(
     python: Path, corpus: Path, output: Path, tokenizer: str, steps: str = "filters", workers: int = WORKERS
 ) -> Run:
-    """datatrove's run of `steps` (this bench's filters, or `web`: the closest to curate's web.yaml). Its
+    """datatrove's run of `steps` (this bench's filters; `web`: the closest to curate's web.yaml; `web-html`:
+    the same after its trafilatura extractor, on the corpus's `html` field). Its
     pool's processes are not waited for, so its CPU is also read by polling its process tree through /proc
     (each process as last seen, short by at most one poll), and the larger of the two counts."""
     from curate.models import lid_model_path

@@ -202,8 +202,8 @@ class Pipeline:
             docs: Iterable[Document] = self._read(shard, stats, layout.reading(shard))
         else:
             docs = self._read_intermediate(layout.intermediate(phase_index - 1, shard))
-            decisions = pq.read_table(layout.decisions(phase_index), filters=[("shard", "=", shard.name)])
-            phase.stages[0].load_decisions(decisions)
+            with stats.stage(phase.stages[0].key).timed(threaded=True):  # Arrow reads on its own threads
+                phase.stages[0].load_decisions(pq.read_table(layout.decisions(phase_index), filters=[("shard", "=", shard.name)]))
         task = SinkTask(layout.root, shard.name, phase_index, self.signals, layout.started)
         outputs = [sink.open(task) for sink in self.sinks]
         survivors = None if last else AtomicParquetWriter(
@@ -249,7 +249,7 @@ class Pipeline:
         stats = StageStats(stage.name, id=stage.key)
         scratch = layout.phase_dir(phase_index) / f"scratch-{part:04d}"
         scratch.mkdir(parents=True, exist_ok=True)
-        with stats.timed():
+        with stats.timed(threaded=True):  # alone in its task; Arrow reads the key tables on its own threads
             pairs = stage.pairs(self._key_tables(phase_index, shards, layout), part, scratch, stats)
         write_parquet_atomic(layout.pairs(phase_index, part), pairs)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -269,7 +269,7 @@ class Pipeline:
             for part in parts:
                 yield pq.read_table(layout.pairs(phase_index, part))
 
-        with stats.timed():
+        with stats.timed(threaded=True):
             decisions = stage.decide(pair_tables, self._key_tables(phase_index, shards, layout), stats)
         write_parquet_atomic(layout.decisions(phase_index), decisions, row_group_size=DECISION_ROWS_PER_GROUP)
         write_json_atomic(layout.resolve_marker(phase_index), stats.to_dict())

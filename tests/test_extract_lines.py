@@ -297,6 +297,23 @@ def test_a_page_of_unclosed_hinted_tags_costs_linear_time() -> None:
     assert removed == [] and kept[0].text.startswith('x class="nav"')
 
 
+def test_a_page_of_many_hinted_attributes_costs_linear_time() -> None:
+    """Each hinted attribute looks back for its tag's name: unbounded, that look-back made this 8 MB page
+    take 24 s (quadratic); bounded, about 2 s with rendering, well inside the deadline."""
+    docs = [Document(id="hostile", text="", html="<p>" + 'x class="nav">' * 590_000)]
+    kept, removed = Extract(timeout_s=8.0)(docs, StageStats("extract"))
+    assert removed == [] and len(kept) == 1
+
+
+@pytest.mark.parametrize("head_tag", ['<meta content="a < b" itemprop="author">', '<link title="1<2" class="share">',
+                                      '<meta content="<div>" class="date">'])
+def test_a_lt_inside_an_attribute_value_does_not_hide_the_tag(head_tag: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tag an attribute belongs to is the nearest `<` outside a quoted value: a mark after these head
+    tags would end the head and render the title as a body line."""
+    html = f"<html><head>{head_tag}<title>The Page Title</title></head><body><p>{ARTICLE}</p></body></html>"
+    assert page_lines(html, comments=False).lines == _lines_without_marks(html, monkeypatch) == [ARTICLE.strip()]
+
+
 def _stump(feature: str, split: float, left: float, right: float) -> dict:
     return {"feature": [FEATURES.index(feature), 0, 0], "split": [split, 0.0, 0.0], "left": [1, 1, 2], "right": [2, 1, 2],
             "value": [0.0, left, right], "depth": 1}

@@ -123,3 +123,16 @@ def test_the_extract_helper_is_reaped_so_its_cpu_counts_in_the_run(tmp_path) -> 
     reported = json.loads(result.stdout)
     assert reported["stage"] > 0.3
     assert seen >= reported["own"] + 0.8 * reported["stage"]
+
+
+def test_extract_counts_the_cpu_of_pages_that_ran_past_their_deadline() -> None:
+    """A page that times out kills its helper: the CPU it burnt until then is the stage's too."""
+    from curate.stages.extract import Extract
+
+    stage = Extract(timeout_s=0.3)
+    stage([Document(id="warm", text="", html="<p>a short page</p>")], StageStats("extract"))
+    huge = "<html><body>" + "<p>Some words in a paragraph of the article.</p>" * 150_000 + "</body></html>"
+    stats = StageStats("extract")
+    _, removed = stage([Document(id=str(i), text="", html=huge) for i in range(2)], stats)
+    assert [reason for _, reason in removed] == ["timeout", "timeout"]
+    assert stats.cpu_seconds >= 0.4  # about 0.3 s of each page's deadline, spent in its helper

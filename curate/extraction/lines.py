@@ -116,6 +116,7 @@ _MARK_AND_GROUP = re.compile(f"{_MARK}(?:(?<![^ \t\n\r\f]{_MARK}){_GROUP_LETTER}
 _UNMARKED_TAGS = frozenset("html head title meta link base script style noscript template textarea"
                            " area br col embed hr img input param source track wbr".split())
 _TAG_NAME = re.compile(r"<([A-Za-z][A-Za-z0-9]*)")
+TAG_LOOK_BACK, TAG_LOOK_BACK_STEPS = 4000, 8  # the hint patterns' own reach is 2,000 characters
 
 
 def _trie(words: list[str]) -> str:
@@ -259,11 +260,25 @@ def _marked_hints(html: str) -> str:
 
 def _marked_tag(match: re.Match, mark: str) -> str:
     """An attribute's match (up to its tag's `>`) with `mark` after it, unless its tag is one of
-    _UNMARKED_TAGS (the tag is read from the last `<` before the attribute)."""
-    tag = _TAG_NAME.match(match.string, match.string.rfind("<", 0, match.start()))
-    if tag is not None and tag.group(1).lower() in _UNMARKED_TAGS:
-        return match.group(0)
-    return match.group(0) + mark
+    _UNMARKED_TAGS."""
+    tag = _tag_before(match.string, match.start())
+    return match.group(0) if tag in _UNMARKED_TAGS else match.group(0) + mark
+
+
+def _tag_before(html: str, at: int) -> str | None:
+    """The lowercased name of the start tag that the attribute at `at` belongs to: the nearest `<name`
+    before it that is not inside a quoted value (an even number of `"` between them), looked for within
+    TAG_LOOK_BACK characters and TAG_LOOK_BACK_STEPS `<` back, so a page of many attributes stays linear."""
+    floor, end = max(0, at - TAG_LOOK_BACK), at
+    for _ in range(TAG_LOOK_BACK_STEPS):
+        start = html.rfind("<", floor, end)
+        if start < 0:
+            return None
+        if html.count('"', start, at) % 2 == 0:
+            tag = _TAG_NAME.match(html, start)
+            return tag.group(1).lower() if tag else None
+        end = start
+    return None
 
 
 def _with_context(base: np.ndarray, hints: np.ndarray, lines: list[str]) -> np.ndarray:

@@ -67,7 +67,8 @@ class Stage:
         self.is_set_up = False
 
     def __getstate__(self) -> dict[str, Any]:
-        """A copy sent to another process sets itself up again there."""
+        """A pickled copy sets itself up again where it is unpickled (workers build their stages from the
+        config; a stage holding a loaded model may not pickle)."""
         return {**self.__dict__, "is_set_up": False}
 
     def setup(self) -> None:
@@ -104,6 +105,13 @@ class Stage:
     def __call__(self, docs: list[Document], stats: StageStats) -> tuple[list[Document], list[tuple[Document, str]]]:
         """Run `process` on a batch and account for every document: kept, or removed with a reason."""
         self.ensure_setup()
+        try:
+            return self._account(docs, stats)
+        finally:  # counted even if `process` failed part way, never carried to the next batch
+            stats.cpu_seconds += self.cpu_elsewhere
+            self.cpu_elsewhere = 0.0
+
+    def _account(self, docs: list[Document], stats: StageStats) -> tuple[list[Document], list[tuple[Document, str]]]:
         with stats.timed(self.threaded):
             sizes_in = [d.nbytes for d in docs]
             stats.docs_in += len(docs)
@@ -138,8 +146,6 @@ class Stage:
             _histogram(stats, "doc_bytes_out", DOC_BYTES_BINS, log=True).add(sizes_out)
             stats.docs_out += len(kept)
             stats.bytes_out += sum(sizes_out)
-        stats.cpu_seconds += self.cpu_elsewhere
-        self.cpu_elsewhere = 0.0
         return kept, removed
 
 

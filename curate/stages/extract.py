@@ -108,10 +108,11 @@ class Extract(Stage):
                 self._helper = _Helper(self.extractor_options, self.memory_mb)
             cpu_before = self._helper.cpu_seconds
             finished, lost = self._helper.extract(pages[len(results):], self.timeout_s)
-            self.cpu_elsewhere += self._helper.cpu_seconds - cpu_before
-            results += finished
             if lost:  # it hung or died on the last page: the next one gets a fresh helper
                 self._helper.stop()
+            self.cpu_elsewhere += self._helper.cpu_seconds - cpu_before
+            results += finished
+            if lost:
                 self._helper = None
         return results
 
@@ -145,8 +146,9 @@ class _Helper:
     """A child process that extracts pages sent to it, answering page by page, so the parent can
     give each page its own deadline and kill the child when one runs away. A plain subprocess, not
     multiprocessing: spawning would re-run the user's main script in the child. Messages are
-    length-prefixed bytes (`Connection.send_bytes`); each answer carries the child's CPU seconds so
-    far (`cpu_seconds`), which the stage counts as its own."""
+    length-prefixed bytes (`Connection.send_bytes`). `cpu_seconds` is the child's CPU so far: each
+    answer carries it, and reaping a lost child reads it from the kernel, so the stage counts the
+    pages that ran away too (a fresh child's start-up it does not count, as it does not count setup)."""
 
     def __init__(self, options: dict, memory_mb: int | None) -> None:
         command = [sys.executable, "-c", f"from {__name__} import serve; serve()", json.dumps([options, memory_mb])]
@@ -180,15 +182,25 @@ class _Helper:
                 outcome, text, self.cpu_seconds = _decode_result(self.from_child.recv_bytes())
                 results.append((outcome, text))
         except (EOFError, OSError):  # the child died: out of memory where Python could not catch it, or a crash
-            exitcode = self.process.wait()
-            results.append(("memory_limit" if exitcode == 1 else "extractor_crashed", None))
+            self._reap()
+            results.append(("memory_limit" if self.process.returncode == 1 else "extractor_crashed", None))
             return results, True
         return results, False
 
     def stop(self) -> None:
         """Kills the child (it ran away or died) and reaps it."""
-        self.process.kill()
+        if self.process.returncode is None:
+            self.process.kill()
+            self._reap()
         self._end()
+
+    def _reap(self) -> None:
+        """Waits for the child to end; its CPU up to then, as this process's children's clock counts it."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.process.wait()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        self.cpu_seconds = max(self.cpu_seconds, used)
 
 
 def _end_helper(process: subprocess.Popen, to_child: Connection, from_child: Connection) -> None:

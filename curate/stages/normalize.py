@@ -95,7 +95,8 @@ class Normalize(Stage):
     def _repair(self, text: str) -> str:
         """One round: ftfy, and where it leaves mojibake (bytes may be missing), lossy repair first."""
         repaired = fix_text(text)
-        if self.scorer is not None and (is_bad(repaired) or may_hold_mojibake(repaired)):
+        if self.repair_lossy and (is_bad(repaired) or may_hold_mojibake(repaired)):
+            assert self.scorer is not None, "normalize: setup has not run (call the stage, or ensure_setup)"
             restored = repair_lossy(text, self.scorer)
             if restored != text:  # else ftfy would only repeat itself
                 repaired = fix_text(restored)
