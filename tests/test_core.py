@@ -298,8 +298,8 @@ class CountsSetups(Stage):
 
 
 def test_a_stage_sets_itself_up_once_per_process() -> None:
-    """Calling a stage runs `setup` before its first batch and never again; a pickled copy (what a
-    worker receives) sets itself up afresh, as models loaded here may not travel."""
+    """Calling a stage runs `setup` before its first batch and never again; a pickled copy sets itself
+    up afresh where it is unpickled, as models loaded here may not travel (workers build theirs from the config)."""
     stage = CountsSetups()
     for _ in range(3):
         kept, removed = stage([Document("a", "text")], StageStats("counts_setups"))
