@@ -106,14 +106,14 @@ class Extract(Stage):
         while len(results) < len(pages):
             if self._helper is None or not self._helper.alive():
                 self._helper = _Helper(self.extractor_options, self.memory_mb)
-            cpu_before = self._helper.cpu_seconds
-            finished, lost = self._helper.extract(pages[len(results):], self.timeout_s)
+            helper = self._helper
+            cpu_before = helper.cpu_seconds
+            finished, lost = helper.extract(pages[len(results):], self.timeout_s)
             if lost:  # it hung or died on the last page: the next one gets a fresh helper
-                self._helper.stop()
-            self.cpu_elsewhere += self._helper.cpu_seconds - cpu_before
-            results += finished
-            if lost:
+                helper.stop()  # reaped, so `cpu_seconds` holds what that page burnt
                 self._helper = None
+            self.cpu_elsewhere += helper.cpu_seconds - cpu_before
+            results += finished
         return results
 
 
