@@ -13,6 +13,13 @@ training (scripts/train_extract_model.py), may look only at the `tune` half; the
 what gets quoted. The "via its helper process" row runs the stage as a run does and counts the
 helper's CPU too.
 
+Article bodies, the task of ScrapingHub's article-extraction-benchmark (181 English news pages whose gold is
+the article body alone, issue 14's 181 pages; not shared here): the same report-half pages of the two sources
+whose gold is one article's body (L3S Google News with its headline, readability's test pages), scored as
+that benchmark scores: the `\w+` tokens of gold and output as 4-token shingles, true / false positives and
+false negatives counted per page and scaled to sum to 1, precision and recall each a mean over pages, F1
+from the two means.
+
 Then trafilatura's own 181 labelled pages (html-trafilatura-eval; never trained on, nothing chosen by them), scored
 as trafilatura's evaluation does: a `with` snippet (main text) found in the output is a true
 positive, one missing a false negative; a `without` snippet (boilerplate) found is a false positive
@@ -93,6 +100,33 @@ def read_pages(half: str, limit: int | None) -> Iterator[Page]:
             page = Page(row["id"], row["source"], row["html"], text, tokens(text))
             if page.gold and half in ("all", page.half):
                 yield page
+
+
+ARTICLE_SOURCES = ("page-signal-master", "readability")  # html-cleaning-gold sources whose gold is one article's body
+
+
+def shingle_shares(gold: str, predicted: str, n: int = 4) -> tuple[float, float, float]:
+    """A page's true positive, false positive and false negative 4-token shingles (case kept), scaled to sum to 1
+    so each page weighs the same."""
+    counts = [_shingles(gold, n), _shingles(predicted, n)]
+    true_positive = sum((counts[0] & counts[1]).values())
+    false_positive, false_negative = sum((counts[1] - counts[0]).values()), sum((counts[0] - counts[1]).values())
+    total = true_positive + false_positive + false_negative
+    return (true_positive / total, false_positive / total, false_negative / total) if total else (0.0, 0.0, 0.0)
+
+
+def _shingles(text: str, n: int) -> Counter:
+    words = _TOKEN.findall(text)
+    return Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1)) if len(words) >= n else Counter([tuple(words)] if words else [])
+
+
+def article_scores(shares: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """(F1, precision, recall): precision a mean over pages with output, recall over pages with gold; a page
+    whose output equals its gold scores 1 on both."""
+    precisions = [1.0 if fp == fn == 0 else tp / (tp + fp) for tp, fp, fn in shares if tp + fp > 0]
+    recalls = [1.0 if fp == fn == 0 else tp / (tp + fn) for tp, fp, fn in shares if tp + fn > 0]
+    precision, recall = sum(precisions) / len(precisions), sum(recalls) / len(recalls)
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0, precision, recall
 
 
 def f1(predicted: Counter, gold: Counter) -> tuple[float, float, float]:
@@ -242,13 +276,13 @@ EXTRACTORS: dict[str, Callable[[], Batch]] = {  # built when run: importing this
 }
 
 
-def score(pages: list[Page], extract: Batch) -> tuple[dict[str, list[tuple[float, float, float]]], float]:
-    """Per-source (precision, recall, F1) per page, and the CPU seconds extraction took."""
+def score(pages: list[Page], extract: Batch) -> tuple[dict[str, list[tuple[float, float, float]]], list[str], float]:
+    """Per-source (precision, recall, F1) per page, the texts, and the CPU seconds extraction took."""
     by_source: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     texts, cpu = extract([page.html for page in pages])
     for page, text in zip(pages, texts):
         by_source[page.source].append(f1(tokens(text), page.gold))
-    return by_source, cpu
+    return by_source, texts, cpu
 
 
 def _mean(rows: list[tuple[float, float, float]], i: int) -> float:
@@ -265,10 +299,11 @@ def main(argv: list[str] | None = None) -> None:
     counts = Counter(p.source for p in pages)
     print(f"html-cleaning-gold, {args.half} half: {len(pages)} pages ({', '.join(f'{s} {n}' for s, n in sorted(counts.items()))})")
     print("token F1 / precision / recall, mean over pages; pages per CPU second of extraction")
-    speed = {}
+    speed, articles = {}, {}
     for name in args.only or EXTRACTORS:
-        by_source, cpu = score(pages, EXTRACTORS[name]())
+        by_source, texts, cpu = score(pages, EXTRACTORS[name]())
         speed[name] = len(pages) / cpu
+        articles[name] = [shingle_shares(page.gold_text, text) for page, text in zip(pages, texts) if page.source in ARTICLE_SOURCES]
         every = [r for rows in by_source.values() for r in rows]
         print(f"{name:40s} all F1 {_mean(every, 2):.3f} P {_mean(every, 0):.3f} R {_mean(every, 1):.3f}  {speed[name]:7.1f} pages/s", flush=True)
         for source, rows in sorted(by_source.items()):
@@ -276,6 +311,11 @@ def main(argv: list[str] | None = None) -> None:
     if TRAFILATURA in speed:
         for name in [name for name in speed if name != TRAFILATURA]:
             print(f"{name}: {speed[name] / speed[TRAFILATURA]:.1f}x bare trafilatura's pages per CPU second")
+    if any(articles.values()):
+        print(f"\narticle bodies ({', '.join(ARTICLE_SOURCES)}: {len(next(iter(articles.values())))} pages): 4-token shingle F1 / precision / recall")
+        for name, shares in articles.items():
+            article_f1, precision, recall = article_scores(shares)
+            print(f"{name:40s} F1 {article_f1:.3f} P {precision:.3f} R {recall:.3f}", flush=True)
     if SNIPPET_PAGES.exists():
         labelled = trafilatura_eval_pages()
         print(f"\ntrafilatura's {len(labelled)} labelled pages: snippet precision / recall (main text kept) / F1, boilerplate dropped")

@@ -477,8 +477,10 @@ def _predict_lines(
                     for j in range(1, k):
                         if best_scores[j] < best_scores[worst]:
                             worst = j
+                    if score == best_scores[worst]:
+                        counts[line] = -1
                     for j in range(k):
-                        if best_scores[j] == best_scores[worst] and j != worst or score == best_scores[worst]:
+                        if best_scores[j] == best_scores[worst] and j != worst:
                             counts[line] = -1
                     best_scores[worst], best_labels[worst] = score, node
                 if size == k:

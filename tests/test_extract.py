@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.bench_extract_quality import GATE_PAGE, SnippetCounts, gate_problems, trafilatura_eval_pages
+from bench.bench_extract_quality import GATE_PAGE, SnippetCounts, article_scores, gate_problems, shingle_shares, trafilatura_eval_pages
 from curate.config import parse_config
 from curate.document import Document
 from curate.errors import ConfigError
@@ -106,3 +106,17 @@ def test_options_are_validated() -> None:
         parse_config({"input": {"paths": ["x"]}, "stages": [{"extract": {"extractor": "lxml"}}]})
     with pytest.raises(ConfigError, match="favour"):
         parse_config({"input": {"paths": ["x"]}, "stages": [{"extract": {"favour": True}}]})
+
+
+def test_article_body_score_is_the_article_benchmarks():
+    """4-token shingles of `\\w+` tokens, case kept; each page's counts scaled to sum to 1; precision and recall
+    means over pages, F1 from the means: an exact page scores 1, a page with a quarter of its four shingles 0.25
+    recall at precision 1, and the two together 0.769."""
+    cased = shingle_shares("Alpha beta, gamma delta epsilon.", "alpha beta gamma delta epsilon")
+    assert cased == (1 / 3, 1 / 3, 1 / 3)  # case kept: only the shingle without "Alpha" matches
+    assert shingle_shares("a b c d e", "a b c d e") == (1.0, 0.0, 0.0)
+    quarter = shingle_shares("a b c d e f g", "junk a b c d")
+    assert quarter == (1 / 5, 1 / 5, 3 / 5)  # abcd found, "junk a b c" extra, bcde cdef defg missing
+    assert shingle_shares("two words", "") == (0.0, 0.0, 1.0)  # under four tokens: one shingle of them all
+    f1, precision, recall = article_scores([shingle_shares("a b c d e", "a b c d e"), shingle_shares("a b c d e f g", "a b c d")])
+    assert (precision, recall) == (1.0, 0.625) and abs(f1 - 2 * 0.625 / 1.625) < 1e-12

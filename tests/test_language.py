@@ -8,10 +8,11 @@ import json
 import os
 import subprocess
 import sys
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 
 import pytest
 
+from curate import lingua_detectors
 from curate.config import parse_config
 from curate.document import Document
 from curate.errors import ConfigError
@@ -21,9 +22,6 @@ from curate.stages.language import (
     LONG_TEXT_CHARS,
     Language,
     consulted_detectors,
-    lingua_codes,
-    lingua_confidence,
-    lingua_detector,
     lingua_script_answer,
     misplaced_script,
     preload_lingua_models,
@@ -148,93 +146,83 @@ def test_languages_lingua_cannot_name_are_never_confident(stage):
 
 
 def test_restricted_detectors_are_built_once():
-    assert lingua_detector(frozenset({"ms", "id"})) is lingua_detector(frozenset({"id", "ms"}))
-    assert lingua_detector(lingua_codes(), low_accuracy=True) is not lingua_detector(lingua_codes())
+    assert lingua_detectors.detector(frozenset({"ms", "id"}), False) is lingua_detectors.detector(frozenset({"id", "ms"}), False)
+    assert lingua_detectors.detector(lingua_detectors.codes(), True) is not lingua_detectors.detector(lingua_detectors.codes(), False)
 
 
-def test_detectors_are_kept_most_recently_used_first(monkeypatch):
-    monkeypatch.setattr(language_module, "_detectors", OrderedDict())
-    monkeypatch.setattr(language_module, "DETECTORS_KEPT", 2)
-    ms_id, af_nl, da_nb = frozenset({"ms", "id"}), frozenset({"af", "nl"}), frozenset({"da", "nb"})
-    first = lingua_detector(ms_id)
-    lingua_detector(af_nl)
-    assert lingua_detector(ms_id) is first  # used again: now the most recent
-    lingua_detector(da_nb)  # af/nl goes, the least recently used
-    assert lingua_detector(ms_id) is first and set(language_module._detectors) == {(ms_id, False), (da_nb, False)}
-    preload_lingua_models.__wrapped__()  # the preload's detectors count too: it keeps the 2 it built last
-    assert list(language_module._detectors) == consulted_detectors()[-2:]
+def _in_fresh_process(script: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return result.stdout.split()
 
 
-def test_preload_builds_the_detectors_the_second_opinion_asks(monkeypatch):
-    """The preload's detectors are the ones asked afterwards: none is built again."""
-    preload_lingua_models()
-
-    def refuse(*args):
-        raise AssertionError("a detector was built again")
-
-    monkeypatch.setattr(language_module, "lingua_builder", refuse)
-    for codes, low_accuracy in consulted_detectors():
-        assert lingua_detector(codes, low_accuracy) is language_module._detectors[codes, low_accuracy]
+def test_preload_loads_every_model_the_second_opinion_asks():
+    """After the preload, a detector for each of `consulted_detectors` loads nothing more when asked (lingua shares
+    its models between detectors and keeps them when a detector goes): a fresh process's memory grows by under
+    10 MB over all of them, where asking them without the preload loads ~300 MB."""
+    rss = "int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1]) // 1024"
+    ask_all = (f"before = {rss}\n"
+               "for codes, low in language.consulted_detectors():\n"
+               "    lingua_detectors.confidence('Dobar dan, kako ste danas? Ово је текст.', codes, low)\n"
+               f"print({rss} - before)\n")
+    script = "from curate import lingua_detectors\nfrom curate.stages import language\n"
+    preloaded, lazy = (int(_in_fresh_process(script + first + ask_all)[0]) for first in ("language.preload_lingua_models()\n", ""))
+    assert preloaded < 10 and lazy > 100, (preloaded, lazy)
 
 
 def test_lingua_runs_one_thread_unless_told_otherwise(monkeypatch):
     """lingua's thread pool starts with one thread (its spare threads spin for nothing in a worker process),
     the variable is gone again after each call, and a value already set stands."""
-    monkeypatch.delenv(language_module.RAYON_THREADS_ENV, raising=False)
+    monkeypatch.delenv(lingua_detectors.RAYON_THREADS_ENV, raising=False)
     seen = []
-    with language_module._ONE_LINGUA_THREAD:
-        seen.append(os.environ.get(language_module.RAYON_THREADS_ENV))
-    monkeypatch.setenv(language_module.RAYON_THREADS_ENV, "3")
-    with language_module._ONE_LINGUA_THREAD:
-        seen.append(os.environ.get(language_module.RAYON_THREADS_ENV))
-    assert seen == ["1", "3"] and os.environ[language_module.RAYON_THREADS_ENV] == "3"
-    monkeypatch.delenv(language_module.RAYON_THREADS_ENV)
+    with lingua_detectors._ONE_THREAD:
+        seen.append(os.environ.get(lingua_detectors.RAYON_THREADS_ENV))
+    monkeypatch.setenv(lingua_detectors.RAYON_THREADS_ENV, "3")
+    with lingua_detectors._ONE_THREAD:
+        seen.append(os.environ.get(lingua_detectors.RAYON_THREADS_ENV))
+    assert seen == ["1", "3"] and os.environ[lingua_detectors.RAYON_THREADS_ENV] == "3"
+    monkeypatch.delenv(lingua_detectors.RAYON_THREADS_ENV)
     # In a fresh process the preload starts lingua's pool with one thread beside the ones there before.
     count = "int(next(l for l in open('/proc/self/status') if l.startswith('Threads')).split()[1])"
     script = (f"from curate.stages import language\nbefore = {count}\nlanguage.preload_lingua_models()\n"
-              f"import os\nprint({count} - before, os.environ.get('{language_module.RAYON_THREADS_ENV}'))")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["1", "None"]
+              f"import os\nprint({count} - before, os.environ.get('{lingua_detectors.RAYON_THREADS_ENV}'))")
+    assert _in_fresh_process(script) == ["1", "None"]
 
 
 def test_lingua_calls_from_threads_at_once_keep_the_one_thread_setting(monkeypatch):
     """Threads asking lingua at once: the variable stays set while any of them is inside and is gone once
-    all have left (set and deleted per call, it went with the first call to end, or failed with KeyError); the
-    detectors they build stay within `DETECTORS_KEPT`."""
+    all have left (set and deleted per call, it went with the first call to end, or failed with KeyError)."""
     import threading
 
-    monkeypatch.delenv(language_module.RAYON_THREADS_ENV, raising=False)
-    monkeypatch.setattr(language_module, "_detectors", OrderedDict())
-    monkeypatch.setattr(language_module, "DETECTORS_KEPT", 3)
+    monkeypatch.delenv(lingua_detectors.RAYON_THREADS_ENV, raising=False)
     first_inside, second_inside, first_left = threading.Event(), threading.Event(), threading.Event()
     seen = []
 
     def first():
-        with language_module._ONE_LINGUA_THREAD:
+        with lingua_detectors._ONE_THREAD:
             first_inside.set()
             second_inside.wait(60)
         first_left.set()
 
     def second():
         first_inside.wait(60)
-        with language_module._ONE_LINGUA_THREAD:
+        with lingua_detectors._ONE_THREAD:
             second_inside.set()
             first_left.wait(60)  # the first call is over, this one is not
-            seen.append(os.environ.get(language_module.RAYON_THREADS_ENV))
+            seen.append(os.environ.get(lingua_detectors.RAYON_THREADS_ENV))
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert seen == ["1"] and language_module.RAYON_THREADS_ENV not in os.environ
+    assert seen == ["1"] and lingua_detectors.RAYON_THREADS_ENV not in os.environ
     pairs = [frozenset(pair) for pair in (("ms", "id"), ("af", "nl"), ("da", "nb"), ("cs", "sk"), ("bs", "hr"))]
-    workers = [threading.Thread(target=lingua_confidence, args=("Dobar dan, kako ste danas?", pair)) for pair in pairs * 2]
+    workers = [threading.Thread(target=lingua_detectors.confidence, args=("Dobar dan, kako ste danas?", pair)) for pair in pairs * 2]
     for thread in workers:
         thread.start()
     for thread in workers:
         thread.join(60)
-    assert len(language_module._detectors) <= 3 and language_module.RAYON_THREADS_ENV not in os.environ
+    assert lingua_detectors.RAYON_THREADS_ENV not in os.environ
 
 
 def test_short_text_chars_chooses_lingua_models(stage, monkeypatch):
@@ -243,13 +231,13 @@ def test_short_text_chars_chooses_lingua_models(stage, monkeypatch):
     corpus that lid.176 is unsure of."""
     pages = ["15cl de vin blanc sec", "Sveriges radio | Mårten Schultz.", "Vertex Silikon Bone (Silikon Bone)"]
     asked: list[tuple[frozenset[str], bool]] = []
-    ask = language_module.lingua_confidence
+    ask = lingua_detectors.confidence
 
     def recording(sample, codes, low_accuracy=False):
         asked.append((codes, low_accuracy))
         return ask(sample, codes, low_accuracy)
 
-    monkeypatch.setattr(language_module, "lingua_confidence", recording)
+    monkeypatch.setattr(lingua_detectors, "confidence", recording)
     groups = {group - {"sh"} for group in GROUP_OF.values()}  # what pick_member asks about
     stage.identify(pages)
     assert any(not low and codes not in groups for codes, low in asked)  # a high-accuracy shortlist
@@ -265,13 +253,13 @@ def test_short_text_chars_0_asks_only_the_preloaded_detectors(shared_data, monke
     cannot grow with the languages it meets: every detector asked on real text of 75 languages (sentences, word
     pairs, register pages) is one of them, and each kind is asked."""
     asked: set[tuple[frozenset[str], bool]] = set()
-    ask = language_module.lingua_confidence
+    ask = lingua_detectors.confidence
 
     def recording(sample, codes, low_accuracy=False):
         asked.add((codes, low_accuracy))
         return ask(sample, codes, low_accuracy)
 
-    monkeypatch.setattr(language_module, "lingua_confidence", recording)
+    monkeypatch.setattr(lingua_detectors, "confidence", recording)
     no_shortlist = Language(short_text_chars=0)
     no_shortlist.ensure_setup()
     folder = shared_data / "lingua-langid-testdata" / "language-testdata"
@@ -287,7 +275,7 @@ def test_setup_preloads_only_at_zero_and_after_the_checks(monkeypatch):
     """Setup preloads lingua's models at `short_text_chars: 0` only (above 0 the shortlists may ask any Latin-script
     language, and without the second opinion lingua is never asked), and only once the options are known good."""
     calls: list[int] = []
-    monkeypatch.setattr(language_module, "preload_lingua_models", lambda: calls.append(1))  # the real one is lru_cached
+    monkeypatch.setattr(language_module, "preload_lingua_models", lambda: calls.append(1))  # the real one runs once a process
     Language(short_text_chars=0).setup()
     assert calls == [1]
     Language().setup()
@@ -303,7 +291,7 @@ def test_letterless_text_is_und_without_asking_lingua(stage, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("lingua asked about a text without letters")
 
-    monkeypatch.setattr(language_module, "lingua_confidence", refuse)
+    monkeypatch.setattr(lingua_detectors, "confidence", refuse)
     assert stage.identify(["12 345 — 67", "!!! ??? ...", "٣٤٥ ١٢", "", "\n"]) == (["und"] * 5, [0.0] * 5)
 
 

@@ -22,7 +22,7 @@ LAYERS = [
     # evalsets: evaluation text, read by ablate and decontaminate; classifier: reads its training files with io
     {"stages", "io", "sinks", "train", "report", "evalsets", "classifier"},
     {"errors", "document", "stats", "text", "models", "tokens", "lists", "clusters", "minhash", "mojibake",
-     "progress", "analysis", "ngrams", "options", "atomic", "extraction", "profanity", "jit", "fasttext_quantized"},
+     "progress", "analysis", "ngrams", "options", "atomic", "extraction", "profanity", "jit", "fasttext_quantized", "lingua_detectors"},
 ]
 RANK = {part: depth for depth, parts in enumerate(LAYERS) for part in parts}
 

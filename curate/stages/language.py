@@ -37,7 +37,7 @@ bs/hr/sr, ms/id, nb/nn/da or af/nl apart reliably and lacks or misses yo, so, sw
   languages of that script: lingua's detector for that script weighs in the same way
   (`lingua_script_answer`).
 lingua reads at most `SECOND_OPINION_CHARS` characters, one text at a time (no thread pool of its own);
-detectors are cached per process (the 256 most recent) and reused. At `short_text_chars: 0` setup loads
+detectors are cached per process (`curate/lingua_detectors.py`) and reused. At `short_text_chars: 0` setup loads
 every model the second opinion can ask (`consulted_detectors`: ~300 MB, ~1.7 CPU s per process; the groups'
 all-n-gram models ~230 MB of it, the trigram detectors ~70 MB), so a worker's memory does not grow with the
 languages its input holds; above 0 the short texts' shortlists may ask any Latin-script language, whose models
@@ -53,17 +53,15 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-import os
 import re
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from .. import lingua_detectors as lingua
 from ..document import Document
 from ..errors import ConfigError
 from ..models import load_lid_model
@@ -87,14 +85,6 @@ LONG_TEXT_CHARS = 1000  # from this length lid.176's choice within a group stand
 LID_WEIGHT = 0.25  # within a group, lid.176's log-probability weighs a quarter of lingua's
 PROBABILITY_FLOOR = 0.01  # added before the logarithm: neither model's zero is the last word
 SHORTLIST = 3  # candidates from each model for the high-accuracy decision on short text
-LINGUA_SCRIPTS = {
-    "any": "all",
-    "Latn": "all_with_latin_script",
-    "Cyrl": "all_with_cyrillic_script",
-    "Arab": "all_with_arabic_script",
-    "Deva": "all_with_devanagari_script",
-}
-RAYON_THREADS_ENV = "RAYON_NUM_THREADS"  # the size of lingua's thread pool, read when the pool starts
 LID_MISSES = {"yo", "so"}  # lid.176 has them but names them for 4% and 10% of their tune-half sentences
 
 # Unicode ranges of the scripts lid.176's non-Latin languages are written in.
@@ -243,111 +233,25 @@ def lid_probabilities(labels: Any, probs: Any) -> dict[str, float]:
     return lid
 
 
-@functools.lru_cache(maxsize=None)
-def lingua_codes(script: str = "Latn") -> frozenset[str]:
-    """lingua's languages written in a script (those of the scripts it shares between languages; "any": all)."""
-    from lingua import Language as LinguaLanguage
-
-    languages = getattr(LinguaLanguage, LINGUA_SCRIPTS[script])()
-    return frozenset(language.iso_code_639_1.name.lower() for language in languages)
-
-
-DETECTORS_KEPT = 256
-# (codes, low accuracy) -> detector, least recently used first; threads share it under the lock
-_detectors: OrderedDict[tuple[frozenset[str], bool], Any] = OrderedDict()
-_detectors_lock = threading.Lock()
-
-
-def lingua_detector(codes: frozenset[str], low_accuracy: bool = False) -> Any:
-    """A lingua detector for these codes, built once per process (the `DETECTORS_KEPT` most recently used are
-    kept). Each language's models load on first use (unless `preload_lingua_models` loaded them) and are shared
-    between detectors."""
-    key = (codes, low_accuracy)
-    with _detectors_lock:
-        detector = _detectors.get(key)
-        if detector is not None:
-            _detectors.move_to_end(key)
-            return detector
-    return _keep_detector(key, lingua_builder(codes, low_accuracy).build())  # built outside the lock
-
-
-def _keep_detector(key: tuple[frozenset[str], bool], detector: Any) -> Any:
-    """Keep `detector` as the most recently used, dropping the least recently used beyond `DETECTORS_KEPT`."""
-    with _detectors_lock:
-        _detectors[key] = detector
-        _detectors.move_to_end(key)
-        while len(_detectors) > DETECTORS_KEPT:
-            _detectors.popitem(last=False)
-    return detector
-
-
-def lingua_builder(codes: frozenset[str], low_accuracy: bool) -> Any:
-    from lingua import IsoCode639_1, LanguageDetectorBuilder
-
-    builder = LanguageDetectorBuilder.from_iso_codes_639_1(*(getattr(IsoCode639_1, code.upper()) for code in sorted(codes)))
-    return builder.with_low_accuracy_mode() if low_accuracy else builder
-
-
 def consulted_detectors() -> list[tuple[frozenset[str], bool]]:
     """The (codes, low accuracy) detectors the second opinion asks when `short_text_chars` is 0: the
     Latin-script trigram detector (`lingua_answer`), each group's members (`pick_member`) and the Cyrillic,
     Arabic and Devanagari trigram detectors (`lingua_script_answer`)."""
-    scripts = [(lingua_codes(script), True) for script in ("Cyrl", "Arab", "Deva")]
-    return [(lingua_codes(), True)] + [(frozenset(group - {"sh"}), False) for group in CONFUSABLE_GROUPS] + scripts
+    scripts = [(lingua.codes(script), True) for script in ("Cyrl", "Arab", "Deva")]
+    return [(lingua.codes(), True)] + [(frozenset(group - {"sh"}), False) for group in CONFUSABLE_GROUPS] + scripts
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def preload_lingua_models() -> None:
-    """Build, once per process, every detector of `consulted_detectors` with its models loaded (lingua shares
-    them between detectors), so a worker's memory does not grow with the languages its input happens to hold."""
-    with _ONE_LINGUA_THREAD:
-        for codes, low_accuracy in consulted_detectors():
-            _keep_detector((codes, low_accuracy), lingua_builder(codes, low_accuracy).with_preloaded_language_models().build())
+    """Load, once per process, the models of every detector of `consulted_detectors`."""
+    lingua.preload(consulted_detectors())
 
 
-def lingua_confidence(sample: str, codes: frozenset[str], low_accuracy: bool = False) -> dict[str, float]:
-    with _ONE_LINGUA_THREAD:
-        values = lingua_detector(codes, low_accuracy).compute_language_confidence_values(sample)
-    return {value.language.iso_code_639_1.name.lower(): value.value for value in values}
-
-
-class _OneLinguaThread:
-    """lingua spreads its work (loading models, n-gram orders) over a rayon thread pool, one thread per core,
-    started on its first use with the size `RAYON_NUM_THREADS` says then. A worker is already one process
-    per core, and the pool's threads spin while they wait: one thread gives the same answers for less CPU
-    (the preload ~0.3 s less on 2 busy cores). As it is not known which call starts the pool, the variable
-    is set while any lingua call runs, from the first thread to enter to the last to leave (counted under a
-    lock, so threads calling lingua at once neither unset it under each other nor fail to), and unset
-    after; a value already in the environment stands, and other libraries' pools are left alone."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.inside = 0  # lingua calls running now
-        self.set_here = False  # whether the variable now in the environment was set by this object
-
-    def __enter__(self) -> None:
-        with self.lock:
-            if self.inside == 0 and RAYON_THREADS_ENV not in os.environ:
-                os.environ[RAYON_THREADS_ENV] = "1"
-                self.set_here = True
-            self.inside += 1
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
-        with self.lock:
-            self.inside -= 1
-            if self.inside == 0 and self.set_here:
-                os.environ.pop(RAYON_THREADS_ENV, None)
-                self.set_here = False
-
-
-_ONE_LINGUA_THREAD = _OneLinguaThread()
-
-
-def most_likely(labels: set[str], lid: dict[str, float], lingua: dict[str, float]) -> str:
+def most_likely(labels: set[str], lid: dict[str, float], by_lingua: dict[str, float]) -> str:
     """The label both models' evidence favours: `LID_WEIGHT` * log P_lid + log P_lingua."""
 
     def evidence(label: str) -> float:
-        return LID_WEIGHT * math.log(lid.get(label, 0.0) + PROBABILITY_FLOOR) + math.log(lingua.get(label, 0.0) + PROBABILITY_FLOOR)
+        return LID_WEIGHT * math.log(lid.get(label, 0.0) + PROBABILITY_FLOOR) + math.log(by_lingua.get(label, 0.0) + PROBABILITY_FLOOR)
 
     return max(sorted(labels), key=evidence)
 
@@ -355,20 +259,20 @@ def most_likely(labels: set[str], lid: dict[str, float], lingua: dict[str, float
 def pick_member(sample: str, group: frozenset[str], lid: dict[str, float]) -> str:
     """The group member both models favour, lingua's detector knowing only the members."""
     members = group - {"sh"}
-    return most_likely(members, lid, lingua_confidence(sample, members))
+    return most_likely(members, lid, lingua.confidence(sample, members))
 
 
 def lingua_answer(sample: str, lid: dict[str, float], short_text_chars: int = SHORT_TEXT_CHARS) -> tuple[str, float]:
     """lingua's label and confidence for a Latin-script text lid.176 is unsure of; `und` when no language fits."""
-    latin = lingua_codes()
-    confidence = lingua_confidence(sample, latin, low_accuracy=True)
+    latin = lingua.codes()
+    confidence = lingua.confidence(sample, latin, low_accuracy=True)
     if max(confidence.values(), default=0.0) <= 0:
         return UNDETERMINED, 0.0
     if len(sample) < short_text_chars:
         shortlist = set(sorted(confidence, key=confidence.__getitem__, reverse=True)[:SHORTLIST])
         shortlist |= {label for label in sorted(lid, key=lid.__getitem__, reverse=True)[:SHORTLIST] if label in latin}
         shortlist |= {member for label in shortlist for member in GROUP_OF.get(label, ()) if member in latin}
-        confidence = lingua_confidence(sample, frozenset(shortlist))
+        confidence = lingua.confidence(sample, frozenset(shortlist))
         best = most_likely(shortlist, lid, confidence)
     else:
         best = max(confidence, key=confidence.__getitem__)
@@ -382,8 +286,8 @@ def lingua_script_answer(sample: str, script: str, lid: dict[str, float], short_
     """The label for a text in a non-Latin script that lingua shares between languages (Cyrillic: be, bg,
     kk, mk, mn, ru, sr, uk). lid.176 knows more of them (tt, ba, ky...): the score is at most lid.176's
     probability of the languages lingua can name, so a language neither names is never confidently wrong."""
-    codes = lingua_codes(script)
-    confidence = lingua_confidence(sample, codes, low_accuracy=len(sample) >= short_text_chars)
+    codes = lingua.codes(script)
+    confidence = lingua.confidence(sample, codes, low_accuracy=len(sample) >= short_text_chars)
     best = most_likely(codes, lid, confidence)
     return best, min(confidence.get(best, 0.0), sum(lid.get(label, 0.0) for label in codes))
 
@@ -428,9 +332,9 @@ class Language(Stage):
         if not self.options.second_opinion:
             self._check_keep(lid_names)
             return
-        self._check_keep(lid_names | lingua_codes())  # first: a bad config fails without ~1.7 CPU s of loading
-        self.lid_cannot_name = (lingua_codes() - lid_names) | LID_MISSES | {UNDETERMINED}
-        self.lingua_names = lingua_codes("any")
+        self._check_keep(lid_names | lingua.codes())  # first: a bad config fails without ~1.7 CPU s of loading
+        self.lid_cannot_name = (lingua.codes() - lid_names) | LID_MISSES | {UNDETERMINED}
+        self.lingua_names = lingua.codes("any")
         if not self.options.short_text_chars:  # else any Latin-script language may come up
             preload_lingua_models()
 
@@ -499,7 +403,7 @@ class Language(Stage):
                 confidence = min(confidence, 1.0 - sum(p for label, p in lid.items() if label not in self.lingua_names))
                 if len(line) < LONG_TEXT_CHARS or answer in self.lid_cannot_name:  # else lid.176's longer read stands
                     languages[i], scores[i] = answer, confidence
-            elif script in LINGUA_SCRIPTS and language in lingua_codes(script) and len(line) < LONG_TEXT_CHARS:
+            elif script in lingua.SCRIPTS and language in lingua.codes(script) and len(line) < LONG_TEXT_CHARS:
                 languages[i], scores[i] = lingua_script_answer(sample, script, lid, self.options.short_text_chars)
 
     def _predict(self, lines: list[str], k: int) -> tuple[list, list]:
