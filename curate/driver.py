@@ -20,7 +20,7 @@ from .errors import CurateError
 from .executors import Runner, RunnerSettings, runner_class
 from .io.base import InputShard
 from .io.check import no_documents_message
-from .io.inputs import plan_shards
+from .io.inputs import input_files, plan_shards
 from .io.reshard import reshard
 from .io.remote import holds_files, is_url, publish
 from .pipeline import OutputLayout, Pipeline, merge_task_stats
@@ -74,7 +74,7 @@ def execute(
     planned = plan_shards(config.input)
     if remote and not overwrite and not layout.run_file.exists() and holds_files(remote):
         raise CurateError(f"{remote} already holds files; use --overwrite to replace them, or another --output")
-    layout.prepare(config, overwrite)
+    layout.prepare(config, overwrite, input_files(planned))
     try:
         shards = reshard(planned, layout.work / "input", config.input)
         runner = runner_type(RunnerSettings(pipeline, layout, workers, ray_address))

@@ -29,6 +29,7 @@ from .config import PipelineConfig
 from .document import Document, from_table, schema_for
 from .errors import CurateError
 from .io.base import InputShard, Skipped
+from .io.inputs import input_differences
 from .io.readers import read_shard
 from .io.writers import AtomicParquetWriter, write_parquet_atomic
 from .sinks import Batch, Removal, Sink, SinkTask, build_sinks
@@ -100,31 +101,42 @@ class OutputLayout:
     def resolve_marker(self, phase: int) -> Path:
         return self.phase_dir(phase) / "resolve.json"
 
-    def prepare(self, config: PipelineConfig, overwrite: bool) -> None:
-        """Claim the output folder: fresh, or a resumable earlier run of the same config.
+    def prepare(self, config: PipelineConfig, overwrite: bool, inputs: list[dict]) -> None:
+        """Claim the output folder: fresh, or a resumable earlier run of the same config over the same input
+        files (`input_files`). An earlier run that finished no task holds nothing to resume: a changed config
+        or input replaces it (a config mistake found when a stage set itself up, then fixed, runs).
 
         The claim is an exclusive lock held until the process ends (the kernel drops it even on
         SIGKILL), so two runs never write one folder. A local lock: it does not span Ray nodes.
         """
+        if self.root.exists() and not self.root.is_dir():
+            raise CurateError(f"{self.root} is a file; the output is the folder a run writes")
         if self.root.exists() and any(self.root.iterdir()):
             if not self.run_file.exists():
                 raise CurateError(f"{self.root} exists and is not a curate output; refusing to write into it")
             self._lock()
-            previous = json.loads(self.run_file.read_text())
-            if overwrite:
+            changed = self._changes(json.loads(self.run_file.read_text()), config, inputs)
+            if overwrite or changed and not any(self.work.glob("phase*/done-*.json")):
                 self._unlock()
                 shutil.rmtree(self.root)
-            elif previous.get("fingerprint") != config.fingerprint():
-                changed = ", ".join(config_differences(previous.get("config") or {}, config.to_dict())) or "fingerprint"
-                raise CurateError(
-                    f"{self.root} holds a run of a different config (changed: {changed}); "
-                    "use --overwrite to replace it, or another --output"
-                )
+            elif changed:
+                raise CurateError(f"{self.root} holds a run of a different {changed}; use --overwrite to replace it, or another --output")
         self.work.mkdir(parents=True, exist_ok=True)
         self._lock()
         if not self.run_file.exists():
             started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            write_json_atomic(self.run_file, {"fingerprint": config.fingerprint(), "started": started, "config": config.to_dict()})
+            record = {"fingerprint": config.fingerprint(), "started": started, "config": config.to_dict(), "inputs": inputs}
+            write_json_atomic(self.run_file, record)
+
+    @staticmethod
+    def _changes(previous: dict, config: PipelineConfig, inputs: list[dict]) -> str | None:
+        """What differs from the run recorded in `previous`: its config, or its input files (a run file
+        from before inputs were recorded is taken to match them)."""
+        if previous.get("fingerprint") != config.fingerprint():
+            return f"config (changed: {', '.join(config_differences(previous.get('config') or {}, config.to_dict())) or 'fingerprint'})"
+        if "inputs" in previous and previous["inputs"] != inputs:
+            return f"input (files: {', '.join(input_differences(previous['inputs'], inputs))})"
+        return None
 
     def started(self) -> str:
         """When the run was first started (ISO 8601, UTC); older runs: their run file's time."""

@@ -149,6 +149,39 @@ def test_changed_config_is_refused_unless_overwrite(tmp_path, corpus):
     assert kept_ids(out)
 
 
+def test_changed_input_files_are_refused_unless_overwrite(tmp_path, corpus):
+    """A task's shard is a position in the input's file list: a file added before the others (or changed) under
+    a finished run would pair its tasks with other files' results, so the rerun is refused, naming the file."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    corpus[1].rename(folder / "b.jsonl")
+    config = parse_config(config_for([folder]))
+    out = tmp_path / "out"
+    execute(config, str(out))
+    (folder / "a.jsonl").write_text(json.dumps({"id": "new", "text": "A new document."}) + "\n")
+    with pytest.raises(CurateError, match=r"different input \(files: .*a\.jsonl added\)"):
+        execute(config, str(out))
+    execute(config, str(out), overwrite=True)
+    assert "new" in kept_ids(out)
+
+
+def test_a_run_that_finished_no_task_gives_way_to_a_changed_config(tmp_path, corpus):
+    """A config mistake found only when a stage sets itself up fails the run before any task finishes; once the
+    mistake is fixed the run starts afresh instead of being refused as a different config."""
+    out = tmp_path / "out"
+    broken = parse_config(config_for(corpus, stages=[{"toxicity": {"scorer": "wordlist", "wordlist_languages": ["xx"]}}]))
+    with pytest.raises(CurateError, match="wordlist_languages"):
+        execute(broken, str(out))
+    assert (out / ".curate" / "run.json").exists() and not list(out.glob(".curate/phase*/done-*.json"))
+    fixed = parse_config(config_for(corpus, stages=[{"toxicity": {"scorer": "wordlist", "wordlist_languages": ["en"]}}]))
+    assert execute(fixed, str(out)).tasks_run == 2 and len(kept_ids(out)) == 31
+
+
+def test_output_that_is_a_file_is_one_line_error(tmp_path, corpus):
+    with pytest.raises(CurateError, match="is a file"):
+        execute(parse_config(config_for(corpus)), str(corpus[0]))
+
+
 def test_output_that_is_not_a_curate_run_is_never_touched(tmp_path, corpus):
     foreign = tmp_path / "mine"
     foreign.mkdir()
@@ -278,9 +311,9 @@ def test_two_runs_never_write_one_output_folder(tmp_path, corpus):
 
     config = parse_config(config_for(corpus))
     first = OutputLayout(tmp_path / "out")
-    first.prepare(config, overwrite=False)
+    first.prepare(config, overwrite=False, inputs=[])
     with pytest.raises(CurateError, match="another curate run"):
-        OutputLayout(tmp_path / "out").prepare(config, overwrite=False)
+        OutputLayout(tmp_path / "out").prepare(config, overwrite=False, inputs=[])
 
 
 class CountsSetups(Stage):

@@ -22,6 +22,26 @@ def plan_shards(options: InputOptions) -> list[InputShard]:
     return shards if options.limit is None else first_documents(shards, options, options.limit)
 
 
+def input_files(shards: list[InputShard]) -> list[dict]:
+    """Each input file once, with what says it changed: its size and, for a local file, its modification
+    time (a run resumes only over the files it started on: its shards are positions in this list)."""
+    files: dict[str, dict] = {}
+    for shard in shards:
+        if shard.path not in files:
+            mtime = None if is_url(shard.path) or not os.path.isfile(shard.path) else os.stat(shard.path).st_mtime_ns
+            files[shard.path] = {"path": shard.path, "size": shard.size, "mtime_ns": mtime}
+    return list(files.values())
+
+
+def input_differences(recorded: list[dict], current: list[dict], most: int = 3) -> list[str]:
+    """What changed between two `input_files` lists, a few files named."""
+    before, now = ({f["path"]: f for f in files} for files in (recorded, current))
+    changes = [f"{path} added" for path in now if path not in before]
+    changes += [f"{path} gone" for path in before if path not in now]
+    changes += [f"{path} changed" for path in now if path in before and now[path] != before[path]]
+    return changes[:most] + ([f"{len(changes) - most} more"] if len(changes) > most else [])
+
+
 def first_documents(shards: list[InputShard], options: InputOptions, limit: int) -> list[InputShard]:
     """The shards holding the first `limit` documents in shard order, the last one read only up to
     them (counted by reading, so shards before it are read twice: `--limit` is for trying a sample)."""
