@@ -47,6 +47,10 @@ def config_for(inputs: list[Path], **extra) -> dict:
         ({"input": {"format": "csv"}, "stages": ["normalize"]}, "input.format"),
         ({"input": {"pathz": []}, "stages": ["normalize"]}, "pathz"),
         ({"input": {}, "stages": [{"normalize": {}, "extract": {}}]}, "stages[0]"),
+        # paths the stages read only at setup: checked with the config, before a run claims its output
+        ({"input": {}, "stages": [{"tokenize": {"encoding": "/nope/bpe.tiktoken"}}]}, "stages[0].tokenize.encoding: tokenizer file not found"),
+        ({"input": {}, "stages": [{"toxicity": {"wordlist_dir": "/nope"}}]}, "stages[0].toxicity.wordlist_dir: not a folder"),
+        ({"input": {}, "stages": [{"toxicity": {"wordlist_languages": ["xx"]}}]}, "stages[0].toxicity.wordlist_languages: no list for xx"),
     ],
 )
 def test_config_errors_name_the_offending_key(raw, key):
@@ -169,12 +173,12 @@ def test_a_run_that_finished_no_task_gives_way_to_a_changed_config(tmp_path, cor
     """A config mistake found only when a stage sets itself up fails the run before any task finishes; once the
     mistake is fixed the run starts afresh instead of being refused as a different config."""
     out = tmp_path / "out"
-    broken = parse_config(config_for(corpus, stages=[{"toxicity": {"scorer": "wordlist", "wordlist_languages": ["xx"]}}]))
-    with pytest.raises(CurateError, match="wordlist_languages"):
+    broken = parse_config(config_for(corpus, stages=[{"language": {"keep": ["english"], "threshold": 0}}]))
+    with pytest.raises(CurateError, match="language.keep: neither lid.176 nor lingua knows english"):
         execute(broken, str(out))
     assert (out / ".curate" / "run.json").exists() and not list(out.glob(".curate/phase*/done-*.json"))
-    fixed = parse_config(config_for(corpus, stages=[{"toxicity": {"scorer": "wordlist", "wordlist_languages": ["en"]}}]))
-    assert execute(fixed, str(out)).tasks_run == 2 and len(kept_ids(out)) == 31
+    fixed = parse_config(config_for(corpus, stages=[{"language": {"keep": ["en"], "threshold": 0}}]))
+    assert execute(fixed, str(out)).tasks_run == 2 and len(kept_ids(out)) == 30  # the blank document is `und`
 
 
 def test_output_that_is_a_file_is_one_line_error(tmp_path, corpus):

@@ -23,14 +23,10 @@ def plan_shards(options: InputOptions) -> list[InputShard]:
 
 
 def input_files(shards: list[InputShard]) -> list[dict]:
-    """Each input file once, with what says it changed: its size and, for a local file, its modification
-    time (a run resumes only over the files it started on: its shards are positions in this list)."""
-    files: dict[str, dict] = {}
-    for shard in shards:
-        if shard.path not in files:
-            mtime = None if is_url(shard.path) or not os.path.isfile(shard.path) else os.stat(shard.path).st_mtime_ns
-            files[shard.path] = {"path": shard.path, "size": shard.size, "mtime_ns": mtime}
-    return list(files.values())
+    """Each input file once, with its size: a run resumes only over the files it started on (its shards are
+    positions in this list). Not the modification time: a file written again with the same bytes (an
+    ablation's selections, a copy) is the same input."""
+    return list({shard.path: {"path": shard.path, "size": shard.size} for shard in shards}.values())
 
 
 def input_differences(recorded: list[dict], current: list[dict], most: int = 3) -> list[str]:

@@ -79,6 +79,8 @@ class ToxicityOptions(StageOptions):
             raise OptionError("scorer", f"expected one or more distinct scorers of {', '.join(SCORERS)}, got {self.scorer!r}")
         if self.model and "fasttext" not in scorers:
             raise OptionError("model", "only used by scorer 'fasttext'; add it to `scorer:`")
+        if "wordlist" in scorers:
+            list_files(self.wordlist_dir, self.wordlist_languages)  # a wrong folder or language fails with the config
 
     def scorers(self) -> list[str]:
         return list(DEFAULT_SCORERS) if self.scorer is None else [self.scorer] if isinstance(self.scorer, str) else list(self.scorer)
@@ -296,15 +298,7 @@ class WordLists:
 
     @classmethod
     def load(cls, folder: str | None = None, languages: list[str] | None = None) -> WordLists:
-        root = Path(folder) if folder else Path(str(resources.files("curate.lists") / "toxicity"))
-        if not root.is_dir():
-            raise ConfigError(f"toxicity.wordlist_dir: not a folder: {root}")
-        available = {path.stem: path for path in sorted(root.glob("*.txt"))}
-        wanted = languages or sorted(available)
-        missing = [language for language in wanted if language not in available]
-        if missing:
-            raise ConfigError(f"toxicity.wordlist_languages: no list for {', '.join(missing)} in {root}; lists: {', '.join(available)}")
-        return cls({language: read_list(available[language]) for language in wanted})
+        return cls({language: read_list(path) for language, path in list_files(folder, languages).items()})
 
     def score(self, text: str, language: str | None) -> float | None:
         """1 - 2^-(weighted hits per 100 words), or None when the language has no list."""
@@ -318,6 +312,19 @@ class WordLists:
             return 0.0
         density = 100.0 * table.weighted_hits(tokens) / len(tokens)
         return 1.0 - math.pow(2.0, -density)
+
+
+def list_files(folder: str | None, languages: list[str] | None) -> dict[str, Path]:
+    """Each wanted language's list file in `folder` (null: the shipped lists); every list when `languages` is null."""
+    root = Path(folder) if folder else Path(str(resources.files("curate.lists") / "toxicity"))
+    if not root.is_dir():
+        raise OptionError("wordlist_dir", f"not a folder: {root}")
+    available = {path.stem: path for path in sorted(root.glob("*.txt"))}
+    wanted = languages or sorted(available)
+    missing = [language for language in wanted if language not in available]
+    if missing:
+        raise OptionError("wordlist_languages", f"no list for {', '.join(missing)} in {root}; lists: {', '.join(available)}")
+    return {language: available[language] for language in wanted}
 
 
 def read_list(path: Path) -> TermTable:

@@ -91,11 +91,13 @@ def is_tiktoken_path(spec: str) -> bool:
 
 
 def check_spec(spec: str) -> None:
-    """Fail early (at config time) on an encoding that is neither a known name nor a `.tiktoken` path."""
+    """Fail early (at config time) on an encoding that is neither a known name nor an existing `.tiktoken` file."""
     if not is_tiktoken_path(spec) and spec not in STANDARD_ENCODINGS:
         raise CurateError(
             f"unknown encoding {spec!r}; use one of {', '.join(STANDARD_ENCODINGS)} or a path to a .tiktoken file"
         )
+    if is_tiktoken_path(spec) and not Path(spec).is_file():
+        raise CurateError(f"tokenizer file not found: {spec}")
 
 
 @lru_cache(maxsize=8)
