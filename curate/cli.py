@@ -221,14 +221,17 @@ def cmd_tokenizer_train(args: argparse.Namespace) -> int:
     import itertools
     import time
 
-    from .io.texts import file_format, iter_texts, text_files
+    from .io.texts import MissingColumn, file_format, iter_texts, text_files
     from .tokens.bpe import train_to_file
 
     if not args.output.endswith(".tiktoken"):
         raise CurateError(f"--output must end in .tiktoken (that is how encodings are told from names), got {args.output}")
     started = time.perf_counter()
     texts = iter_texts(args.input, args.text_field, lenient=True)  # a line without that text is passed over
-    first = next(texts, None)
+    try:
+        first = next(texts, None)
+    except MissingColumn as exc:  # a CSV or Parquet file
+        raise CurateError(f"{exc} (see --text-field)") from None
     if first is None:
         jsonl = any(file_format(path) == "jsonl" for path in text_files(args.input))
         raise CurateError(f"no text found in {', '.join(args.input)}"

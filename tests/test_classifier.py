@@ -115,7 +115,7 @@ def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     data = write_csv(tmp_path / "d.csv", [("a", "1"), ("b", "0")])
     rc = main(["classifier", "train", "--input", str(data), "--text-column", "tweet", "--output", str(tmp_path / "m.bin")])
     err = capsys.readouterr().err
-    assert rc == 2 and err.count("\n") == 1 and "no field 'tweet'" in err
+    assert rc == 2 and err.count("\n") == 1 and "no column 'tweet'; columns: id, text, label" in err
     rc = main(["classifier", "train", "--input", str(tmp_path / "missing.csv"), "--output", str(tmp_path / "m.bin")])
     assert rc == 2 and "input not found" in capsys.readouterr().err
 
