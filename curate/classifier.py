@@ -272,9 +272,15 @@ class Metrics:
     length_auc: float = float("nan")  # the same ROC-AUC with document length (characters) as the score
 
     def describe(self) -> str:
+        """One line; where the set holds one class only, why there is no ROC-AUC instead of a bare nan."""
+        negatives = self.count - self.positives
+        auc = (
+            f"roc_auc={self.roc_auc:.3f} (length baseline {self.length_auc:.3f})" if self.positives and negatives
+            else f"roc_auc undefined: only one class ({self.positives} positives, {negatives} negatives)"
+        )
         return (
             f"n={self.count} positives={self.positives} threshold={self.threshold:g}: precision={self.precision:.3f} "
-            f"recall={self.recall:.3f} f1={self.f1:.3f} roc_auc={self.roc_auc:.3f} (length baseline {self.length_auc:.3f})"
+            f"recall={self.recall:.3f} f1={self.f1:.3f} {auc}"
         )
 
 

@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a pipeline YAML over raw input", description="Run a curation pipeline.")
     run.add_argument("pipeline", help="pipeline YAML (see pipelines/)")
-    run.add_argument("--input", nargs="+", metavar="PATH", help="input files or folders (override the YAML)")
+    run.add_argument("--input", action="extend", nargs="+", metavar="PATH", help="input files or folders (override the YAML)")
     run.add_argument("--output", metavar="DIR", help="output folder or URL, e.g. s3://bucket/run (overrides the YAML)")
     run.add_argument("--work-dir", metavar="DIR", help="for a URL --output: where the run works before uploading "
                      "(on a cluster, a folder every node sees; default: $CURATE_WORK_DIR, else ~/.cache/curate/runs)")
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a byte-level BPE vocabulary (rustbpe) into a .tiktoken file",
         description="Train a BPE vocabulary with GPT-4's split pattern and <|endoftext|> as its last id.",
     )
-    tok_train.add_argument("--input", nargs="+", required=True, metavar="PATH",
+    tok_train.add_argument("--input", action="extend", nargs="+", required=True, metavar="PATH",
                            help="a run folder (its data/), Parquet, JSONL (.jsonl, .jsonl.gz, .jsonl.zst), CSV or .txt files, or folders of them")
     tok_train.add_argument("--text-field", default="text", metavar="F", help="JSONL, CSV, Parquet: the field holding the text (default: text)")
     tok_train.add_argument("--vocab-size", type=int, default=8192, help="ids including <|endoftext|> (default: 8192)")
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "quality_classifier stage's `calibration:`, from which `keep_top: f` takes its cut (the 1 - f quantile).",
     )
     clf_calibrate.add_argument("model", metavar="MODEL", help="a fastText .bin or .ftz file")
-    clf_calibrate.add_argument("--texts", nargs="+", required=True, metavar="PATH",
+    clf_calibrate.add_argument("--texts", action="extend", nargs="+", required=True, metavar="PATH",
                                help="raw text like the pool to filter: .jsonl/.parquet (text field), .txt, .gz, folders")
     clf_calibrate.add_argument("--text-field", default="text", help="field holding the text (default: text)")
     clf_calibrate.add_argument("--id-split", choices=["train", "held_out"], help="only records whose id falls in this part")
@@ -221,14 +221,17 @@ def cmd_tokenizer_train(args: argparse.Namespace) -> int:
     import itertools
     import time
 
-    from .io.texts import file_format, iter_texts, text_files
+    from .io.texts import MissingColumn, file_format, iter_texts, text_files
     from .tokens.bpe import train_to_file
 
     if not args.output.endswith(".tiktoken"):
         raise CurateError(f"--output must end in .tiktoken (that is how encodings are told from names), got {args.output}")
     started = time.perf_counter()
     texts = iter_texts(args.input, args.text_field, lenient=True)  # a line without that text is passed over
-    first = next(texts, None)
+    try:
+        first = next(texts, None)
+    except MissingColumn as exc:  # a CSV or Parquet file
+        raise CurateError(f"{exc} (see --text-field)") from None
     if first is None:
         jsonl = any(file_format(path) == "jsonl" for path in text_files(args.input))
         raise CurateError(f"no text found in {', '.join(args.input)}"
@@ -244,15 +247,15 @@ def cmd_tokenizer_train(args: argparse.Namespace) -> int:
 def _add_data_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:
     """The data options `classifier train` and `classifier eval` share."""
     labelled = "--input" if purpose == "train" else "--test"
-    parser.add_argument(labelled, nargs="+", metavar="PATH", dest="labelled",
+    parser.add_argument(labelled, action="extend", nargs="+", metavar="PATH", dest="labelled",
                         help="labelled data: .csv, .jsonl or .parquet files (optionally .gz) or folders of them")
-    parser.add_argument("--positives", nargs="+", metavar="PATH", help="files of positive text (e.g. reference text): "
+    parser.add_argument("--positives", action="extend", nargs="+", metavar="PATH", help="files of positive text (e.g. reference text): "
                         ".jsonl/.parquet with a text field, .txt (one document per file), optionally .gz, or folders")
-    parser.add_argument("--negatives", nargs="+", metavar="PATH", help="files of negative text (e.g. raw web text), as --positives")
+    parser.add_argument("--negatives", action="extend", nargs="+", metavar="PATH", help="files of negative text (e.g. raw web text), as --positives")
     parser.add_argument("--text-field", "--text-column", dest="text_field", default="text",
                         help="field or column holding the text (default: text)")
     parser.add_argument("--label-column", default="label", help="column holding the label (default: label)")
-    parser.add_argument("--positive", nargs="+", metavar="VALUE", help="label values that mean positive, the rest "
+    parser.add_argument("--positive", action="extend", nargs="+", metavar="VALUE", help="label values that mean positive, the rest "
                         "negative (Davidson: --positive 0 1); needed when the column has more than two values "
                         "(default: 1/true/toxic)")
     parser.add_argument("--id-split", choices=["train", "held_out"], help="only records whose id falls in this part "

@@ -53,11 +53,14 @@ def load_config(path: str | Path) -> PipelineConfig:
 
 
 def read_yaml(path: Path, what: str) -> Any:
-    """A YAML file's content; a missing file or bad YAML is one line naming the file (and the line)."""
+    """A YAML file's content; a missing file, bytes that are not UTF-8 or bad YAML is one line naming the
+    file (and the byte or the line)."""
     if not path.is_file():
         raise ConfigError(f"{what} file not found: {path}")
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.end]!r})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

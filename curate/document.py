@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,34 @@ def schema_for(
     return pa.schema(fields)
 
 
+def json_text(value: Any) -> str:
+    """Strict JSON, as other tools' readers require: Python would write NaN and Infinity (which a JSON
+    line or a float column may hold), so a non-finite float becomes null, and a numpy scalar a number."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=_plain)
+    except ValueError:  # a non-finite float somewhere: rare, so only then is the value walked
+        return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False, default=_plain)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    if hasattr(value, "item"):  # a numpy scalar
+        return _finite(value.item())
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (signals computed with numpy) as plain numbers."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def to_table(docs: list[Document], schema: pa.Schema, extra: dict[str, list] | None = None) -> pa.Table:
     """Columnar form of a batch; signals a document lacks become nulls."""
     columns: dict[str, list] = {
@@ -80,7 +109,7 @@ def to_table(docs: list[Document], schema: pa.Schema, extra: dict[str, list] | N
         "url": [d.url for d in docs],
         "source": [d.source for d in docs],
         "timestamp": [d.timestamp for d in docs],
-        "metadata": [json.dumps(d.metadata, ensure_ascii=False) if d.metadata else None for d in docs],
+        "metadata": [json_text(d.metadata) if d.metadata else None for d in docs],
         "html": [d.html for d in docs],
     }
     for name in schema.names:

@@ -25,6 +25,11 @@ def test_roc_auc_matches_sklearn_with_ties() -> None:
     assert np.isnan(classifier.roc_auc(scores, np.ones(500, dtype=bool)))
 
 
+def test_a_one_class_set_says_why_it_has_no_roc_auc() -> None:
+    line = classifier.evaluate(np.array([0.9, 0.2, 0.7]), [True, True, True], 0.5, ["a", "bb", "ccc"]).describe()
+    assert line.endswith("roc_auc undefined: only one class (3 positives, 0 negatives)") and "nan" not in line
+
+
 def test_evaluate_counts() -> None:
     m = classifier.evaluate(np.array([0.9, 0.8, 0.2, 0.7, 0.1]), [True, False, True, False, False], threshold=0.5)
     assert (m.precision, m.recall) == (pytest.approx(1 / 3), 0.5)
@@ -115,7 +120,7 @@ def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     data = write_csv(tmp_path / "d.csv", [("a", "1"), ("b", "0")])
     rc = main(["classifier", "train", "--input", str(data), "--text-column", "tweet", "--output", str(tmp_path / "m.bin")])
     err = capsys.readouterr().err
-    assert rc == 2 and err.count("\n") == 1 and "no field 'tweet'" in err
+    assert rc == 2 and err.count("\n") == 1 and "no column 'tweet'; columns: id, text, label" in err
     rc = main(["classifier", "train", "--input", str(tmp_path / "missing.csv"), "--output", str(tmp_path / "m.bin")])
     assert rc == 2 and "input not found" in capsys.readouterr().err
 

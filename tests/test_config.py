@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.ablate import parse_ablation
-from curate.config import parse_config
+from curate.config import load_config, parse_config
 from curate.errors import ConfigError
 from curate.driver import execute
 from curate.options import docs, option, parse
@@ -129,6 +129,13 @@ def test_top_level_and_input_typos_get_the_nearest_name():
         parse_config({"input": {"paths": ["x"]}, "stagse": []})
     with pytest.raises(ConfigError, match=r"input: unknown option 'text_feild'; did you mean 'text_field'\?"):
         parse_config({"input": {"paths": ["x"], "text_feild": "body"}, "stages": ["normalize"]})
+
+
+def test_a_pipeline_file_that_is_not_utf8_is_one_line_naming_the_file_and_byte(tmp_path: Path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("stages: [normalize]  # café\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1\.yaml: not UTF-8 text \(byte 26: b'\\xe9'\)$"):
+        load_config(path)
 
 
 def test_stages_built_in_code_are_validated_like_the_config():

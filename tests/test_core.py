@@ -223,6 +223,19 @@ def test_cli_help_for_every_command(capsys):
         assert exit.value.code == 0 and usage.startswith(f"usage: curate {' '.join(command)}".strip()), (command, usage)
 
 
+def test_a_repeated_list_option_keeps_every_value():
+    """argparse's nargs='+' alone keeps only the last `--input A --input B`; every list option extends."""
+    assert build_parser().parse_args(["run", "p.yaml", "--input", "A", "B", "--input", "C"]).input == ["A", "B", "C"]
+
+    def every_parser(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return [parser] + [p for sub in subs for child in sub.choices.values() for p in every_parser(child)]
+
+    last_only = [(parser.prog, action.option_strings) for parser in every_parser(build_parser())
+                 for action in parser._actions if action.nargs == "+" and not isinstance(action, argparse._ExtendAction)]
+    assert last_only == []
+
+
 def subcommands(parser: argparse.ArgumentParser, path: list[str]) -> list[str]:
     """The subcommand names under `path` (a list of names from the top)."""
     for name in path:

@@ -682,6 +682,18 @@ def test_arc_length_too_small_and_junk_between_records(tmp_path: Path) -> None:
     assert skipped == {"arc:invalid_http_headers": 1, "arc:resynchronised": 2}  # the cut record, the rest of it, the junk
 
 
+def test_arc_numbers_with_non_ascii_digits_are_malformed_records(tmp_path: Path) -> None:
+    """'²' passes `isdigit` but not `int`, and Arabic-Indic digits pass `int`: neither is an ARC number."""
+    superscript_length = arc_page(1).replace(f" {len(page(1))}\n".encode(), " \u00b2\n".encode())
+    arabic_length = arc_page(2).replace(f" {len(page(2))}\n".encode(), " \u0661\u0662\n".encode())
+    superscript_status = arc_record("http://example.com/3", page(3).replace(b"200 OK", b"\xb2 OK"))  # latin-1: '²'
+    arabic_date = arc_page(4, date="\u0662\u0660\u0660\u0661\u0660\u0662\u0660\u0663\u0660\u0664\u0660\u0665")
+    records = [arc_page(0), superscript_length, arabic_length, superscript_status, arabic_date, arc_page(5)]
+    docs, skipped = read_all(write_arc(tmp_path / "a.arc", records, False), "arc")
+    assert arc_numbers(docs) == [0, 5]
+    assert skipped == {"arc:resynchronised": 2, "arc:invalid_http_headers": 1}  # records 1 and 2 are one damaged stretch, 4 another
+
+
 @pytest.mark.parametrize("compress", [True, False])
 def test_arc_length_past_the_end(tmp_path: Path, compress: bool) -> None:
     records = [arc_page(0), arc_page(1, length=len(page(1)) + 500)]

@@ -77,3 +77,9 @@ def test_readme_worked_example_runs_as_written(fresh_copy: Path) -> None:
             assert "validating on the last" in done.stdout and "val_bpb" in done.stdout
         if "datasets" in command:
             assert "num_rows: 31" in done.stdout
+
+
+def test_the_code_tree_names_every_script() -> None:
+    tree = README.split("## The code", 1)[1].split("```")[1]
+    scripts = tree.split("\nscripts/", 1)[1].split("\nbench/", 1)[0]
+    assert [path.name for path in sorted((REPO / "scripts").glob("*.py")) if path.name not in scripts] == []

@@ -303,6 +303,15 @@ def check_an_output_receives_the_finished_run(tmp_path: Path, shared_data: Path,
         assert sorted(p[len(prefix):] for p in fs.find(prefix)) == expected
 
 
+def test_a_file_url_output_gets_its_folders(tmp_path):
+    """Object stores have no folders; a hierarchical filesystem behind a URL needs each one made."""
+    (tmp_path / "in.jsonl").write_text('{"text": "a document"}\n')
+    config = parse_config({"input": {"paths": [str(tmp_path / "in.jsonl")]}, "stages": ["normalize"]})
+    execute(config, f"file://{tmp_path}/x/out", work_dir=str(tmp_path / "work"))
+    written = sorted(p.relative_to(tmp_path / "x" / "out").parts[0] for p in (tmp_path / "x" / "out").rglob("*.*"))
+    assert {"data", "report.html", "stats.json"} <= set(written)
+
+
 def test_closing_a_compressed_url_closes_the_file_beneath(tmp_path, monkeypatch):
     """A decompressor leaves the file it reads open; open_url's stream closes both (an open gcsfs file goes on
     prefetching)."""

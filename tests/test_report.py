@@ -188,6 +188,16 @@ def test_charts_in_natural_order_and_facts_from_the_run(demo_run):
     assert [_domain(u) for u in ("https://WWW.Example.com/a", "example.com/b", "")] == ["example.com", "example.com", "(no URL)"]
 
 
+def test_a_malformed_url_has_no_domain_and_the_report_is_written(tmp_path):
+    docs = tmp_path / "in.jsonl"
+    docs.write_text("".join(json.dumps({"id": str(i), "url": url, "text": "some words here"}) + "\n"
+                            for i, url in enumerate(["http://[::1", "http://example.com/a"])))
+    out = tmp_path / "out"
+    execute(parse_config({"input": {"paths": [str(docs)]}, "stages": ["normalize"]}), str(out))
+    domains = section((out / "report.html").read_text(), "domains")
+    assert "(no host)</td>" in domains and "example.com</td>" in domains
+
+
 def test_an_empty_histogram_says_so_and_bins_are_cut_to_the_data(tmp_path):
     docs = tmp_path / "in.jsonl"
     docs.write_text("".join(json.dumps({"id": str(i), "text": f"word {i} " * 30}) + "\n" for i in range(5)))

@@ -80,6 +80,28 @@ def test_dolma_sink_writes_the_kept_documents_in_dolma_format(tmp_path, dolma_in
     assert sorted((r["id"], r["text"]) for r in reread) == sorted((r["id"], r["text"]) for r in kept)
 
 
+def test_non_finite_floats_are_written_as_null_in_strict_json(tmp_path):
+    """Python reads and writes NaN and Infinity; JSON has neither, so other tools' readers refuse them."""
+    import pyarrow as pa
+
+    (tmp_path / "in.jsonl").write_text('{"id": "j", "text": "a line", "x": NaN, "m": {"y": Infinity, "z": [1.5, -Infinity]}, "big": 1e999}\n')
+    pq.write_table(pa.table({"id": ["p"], "text": ["a row"], "score": [float("inf")], "ok": [2.5]}), tmp_path / "in.parquet")
+    config = parse_config({"input": {"paths": [str(tmp_path / "in.jsonl"), str(tmp_path / "in.parquet")]},
+                           "stages": ["normalize"], "outputs": ["data", "dolma"]})
+    out = execute(config, str(tmp_path / "out")).layout.root
+
+    def strict(text: str) -> dict:
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+
+    rows = {r["id"]: strict(r["metadata"]) for p in (out / "data").glob("*.parquet") for r in pq.read_table(p).to_pylist()}
+    assert rows == {"j": {"x": None, "m": {"y": None, "z": [1.5, None]}, "big": None}, "p": {"score": None, "ok": 2.5}}
+    dolma = {}
+    for path in (out / "documents").glob("part-*.jsonl.zst"):
+        text = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(path.read_bytes())).read().decode("utf-8")
+        dolma |= {line["id"]: line["metadata"] for line in map(strict, text.splitlines())}
+    assert dolma["j"]["m"] == {"y": None, "z": [1.5, None]} and dolma["j"]["x"] is None and dolma["p"]["score"] is None
+
+
 @dataclass(frozen=True, kw_only=True)
 class CountingOptions(SinkOptions):
     label: str = option("x", "named in the finalize call")

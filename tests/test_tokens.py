@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import regex
@@ -443,6 +444,14 @@ def test_documents_reads_through_the_index(cl100k_run):
 def test_tokenize_before_a_global_stage_is_refused():
     with pytest.raises(CurateError, match="tokenize must come after"):
         Pipeline(parse_config({"input": {"paths": ["x"]}, "stages": ["normalize", "tokenize", "exact_dedup"]}))
+
+
+def test_tokenizer_train_points_a_csv_or_parquet_without_the_text_column_to_text_field(tmp_path, capsys):
+    (tmp_path / "docs.csv").write_text("body,label\nhello world,1\n")
+    pq.write_table(pa.table({"body": ["hello world"]}), tmp_path / "docs.parquet")
+    for name, columns in (("docs.csv", "body, label"), ("docs.parquet", "body")):
+        assert cli(["tokenizer", "train", "--input", str(tmp_path / name), "--output", str(tmp_path / "x.tiktoken")]) == 2
+        assert capsys.readouterr().err.strip().endswith(f"{name}: no column 'text'; columns: {columns} (see --text-field)")
 
 
 def test_tokenizer_train_reads_jsonl_and_says_why_it_returns_fewer_ids(tmp_path, shared_data, capsys):

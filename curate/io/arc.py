@@ -42,7 +42,7 @@ METADATA_SCHEMES = ("dns:", "filedesc:")
 _EMBEDDED_HEADER = re.compile(
     rb"\n[a-zA-Z][a-zA-Z0-9+.-]*:[^\n]* [^ \n]+ \d{12,14} [^ \n]*(?: [^ \n]+ [^ \n]+ [^ \n]+ \d+ [^ \n]+)? \d+\r?\n"
 )
-_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?")
+_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,15 @@ def parse_header(line: bytes) -> ArcHeader | None:
     text = line.rstrip(b"\r\n").decode("utf-8", "replace")
     for fields in (5, 10):
         parts = text.rsplit(" ", fields - 1)
-        if len(parts) == fields and parts[-1].isdigit() and parts[2].isdigit() and 12 <= len(parts[2]) <= 14:
+        if len(parts) == fields and _is_number(parts[-1]) and _is_number(parts[2]) and 12 <= len(parts[2]) <= 14:
             return _header(parts)
     return None
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only, as the format writes numbers: `isdigit` also takes '²' (which `int` refuses)
+    and `int` also takes other scripts' digits (which no ARC writer emits)."""
+    return text.isascii() and text.isdigit()
 
 
 def _header(parts: list[str]) -> ArcHeader | None:
@@ -225,7 +231,7 @@ def _parse_http(block: bytes) -> tuple[int, _Headers, bytes] | None:
         return None
     lines = block[: end.start()].decode("latin-1").splitlines()
     status = lines[0].split(" ", 2)
-    if len(status) < 2 or not status[1].isdigit():
+    if len(status) < 2 or not _is_number(status[1]):
         return None
     headers = _Headers()
     for line in lines[1:]:

@@ -80,6 +80,7 @@ def _usable_id(value: Any) -> bool:
 
 
 def _jsonable(value: object) -> bool:
+    """Whether a column's value can be metadata; a NaN or an infinity can, and is written as null (`json_text`)."""
     try:
         json.dumps(value)
         return True

@@ -103,6 +103,8 @@ def publish(folder: Path, url: str, replace: bool) -> None:
             if stale:
                 fs.rm(stale)
         fs.makedirs(root, exist_ok=True)
+        for parent in sorted({name.rpartition("/")[0] for name in files} - {""}):  # a file:// or sftp:// output needs them
+            fs.makedirs(f"{root}/{parent}", exist_ok=True)
         for name in files:
             fs.put_file(str(folder / name), f"{root}/{name}")
     except Exception as exc:  # each filesystem raises its own errors

@@ -30,6 +30,10 @@ READABLE = ".csv, .jsonl (.json, .ndjson; plain, .gz or .zst), .parquet or .txt"
 RUN_DATA = "data"  # a folder holding this folder is a run's output: its kept documents are the text
 
 
+class MissingColumn(CurateError):
+    """A CSV or Parquet file whose header lacks the text column; a tool with a text-field option points to it."""
+
+
 def file_format(path: Path) -> str | None:
     """`txt`, `csv`, `jsonl` or `parquet` by the file's name; None for any other file."""
     name = path.name.lower()
@@ -64,7 +68,7 @@ def iter_records(
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Each record of `paths` with where it stands (`FILE: record N`), for messages. A `.txt` file is one record
     whose `text_field` is the whole file. `columns`: what to read of Parquet (those present; the text column must
-    be). A line that is not a JSON object is an error naming it, or with `lenient` passed over."""
+    be, in CSV too). A line that is not a JSON object is an error naming it, or with `lenient` passed over."""
     for file in text_files(paths):
         for number, record in enumerate(read_records(file, text_field, columns, lenient), start=1):
             yield f"{file}: record {number}", record
@@ -115,9 +119,12 @@ def read_records(
                     raise CurateError(f"{file}: binary data, not text")
                 yield {text_field: text}
             elif fmt == "csv":
-                for row in csv.DictReader(io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")):
+                rows = csv.DictReader(io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=""))
+                for number, row in enumerate(rows):
                     if None in row:
                         raise CurateError(f"{file}: a row has more fields than the header; is this a CSV file?")
+                    if number == 0:  # after the check above: the header of binary data names no columns worth listing
+                        _require_text_column(file, text_field, columns, list(row))
                     yield row
             else:
                 yield from _json_lines(stream, file, lenient)
@@ -143,10 +150,14 @@ def _parquet_records(file: Path, text_field: str, columns: list[str] | None) -> 
     try:
         parquet = pq.ParquetFile(file)
         names = parquet.schema_arrow.names
-        if columns is not None and text_field in columns and text_field not in names:
-            raise CurateError(f"{file}: no column {text_field!r}; columns: {', '.join(names)}")
+        _require_text_column(file, text_field, columns, names)
         wanted = None if columns is None else [c for c in columns if c in names]
         for batch in parquet.iter_batches(columns=wanted, batch_size=1024):
             yield from batch.to_pylist()
     except (OSError, pa.ArrowException) as exc:
         raise CurateError(f"{file}: not a readable Parquet file ({one_line(exc)})") from None
+
+
+def _require_text_column(file: Path, text_field: str, columns: list[str] | None, names: list[str]) -> None:
+    if columns is not None and text_field in columns and text_field not in names:
+        raise MissingColumn(f"{file}: no column {text_field!r}; columns: {', '.join(names)}")

@@ -120,9 +120,13 @@ def domain_counts(run_dir: Path) -> DomainCounts:
 
 
 def _domain(url: str | None) -> str:
+    """The URL's host without `www.`; a malformed URL (`http://[::1`) has none, and must not stop the report."""
     if not url:
         return "(no URL)"
-    host = (urlsplit(url if "://" in url else "//" + url).hostname or "").lower()  # dumps often drop the scheme
+    try:
+        host = (urlsplit(url if "://" in url else "//" + url).hostname or "").lower()  # dumps often drop the scheme
+    except ValueError:
+        return "(no host)"
     return host.removeprefix("www.") or "(no host)"
 
 

@@ -9,14 +9,13 @@ and `metadata` holds the URL, the reader's metadata and every signal the stages 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import zstandard
 
 from ..atomic import AtomicFile
-from ..document import Document
+from ..document import Document, json_text
 from ..options import option
 from . import Batch, Sink, SinkOptions, SinkTask
 
@@ -52,7 +51,7 @@ class _DolmaFile:
             return
         if self._stream is None:
             self._stream = zstandard.ZstdCompressor(level=self.level).stream_writer(open(self.target.tmp, "wb"))
-        lines = (json.dumps(self.record(doc), ensure_ascii=False, default=_plain) + "\n" for doc in batch.kept)
+        lines = (json_text(self.record(doc)) + "\n" for doc in batch.kept)
         self._stream.write("".join(lines).encode("utf-8", "surrogatepass"))
 
     def record(self, doc: Document) -> dict[str, Any]:
@@ -71,9 +70,3 @@ class _DolmaFile:
             self._stream.close()
             self.target.commit()
 
-
-def _plain(value: Any) -> Any:
-    """numpy scalars (signals computed with numpy) as plain numbers."""
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
