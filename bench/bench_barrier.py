@@ -49,6 +49,7 @@ def write_key_tables(folder: Path, documents: int, seed: int = 0) -> list[tuple[
         keys = band_keys(signatures, stage.bands, stage.rows)
         columns = {
             "id": pa.array([f"shard-{shard:05d}/doc-{i:07d}" for i in range(size)]),
+            "row": pa.array(np.arange(size, dtype=np.int64)),
             **{_band_column(band): pa.array(keys[:, band]) for band in range(stage.bands)},
             "signature": fixed_size_list(signatures),
         }

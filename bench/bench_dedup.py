@@ -275,7 +275,7 @@ def scale_run(documents: int, folder: str, memory_mb: int, queue) -> None:
         texts = synthetic_shard(shard, shard_size, vocabulary)
         docs = [Document(id=f"{shard:04d}-{i:05d}", text=t) for i, t in enumerate(texts)]
         started = time.perf_counter()
-        table = pa.concat_tables(stage.keys(docs[lo : lo + 1000]) for lo in range(0, len(docs), 1000))
+        table = pa.concat_tables(stage.keys(docs[lo : lo + 1000], first_row=lo) for lo in range(0, len(docs), 1000))
         keys_seconds += time.perf_counter() - started
         paths.append(Path(folder) / f"keys-{shard:04d}.parquet")
         pq.write_table(table, paths[-1])

@@ -17,34 +17,45 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
+from .errors import CurateError
 from .stats import Histogram, StageStats
 
 KeyTables = Callable[[list[str]], Iterator[pa.Table]]
 """`key_tables(columns)` yields those columns of every shard's key table, in shard order, as often as
-it is called; the column `shard` holds each row's shard name. A document's index is its row
-number over all tables in that order, so the first index of a cluster is its earliest document."""
+it is called; the column `shard` holds each row's shard name, the column `row` each row's document's
+position in its shard (see `GlobalStage.keys`). A document's index is its row number over all tables
+in that order, so the first index of a cluster is its earliest document."""
 
 
-# What `GlobalStage.decide` returns: every document in a cluster of two or more, its survivor's id
-# (null for the survivor itself), the cluster's number, and its shard (tasks read their shard's rows).
+# What `GlobalStage.decide` returns: every document in a cluster of two or more, its id, its survivor's
+# id (null for the survivor itself), the cluster's number, its shard (tasks read their shard's rows) and
+# its position in the shard. A document is known by (shard, row), never by id: ids may repeat (user
+# JSONL, crawls' WARC-Record-IDs), and a decision must apply to its own document only. The ids are
+# for people (the removed documents' `detail`).
 DECISIONS_SCHEMA = pa.schema(
-    [("id", pa.string()), ("survivor", pa.string()), ("cluster", pa.int64()), ("shard", pa.string())]
+    [("id", pa.string()), ("survivor", pa.string()), ("cluster", pa.int64()), ("shard", pa.string()), ("row", pa.int64())]
 )
 
 
 class ClusterDecisions:
-    """A task's view of the decisions: id -> (survivor id or None, cluster number)."""
+    """A task's view of the decisions for its shard: row (a document's position among those the
+    shard's task reads, from 0) -> (survivor id or None, cluster number)."""
 
-    def __init__(self, table: pa.Table | None = None) -> None:
-        self.by_id: dict[str, tuple[str | None, int]] = {}
+    def __init__(self, table: pa.Table | None = None, shard: str | None = None) -> None:
+        self.by_row: dict[int, tuple[str | None, int]] = {}
         if table is None:
             return
-        for doc_id, survivor, cluster in zip(*(table.column(n).to_pylist() for n in ("id", "survivor", "cluster"))):
-            if survivor is None or doc_id not in self.by_id:  # a reused id that survives somewhere is kept
-                self.by_id[doc_id] = (survivor, cluster)
+        if "row" not in table.column_names:
+            raise CurateError("these dedup decisions were written by an older curate (no `row` column); rerun with --overwrite")
+        if shard is not None:
+            table = table.filter(pa.compute.equal(table.column("shard"), shard))
+        if len(table.column("shard").unique()) > 1:
+            raise ValueError("decisions for one shard only: give `shard`")
+        for row, survivor, cluster in zip(*(table.column(n).to_pylist() for n in ("row", "survivor", "cluster"))):
+            self.by_row[row] = (survivor, cluster)
 
-    def get(self, doc_id: str) -> tuple[str | None, int] | None:
-        return self.by_id.get(doc_id)
+    def get(self, row: int) -> tuple[str | None, int] | None:
+        return self.by_row.get(row)
 
 
 def in_memory(tables: list[pa.Table]) -> KeyTables:
@@ -228,16 +239,16 @@ def gather(key_tables: KeyTables, indexes: np.ndarray, column: str) -> list[pa.A
 
 def decisions_for(roots: np.ndarray, key_tables: KeyTables, stats: StageStats) -> pa.Table:
     """The decisions table: every document in a cluster of two or more, with its survivor's id (null
-    for the survivor itself), a dense cluster number and its shard, in input order. The clusters'
+    for the survivor itself), a dense cluster number, its shard and row, in input order. The clusters'
     count and sizes go to `stats`."""
     sizes = np.bincount(roots, minlength=len(roots))
     members = np.flatnonzero(sizes[roots] > 1)
     member_roots = roots[members]
     cluster_roots = np.unique(member_roots)
     columns = {}
-    for name in ("id", "shard"):
+    for name, dtype in (("id", pa.string()), ("shard", pa.string()), ("row", pa.int64())):
         pieces = gather(key_tables, members, name) if len(members) else []
-        columns[name] = pa.concat_arrays(pieces) if pieces else pa.array([], pa.string())
+        columns[name] = pa.concat_arrays(pieces).cast(dtype) if pieces else pa.array([], dtype)
     survivor_ids = columns["id"].take(pa.array(np.searchsorted(members, member_roots)))
     is_survivor = pa.array(members == member_roots)
     table = pa.table(
@@ -246,6 +257,7 @@ def decisions_for(roots: np.ndarray, key_tables: KeyTables, stats: StageStats) -
             "survivor": pa.compute.if_else(is_survivor, pa.scalar(None, pa.string()), survivor_ids),
             "cluster": pa.array(np.searchsorted(cluster_roots, member_roots), pa.int64()),
             "shard": columns["shard"],
+            "row": columns["row"],
         },
         schema=DECISIONS_SCHEMA,
     )

@@ -215,7 +215,8 @@ class Pipeline:
         else:
             docs = self._read_intermediate(layout.intermediate(phase_index - 1, shard))
             with stats.stage(phase.stages[0].key).timed(threaded=True):  # Arrow reads on its own threads
-                phase.stages[0].load_decisions(pq.read_table(layout.decisions(phase_index), filters=[("shard", "=", shard.name)]))
+                decisions = pq.read_table(layout.decisions(phase_index), filters=[("shard", "=", shard.name)])
+                phase.stages[0].load_decisions(decisions, shard.name)
         task = SinkTask(layout.root, shard.name, phase_index, self.signals, layout.started)
         outputs = [sink.open(task) for sink in self.sinks]
         survivors = None if last else AtomicParquetWriter(
@@ -223,6 +224,7 @@ class Pipeline:
         )
         keys_out = layout.keys(phase_index, shard)
         key_tables: list[pa.Table] = []
+        passed_on = 0  # documents this task has passed on: the next phase reads them in this order
         for batch in _batches(docs, self.config.batch_size):
             removals: list[Removal] = []
             for stage in phase.stages:
@@ -230,7 +232,8 @@ class Pipeline:
                 removals += [Removal(doc, stage.key, *split_verdict(stage.key, verdict)) for doc, verdict in removed]
             if phase.next_global is not None and batch:
                 with stats.stage(phase.next_global.key).timed():
-                    key_tables.append(phase.next_global.keys(batch))
+                    key_tables.append(phase.next_global.keys(batch, first_row=passed_on))
+            passed_on += len(batch)
             if survivors is not None:
                 survivors.write(batch)
             else:
@@ -371,7 +374,10 @@ def parquet_key_tables(paths: list[tuple[str, Path]]) -> KeyTables:
     def read(columns: list[str]) -> Iterator[pa.Table]:
         for name, path in paths:
             if path.exists():
-                table = pq.read_table(path, columns=[c for c in columns if c != "shard"])
+                try:
+                    table = pq.read_table(path, columns=[c for c in columns if c != "shard"])
+                except pa.ArrowInvalid as error:  # a resumed run whose keys an older curate wrote (no `row`)
+                    raise CurateError(f"{path}: {error}; if an older curate wrote it, rerun with --overwrite") from error
                 yield with_shard(table, name).select(columns)
 
     return read

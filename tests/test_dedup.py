@@ -186,6 +186,12 @@ def _resolve(stage, docs_by_shard: list[list[Document]], scratch: Path):
     return stage.resolve(in_memory(tables), scratch, stats), stats
 
 
+def _apply(stage, decisions: pa.Table, shard: int, docs: list[Document]) -> list[str | None]:
+    """The verdicts on shard number `shard` (its documents `docs`, all of them, in order)."""
+    stage.load_decisions(decisions, str(shard))
+    return stage.process(list(docs))
+
+
 def test_minhash_spill_path_gives_the_same_decisions(cc_texts, tmp_path):
     rng = random.Random(5)
     docs = [Document(id=f"d{i:04d}", text=t) for i, t in enumerate(cc_texts[:300])]
@@ -213,8 +219,7 @@ def test_survivor_is_the_earliest_document_in_input_order(cc_texts, tmp_path):
     ]
     stage = MinhashDedup()
     decisions, stats = _resolve(stage, shards, tmp_path / "m")
-    stage.load_decisions(decisions)
-    verdicts = [stage.process(list(docs)) for docs in shards]
+    verdicts = [_apply(stage, decisions, n, docs) for n, docs in enumerate(shards)]
     assert verdicts == [[None, None], ["duplicate_of:z-shard0", "duplicate_of:z-shard0"]]
     assert shards[0][1].signals["minhash_cluster"] == shards[1][0].signals["minhash_cluster"] == 0
     assert "minhash_cluster" not in shards[0][0].signals
@@ -222,8 +227,7 @@ def test_survivor_is_the_earliest_document_in_input_order(cc_texts, tmp_path):
 
     exact = ExactDedup()
     decisions, _ = _resolve(exact, shards, tmp_path / "e")
-    exact.load_decisions(decisions)
-    assert exact.process(shards[1]) == [None, "exact_duplicate_of:a-shard1"]
+    assert _apply(exact, decisions, 1, shards[1]) == [None, "exact_duplicate_of:a-shard1"]
 
 
 def test_exact_dedup_normalization_and_urls(tmp_path):
@@ -296,14 +300,15 @@ def test_runs_agree_across_worker_counts_and_find_planted_duplicates(cc_texts, t
             "stages": [{"normalize": {}}, {"exact_dedup": {}}, {"minhash_dedup": {"threshold": 0.8}}],
         }
     )
-    kept = []
+    kept, removals = [], []
     for workers in (1, 2):
         outcome = execute(config, str(tmp_path / f"out{workers}"), workers=workers)
         assert not outcome.stats.conservation_problems()
         table = pq.read_table(tmp_path / f"out{workers}" / "data")
         kept.append(sorted(table.column("id").to_pylist()))
         removed = pq.read_table(tmp_path / f"out{workers}" / "removed").to_pylist()
-    assert kept[0] == kept[1]
+        removals.append(sorted((r["id"], r["stage"], r["detail"]) for r in removed))
+    assert kept[0] == kept[1] and removals[0] == removals[1]
     removed_dups = {r["id"]: r for r in removed if r["stage"] in ("exact_dedup", "minhash_dedup")}
     texts = dict(_read_ids(tmp_path / "in"))
     similar = [i for i in planted if _jaccard(texts[i], texts[planted[i]]) >= 0.9]
@@ -366,9 +371,91 @@ def test_a_task_loads_only_its_shards_decisions(cc_texts, tmp_path):
     pipeline = Pipeline(config)
     for shard in shards:
         pipeline.run_task(1, shard, layout)
-        loaded = pipeline.phases[1].stages[0].decisions.by_id
+        loaded = pipeline.phases[1].stages[0].decisions.by_row
         mine = decisions.filter(pa.compute.equal(decisions.column("shard"), shard.name))
-        assert sorted(loaded) == sorted(mine.column("id").to_pylist()) and loaded
+        assert sorted(loaded) == sorted(mine.column("row").to_pylist()) and loaded
+
+
+# --- reused ids -----------------------------------------------------------------------------------
+
+
+def _words(seed: int, count: int = 90) -> str:
+    """A distinct text of about 500 characters."""
+    rng = random.Random(seed)
+    return " ".join("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 7))) for _ in range(count))
+
+
+def _run(tmp_path: Path, name: str, input: dict, stages: list, workers: int = 1, batch_size: int = 1000) -> tuple[list[dict], list[dict]]:
+    """(kept, removed) rows of a run, each in file order (shard, position)."""
+    config = parse_config({"input": input, "stages": stages, "batch_size": batch_size})
+    outcome = execute(config, str(tmp_path / name), workers=workers)
+    assert not outcome.stats.conservation_problems()
+    rows = []
+    for folder in ("data", "removed"):
+        files = sorted((tmp_path / name / folder).glob("*.parquet"))
+        rows.append([r for f in files for r in pq.read_table(f).select(["id", "text", *(["stage", "detail"] if folder == "removed" else [])]).to_pylist()])
+    return rows[0], rows[1]
+
+
+def test_documents_sharing_an_id_are_decided_each_on_its_own(tmp_path):
+    """Decisions follow a document's place in the run, not its id: with ids 1, 1, 2, 2 on texts A, B, A, C,
+    the second A goes (as a duplicate of id 1) and C, whose id a removed document shares, stays."""
+    a, b, c = _words(1), _words(2), _words(3)
+    (tmp_path / "in").mkdir()
+    rows = [{"id": "1", "text": a}, {"id": "1", "text": b}, {"id": "2", "text": a}, {"id": "2", "text": c}]
+    (tmp_path / "in" / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    kept, removed = _run(tmp_path, "out", {"format": "jsonl", "paths": [str(tmp_path / "in")]}, ["normalize", "exact_dedup"])
+    assert [(r["id"], r["text"]) for r in kept] == [("1", a), ("1", b), ("2", c)]
+    assert removed == [{"id": "2", "text": a, "stage": "exact_dedup", "detail": "1"}]
+
+
+def test_identical_warc_records_sharing_a_record_id_are_deduplicated(tmp_path):
+    """Crawls repeat WARC-Record-IDs: two identical pages under one id are one kept, one removed."""
+
+    def conversion(record_id: int, text: str) -> bytes:
+        block = text.encode()
+        head = (
+            f"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: http://example.com/{record_id}\r\n"
+            f"WARC-Date: 2024-01-01T00:00:00Z\r\nWARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-{record_id:012d}>\r\n"
+            f"Content-Type: text/plain\r\nContent-Length: {len(block)}\r\n\r\n"
+        )
+        return head.encode() + block + b"\r\n\r\n"
+
+    page, other = _words(4), _words(5)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.warc.wet.gz").write_bytes(
+        b"".join(gzip.compress(r) for r in (conversion(7, page), conversion(8, other), conversion(7, page)))
+    )
+    kept, removed = _run(tmp_path, "out", {"format": "warc", "paths": [str(tmp_path / "in")]}, ["normalize", "exact_dedup"])
+    record = "00000000-0000-0000-0000-000000000007"  # the reader drops `<urn:uuid:` and `>`
+    assert [r["id"] for r in kept] == [record, "00000000-0000-0000-0000-000000000008"]
+    assert [(r["id"], r["text"], r["detail"]) for r in removed] == [(record, page, record)]
+
+
+def test_reused_ids_across_shards_and_batches_agree_across_worker_counts(tmp_path):
+    """Ids repeated within and across shards, positions across batches (of 2) and phases (minhash reads
+    what exact_dedup kept): 1 and 2 workers remove the same documents in favour of the same ids."""
+    a, b, c, d = (_words(seed, 200) for seed in range(10, 14))
+    near_d = d.replace(d.split()[5], "changed", 1)
+    files = {
+        "p0.jsonl": [("1", a), ("1", b), ("2", a), ("2", c), ("3", _words(20))],
+        "p1.jsonl": [("1", c), ("2", d), ("2", near_d), ("3", b), ("3", _words(21)), ("4", d)],
+    }
+    (tmp_path / "in").mkdir()
+    for name, rows in files.items():
+        (tmp_path / "in" / name).write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in rows), encoding="utf-8")
+    stages = ["normalize", "exact_dedup", {"minhash_dedup": {"threshold": 0.8}}]
+    outcomes = [_run(tmp_path, f"out{w}", {"format": "jsonl", "paths": [str(tmp_path / "in")]}, stages, w, batch_size=2) for w in (1, 2)]
+    assert outcomes[0] == outcomes[1]
+    kept, removed = outcomes[0]
+    assert [(r["id"], r["text"]) for r in kept] == [("1", a), ("1", b), ("2", c), ("3", _words(20)), ("2", d), ("3", _words(21))]
+    assert [(r["id"], r["text"], r["stage"], r["detail"]) for r in removed] == [
+        ("2", a, "exact_dedup", "1"),  # p0
+        ("1", c, "exact_dedup", "2"),  # p1: phase 1's removals, then phase 2's
+        ("3", b, "exact_dedup", "1"),
+        ("4", d, "exact_dedup", "2"),
+        ("2", near_d, "minhash_dedup", "2"),
+    ]
 
 
 def _read_ids(folder: Path):

@@ -14,6 +14,7 @@ import pytest
 from curate.cli import main as cli_main
 from curate.config import parse_config
 from curate.errors import CurateError
+from curate.document import stable_id
 from curate.driver import execute
 from curate.io.base import InputOptions
 from curate.io.inputs import list_shards
@@ -84,6 +85,43 @@ def test_a_run_that_reads_no_document_exits_2(tmp_path: Path, capsys: pytest.Cap
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "read 0 documents" in err and "jsonl:invalid_json 30" in err, err
     assert json.loads((tmp_path / "out" / "stats.json").read_text())["docs_read"] == 0  # the stats are there to look at
+
+
+# --- several inputs: one source per file, so ids made from it never collide ----------------------------
+
+
+def test_two_inputs_holding_the_same_file_name_give_distinct_sources_and_ids(tmp_path: Path) -> None:
+    """`--input a b`, each holding x.jsonl without ids: sources a/x.jsonl and b/x.jsonl, four ids; one
+    input alone keeps the source (and ids) it always had."""
+    for folder, texts in (("a", ["first in a", "second in a"]), ("b", ["first in b", "second in b"])):
+        (tmp_path / folder).mkdir()
+        jsonl(tmp_path / folder / "x.jsonl", [{"text": t} for t in texts])
+    both = [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert [s.source for s in list_shards(InputOptions(paths=both))] == ["a/x.jsonl", "b/x.jsonl"]
+    assert [s.source for s in list_shards(InputOptions(paths=both[:1]))] == ["x.jsonl"]
+    assert run_cli(tmp_path, "--input", *both, "--output", str(tmp_path / "out")) == 0
+    rows = pq.read_table(tmp_path / "out" / "data").to_pylist()
+    assert len({r["id"] for r in rows}) == len(rows) == 4
+    assert {r["text"]: r["source"] for r in rows}["first in b"] == "b/x.jsonl"
+    assert run_cli(tmp_path, "--input", both[0], "--output", str(tmp_path / "alone")) == 0
+    alone = pq.read_table(tmp_path / "alone" / "data").to_pylist()
+    first_line = len(json.dumps({"text": "first in a"})) + 1
+    assert [r["id"] for r in alone] == [stable_id("x.jsonl", 0), stable_id("x.jsonl", first_line)]  # file, byte offset
+    assert {r["source"] for r in alone} == {"x.jsonl"}
+
+
+def test_sources_of_several_inputs_name_as_much_of_their_folders_as_tells_them_apart(tmp_path: Path) -> None:
+    for folder in ("p/data", "q/data", "one"):
+        (tmp_path / folder).mkdir(parents=True)
+        jsonl(tmp_path / folder / "x.jsonl", [{"text": "t"}])
+    jsonl(tmp_path / "one" / "y.jsonl", [{"text": "t"}])
+
+    def sources(*paths: str) -> list[str]:
+        return [s.source for s in list_shards(InputOptions(paths=[str(tmp_path / p) for p in paths]))]
+
+    assert sources("p/data", "q/data") == ["p/data/x.jsonl", "q/data/x.jsonl"]  # the same folder name twice
+    assert sources("one/x.jsonl", "one/y.jsonl") == ["x.jsonl", "y.jsonl"]  # files of one folder: as ever
+    assert sources("one/x.jsonl", "p/data") == ["one/x.jsonl", "data/x.jsonl"]  # a file: its folder's name
 
 
 # --- --limit: the first N documents in shard order --------------------------------------------------

@@ -356,9 +356,10 @@ def dedup_outcome(stage, shards: list[list[Document]], scratch: Path) -> dict[st
     """id -> the id it is a duplicate of (None: kept), through keys, resolve and process."""
     tables = [stage.keys(docs) for docs in shards]
     scratch.mkdir(parents=True, exist_ok=True)
-    stage.load_decisions(stage.resolve(in_memory(tables), scratch, StageStats(stage.name)))
+    decisions = stage.resolve(in_memory(tables), scratch, StageStats(stage.name))
     outcome = {}
-    for docs in shards:
+    for n, docs in enumerate(shards):
+        stage.load_decisions(decisions, str(n))
         for doc, verdict in zip(docs, stage.process(docs)):
             outcome[doc.id] = None if verdict is None else verdict.split(":", 1)[1]
     return outcome

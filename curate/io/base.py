@@ -55,7 +55,7 @@ class InputShard:
     format: str
     start: int = 0
     end: int | None = None
-    source: str = ""  # the path relative to its input root: stable in ids whatever the mount point
+    source: str = ""  # the path relative to its input root (with several, to their common folder): stable in ids whatever the mount point
     limit: int | None = None  # documents to take from this shard (`--limit`), None for all
     size: int = 0  # bytes of the whole file (0 for a folder)
 

@@ -55,24 +55,61 @@ def list_shards(options: InputOptions) -> list[InputShard]:
     """All input shards in a fixed order, so shard numbers and ids are the same on every run."""
     if not options.paths:
         raise CurateError("no input: give input.paths in the pipeline or --input on the command line")
-    found: list[tuple[str, str, str, int]] = []  # path or URL, format, path relative to its input root, size
+    found: list[tuple[str, str, str, int]] = []  # path or URL, format, source (see `_source_prefixes`), size
+    listed: list[tuple[str, list[tuple[str, str, str, int]]]] = []  # per input: its base, its files
     for raw in options.paths:
         if is_url(raw):
-            found += _remote_files(raw, options.format)
+            files = _remote_files(raw, options.format)
+            listed.append((_remote_base(raw, files), files))
             continue
         root = Path(raw)
         if not root.exists():
             raise CurateError(f"input not found: {raw}")
+        files = []
         for path in _walk(root, options.format):
             fmt = options.format if options.format != "auto" else detect_format(path)
             rel = path.name if path == root else str(path.relative_to(root))
-            found.append((str(path), fmt, rel, path.stat().st_size if path.is_file() else 0))
+            files.append((str(path), fmt, rel, path.stat().st_size if path.is_file() else 0))
+        base = root.parent if files and files[0][0] == str(root) else root  # what `rel` is relative to
+        listed.append((os.path.abspath(base), files))
+    for prefix, (_, files) in zip(_source_prefixes([base for base, _ in listed]), listed):
+        found += [(path, fmt, f"{prefix}/{rel}" if prefix else rel, size) for path, fmt, rel, size in files]
     if not found:
         raise CurateError(f"no input files of a known format under: {', '.join(options.paths)}")
     shards: list[InputShard] = []
     for path, fmt, rel, size in sorted(found, key=lambda f: f[0]):
         shards += split_file(path, fmt, rel, size, options.shard_bytes, first_index=len(shards))
     return shards
+
+
+def _source_prefixes(bases: list[str]) -> list[str]:
+    """What goes before each input's relative paths in `source` (and so in the ids of records without
+    one). A single input, or several in one folder, as ever: nothing (sources are paths relative to the
+    input, or to its folder for a file). Inputs in different folders: the folder's name, or as many of
+    its last path parts as tell the folders apart, so `--input a b` reads `a/x.jsonl` and `b/x.jsonl`
+    as two sources with two sets of ids, and a source stays the same wherever the folders are mounted."""
+    folders = sorted({base.rstrip("/") for base in bases})
+    if len(folders) < 2:
+        return [""] * len(bases)
+    parts = {folder: folder.split("/") for folder in folders}
+    for last in range(1, max(map(len, parts.values())) + 1):
+        named = {folder: "/".join(part for part in split[-last:] if part) for folder, split in parts.items()}
+        if _apart(list(named.values())):
+            return [named[base.rstrip("/")] for base in bases]
+    return [base.rstrip("/") for base in bases]  # whole paths: a source is then its file's own path
+
+
+def _apart(prefixes: list[str]) -> bool:
+    """No prefix is empty, equal to another or a folder above another, so no two files get one source."""
+    return all(a and not (a == b or b.startswith(a + "/")) for n, a in enumerate(prefixes) for b in prefixes[:n] + prefixes[n + 1 :])
+
+
+def _remote_base(url: str, files: list[tuple[str, str, str, int]]) -> str:
+    """The prefix a remote input's relative paths are relative to (its files' URLs without them)."""
+    for file_url, _, relative, _ in files:
+        if file_url.endswith("/" + relative):
+            return file_url[: -len(relative) - 1]
+    return url.rstrip("/")
 
 
 def split_file(path: str, fmt: str, source: str, size: int, shard_bytes: int, first_index: int) -> list[InputShard]:

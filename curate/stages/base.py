@@ -178,14 +178,15 @@ class GlobalStage(Stage):
     """A stage that must see every shard before it decides (deduplication): the executor's barrier.
 
     1. `keys` runs per shard on the documents reaching this stage and returns compact keys (never
-       text); the executor persists them.
+       text), each row with its document's position in the shard (`row`); the executor persists them.
     2. `pairs` runs once per part (`parts()` of them, independent, so executors run them in
        parallel) and returns the index pairs of documents that part found to belong together,
        using `scratch` for spills.
     3. `decide` runs once over every part's pairs and returns the decisions table (`id`,
-       `survivor`, `cluster`, `shard`), recording what it found (cluster sizes) in `stats`.
+       `survivor`, `cluster`, `shard`, `row`), recording what it found (cluster sizes) in `stats`.
     4. `load_decisions` gives each task the decisions for its shard (`self.decisions`); `process`
-       applies them.
+       applies them, taking the shard's documents in order from the first (`decided`).
+    A document is known by (shard, row), not by its id, which may repeat.
     """
 
     is_global = True
@@ -193,8 +194,12 @@ class GlobalStage(Stage):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.decisions = ClusterDecisions()
+        self.next_row = 0  # the position in the shard of the next document `process` gets
 
-    def keys(self, docs: list[Document]) -> pa.Table:
+    def keys(self, docs: list[Document], first_row: int = 0) -> pa.Table:
+        """The keys of `docs`, which are the shard's documents from position `first_row` on; a column
+        `row` (int64) holds each row's document's position in the shard (`first_row` + its index in
+        `docs`). A document without keys may have no row."""
         raise NotImplementedError
 
     def parts(self) -> int:
@@ -206,8 +211,17 @@ class GlobalStage(Stage):
     def decide(self, pair_tables: Callable[[], Iterator[pa.Table]], key_tables: KeyTables, stats: StageStats) -> pa.Table:
         raise NotImplementedError
 
-    def load_decisions(self, decisions: pa.Table) -> None:
-        self.decisions = ClusterDecisions(decisions)
+    def load_decisions(self, decisions: pa.Table, shard: str | None = None) -> None:
+        """The decisions for one shard (`shard`'s rows of `decisions`, or all of them where it holds one
+        shard's only); `process` then takes that shard's documents in order, from the first."""
+        self.decisions = ClusterDecisions(decisions, shard)
+        self.next_row = 0
+
+    def decided(self, docs: list[Document]) -> list[tuple[str | None, int] | None]:
+        """Each document's decision, (survivor id or None, cluster) or None in no cluster, by its
+        position in the shard: `docs` are the shard's next documents."""
+        first, self.next_row = self.next_row, self.next_row + len(docs)
+        return [self.decisions.get(row) for row in range(first, self.next_row)]
 
     def resolve(self, key_tables: KeyTables, scratch: Path, stats: StageStats) -> pa.Table:
         """Every part, then the decision, in this process: what the executors spread over tasks."""

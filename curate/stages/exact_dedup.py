@@ -5,7 +5,8 @@ when `match_url` is on. Per hash range (`pairs`, parts that executors run in par
 sharing a hash are paired. Once (`decide`): the pairs are joined (through either hash, so a chain
 of same-text and same-URL pairs is one cluster); each cluster keeps its earliest document in input
 order (first shard, first position) and removes the others as `exact_duplicate_of:<survivor id>`.
-Only 128-bit hashes and ids leave a shard, never text.
+Only 128-bit hashes, ids and positions leave a shard, never text; decisions follow positions, so
+documents sharing an id are decided each on its own.
 """
 
 from __future__ import annotations
@@ -58,9 +59,13 @@ class ExactDedup(GlobalStage):
             return simplify(text)
         return text
 
-    def keys(self, docs: list[Document]) -> pa.Table:
+    def keys(self, docs: list[Document], first_row: int = 0) -> pa.Table:
         text_hashes = [_hash128(self._normalized(d.text).encode("utf-8", "surrogatepass")) for d in docs]
-        columns = {"id": pa.array([d.id for d in docs], pa.string()), **_split(text_hashes, "text")}
+        columns = {
+            "id": pa.array([d.id for d in docs], pa.string()),
+            "row": pa.array(np.arange(first_row, first_row + len(docs), dtype=np.int64)),
+            **_split(text_hashes, "text"),
+        }
         if self.match_url:
             url_hashes = [_hash128(_URL_SALT + d.url.encode("utf-8", "surrogatepass")) if d.url else None for d in docs]
             columns |= _split(url_hashes, "url")
@@ -91,8 +96,7 @@ class ExactDedup(GlobalStage):
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         verdicts: list[Verdict] = []
-        for doc in docs:
-            decision = self.decisions.get(doc.id)
+        for decision in self.decided(docs):
             survivor = decision[0] if decision else None
             verdicts.append(None if survivor is None else f"exact_duplicate_of:{survivor}")
         return verdicts

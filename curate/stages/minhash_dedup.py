@@ -68,7 +68,7 @@ class MinhashDedup(GlobalStage):
     def thresholds(self) -> dict[str, float]:
         return {"minhash_jaccard": self.threshold}
 
-    def keys(self, docs: list[Document]) -> pa.Table:
+    def keys(self, docs: list[Document], first_row: int = 0) -> pa.Table:
         """Band keys (and, to verify candidates, the signature) of every document with a shingle."""
         signatures, counts = self.hasher.signatures([d.text for d in docs])
         has_shingles = counts > 0
@@ -76,6 +76,7 @@ class MinhashDedup(GlobalStage):
         keys = band_keys(signatures, self.bands, self.rows)
         columns = {
             "id": pa.array([d.id for d, keep in zip(docs, has_shingles) if keep], pa.string()),
+            "row": pa.array(first_row + np.flatnonzero(has_shingles).astype(np.int64)),
             **{_band_column(band): pa.array(keys[:, band]) for band in range(self.bands)},  # a part reads its band only
         }
         if self.verify:
@@ -126,8 +127,7 @@ class MinhashDedup(GlobalStage):
 
     def process(self, docs: list[Document]) -> list[Verdict]:
         verdicts: list[Verdict] = []
-        for doc in docs:
-            decision = self.decisions.get(doc.id)
+        for doc, decision in zip(docs, self.decided(docs)):
             if decision is None:
                 verdicts.append(None)
                 continue
