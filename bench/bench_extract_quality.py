@@ -16,7 +16,7 @@ helper's CPU too.
 Article bodies, the task of ScrapingHub's article-extraction-benchmark (181 English news pages whose gold is
 the article body alone, issue 14's 181 pages; not shared here): the same report-half pages of the two sources
 whose gold is one article's body (L3S Google News with its headline, readability's test pages), scored as
-that benchmark scores: the `\w+` tokens of gold and output as 4-token shingles, true / false positives and
+that benchmark scores: the `\\w+` tokens of gold and output as 4-token shingles, true / false positives and
 false negatives counted per page and scaled to sum to 1, precision and recall each a mean over pages, F1
 from the two means.
 
