@@ -69,4 +69,3 @@ class _DolmaFile:
         if self._stream is not None:
             self._stream.close()
             self.target.commit()
-
