@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,13 +74,24 @@ def schema_for(
     return pa.schema(fields)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def json_text(value: Any) -> str:
-    """Strict JSON, as other tools' readers require: Python would write NaN and Infinity (which a JSON
-    line or a float column may hold), so a non-finite float becomes null, and a numpy scalar a number."""
+    """Strict JSON in valid UTF-8, as other tools' readers require: Python would write NaN and Infinity
+    (which a JSON line or a float column may hold), so a non-finite float becomes null, a numpy scalar a
+    number, and a lone surrogate (a JSON line's `"\\ud800"`) U+FFFD."""
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=_plain)
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_plain)
     except ValueError:  # a non-finite float somewhere: rare, so only then is the value walked
-        return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False, default=_plain)
+        text = json.dumps(_finite(value), ensure_ascii=False, allow_nan=False, default=_plain)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _finite(value: Any) -> Any:

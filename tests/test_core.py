@@ -181,6 +181,19 @@ def test_a_run_that_finished_no_task_gives_way_to_a_changed_config(tmp_path, cor
     assert execute(fixed, str(out)).tasks_run == 2 and len(kept_ids(out)) == 30  # the blank document is `und`
 
 
+def test_lone_surrogates_outside_the_text_are_written_as_replacement_characters(tmp_path):
+    """A JSON line may escape a lone surrogate in any field (`"\\ud800"`): Arrow and the outputs need UTF-8, so
+    in the id, url, source, timestamp and metadata it becomes U+FFFD, as in the text (it stopped the run)."""
+    line = '{"id": "a\\udfff", "text": "hello world", "url": "http://e.com/\\ud800", "source": "s\\ud800", "title": "bad \\udc80", "timestamp": "2020\\ud800"}'
+    source = tmp_path / "in.jsonl"
+    source.write_text(line + "\n")
+    out = tmp_path / "out"
+    execute(parse_config({**config_for([source]), "outputs": ["data", "removed", "dolma"]}), str(out))
+    row = pq.read_table(out / "data").to_pylist()[0]
+    assert (row["id"], row["url"], row["source"], row["timestamp"]) == ("a\ufffd", "http://e.com/\ufffd", "s\ufffd", "2020\ufffd")
+    assert json.loads(row["metadata"]) == {"title": "bad \ufffd"}
+
+
 def test_output_that_is_a_file_is_one_line_error(tmp_path, corpus):
     with pytest.raises(CurateError, match="is a file"):
         execute(parse_config(config_for(corpus)), str(corpus[0]))

@@ -394,6 +394,15 @@ def test_charset_order_and_web_supersets() -> None:
     assert codec_for("x-sjis") == "cp932" and codec_for("bogus") is None and codec_for("utf-16", from_meta=True) == "utf-8"
 
 
+@pytest.mark.parametrize("label", ["undefined", "punycode", "unicode_escape", "raw_unicode_escape", "utf-7", "charmap", "base64"])
+def test_python_codecs_that_are_no_charset_are_unknown_labels(label: str) -> None:
+    """A page may name any label; Python's `undefined` raises a bare UnicodeError on every byte (it stopped a run
+    or ended a WARC file uncounted), the escapes turn `\\u00e9` in the text into characters or surrogates."""
+    page = b'<meta charset="' + label.encode() + b'"><p>caf\xc3\xa9 \\u00e9</p>'
+    assert codec_for(label) is None
+    assert decode_html(page).text.endswith("café \\u00e9</p>") and decode_html(page, label).encoding == "utf-8"
+
+
 def true_codec(directory: str) -> str | None:
     """chardet's test folders are named by encoding, some with a language suffix (windows-1251-russian)."""
     name = directory.lower()

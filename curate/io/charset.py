@@ -42,6 +42,9 @@ _WEB_SUPERSETS = {
     "big5": "big5hkscs",
 }
 _LABEL_ALIASES = {"x-mac-cyrillic": "mac_cyrillic", "x-mac-roman": "mac_roman", "x-sjis": "shift_jis", "windows-31j": "cp932"}
+# Python codecs that are no web page's charset: they raise on every byte (undefined), transform text
+# (the escapes, punycode, idna) or take no charset at all (charmap); a page that names one is undeclared.
+_NOT_CHARSETS = frozenset({"undefined", "punycode", "idna", "unicode-escape", "raw-unicode-escape", "utf-7", "charmap", "mbcs", "oem"})
 
 
 @dataclass(frozen=True)
@@ -99,8 +102,11 @@ def codec_for(label: str | None, from_meta: bool = False) -> str | None:
     label = label.strip().strip("\"'").lower()
     name = map_encoding_to_html5(label, fallback_utf8=False) or _LABEL_ALIASES.get(label, label)
     try:
-        name = codecs.lookup(name).name
+        codec = codecs.lookup(name)
     except LookupError:
+        return None
+    name = codec.name
+    if name in _NOT_CHARSETS or not getattr(codec, "_is_text_encoding", True):  # base64, rot13...: not bytes -> text
         return None
     if from_meta and name.startswith(("utf-16", "utf-32")):
         return "utf-8"  # an ASCII-readable <meta> cannot be in UTF-16; browsers read it as UTF-8
@@ -110,7 +116,7 @@ def codec_for(label: str | None, from_meta: bool = False) -> str | None:
 def _strict(payload: bytes, encoding: str) -> str | None:
     try:
         return payload.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: a codec may raise it bare, not UnicodeDecodeError
         return None
 
 

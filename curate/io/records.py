@@ -45,13 +45,13 @@ def row_to_document(
     else:
         (text, size), html = clean_text(text), None  # type: ignore[arg-type]  # a string: checked above
     document = Document(
-        id=str(raw_id) if _usable_id(raw_id) else stable_id(shard.source, position),
+        id=valid_utf8(str(raw_id)) if _usable_id(raw_id) else stable_id(shard.source, position),
         text=text,
         html=html,
-        source=str(record.pop("source", None) or shard.source),
-        url=url if isinstance(url, str) else None,
-        timestamp=None if timestamp is None else str(timestamp),
-        metadata=record,
+        source=valid_utf8(str(record.pop("source", None) or shard.source)),
+        url=valid_utf8(url) if isinstance(url, str) else None,
+        timestamp=None if timestamp is None else valid_utf8(str(timestamp)),
+        metadata=record,  # its strings are made valid where it is written (document.json_text)
     )
     document.know_size(size)
     return document
@@ -73,6 +73,17 @@ def clean_text(text: str) -> tuple[str, int]:
     except UnicodeEncodeError:
         text = _LONE_SURROGATE.sub("\ufffd", text)
         return text, len(text.encode("utf-8"))
+
+
+def valid_utf8(text: str) -> str:
+    """`text` with lone surrogates (a JSON line's `"\\ud800"`) as U+FFFD: Arrow and every output need UTF-8."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _usable_id(value: Any) -> bool:
