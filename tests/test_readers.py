@@ -574,6 +574,16 @@ def test_html_field_in_jsonl_parquet_and_hf(tmp_path: Path) -> None:
         assert docs[0].nbytes == len(PAGE.format("Alpha page text."))  # a page's size is its markup until extracted
 
 
+def test_an_empty_html_field_falls_back_to_the_text(tmp_path: Path) -> None:
+    """An empty (or blank) HTML field is no page: the row's text stands, as for a row without HTML (it was a page
+    that `extract` removed as `no_text`)."""
+    rows = [{"id": "e", "html": "", "text": "the text stands"}, {"id": "f", "html": " \n", "text": "so here"}, {"id": "g", "html": ""}]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    docs, skipped = read_all(tmp_path / "rows.jsonl", None, html_field="html")
+    assert [(d.id, d.text, d.html) for d in docs] == [("e", "the text stands", None), ("f", "so here", None)]
+    assert skipped == {"jsonl:missing_text": 1}
+
+
 def test_html_field_bytes_are_decoded_like_a_web_page(tmp_path: Path) -> None:
     latin = '<html><head><meta charset="iso-8859-1"></head><body><p>Größe</p></body></html>'.encode("latin-1")
     pq.write_table(pa.table({"html": [latin]}), tmp_path / "bytes.parquet")
@@ -784,3 +794,12 @@ def test_arc_version_2_headers(tmp_path: Path) -> None:
     docs, skipped = read_all(tmp_path / "v2.arc")
     assert arc_numbers(docs) == [0, 2, 3] and skipped == {"arc:content_length_mismatch": 1}
     assert docs[0].timestamp == "2001-02-03T04:05:06Z" and docs[0].html == page(0).split(b"\r\n\r\n", 1)[1].decode()
+
+
+def test_arc_date_that_is_no_date_is_kept_as_metadata(tmp_path: Path) -> None:
+    """An ARC date of 14 digits that is no calendar date (month 99) is no timestamp: kept as `arc_date`, as
+    WARC keeps a bad `WARC-Date` (it became `9999-99-99T99:99:99Z`)."""
+    path = write_arc(tmp_path / "dates.arc", [arc_page(0, date="99999999999999"), arc_page(1, date="20010229120000"), arc_page(2)], False)
+    docs, skipped = read_all(path)
+    assert [(d.timestamp, d.metadata.get("arc_date")) for d in docs] == [
+        (None, "99999999999999"), (None, "20010229120000"), ("2001-02-03T04:05:06Z", None)] and not skipped

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO, Generator, Iterator
 
 from ..document import Document, stable_id
@@ -242,11 +243,17 @@ def _parse_http(block: bytes) -> tuple[int, _Headers, bytes] | None:
 
 
 def _iso_date(value: str) -> str | None:
+    """The record's date in ISO 8601, or None where it is no real date (`99999999999999`), as for WARC."""
     match = _DATE.fullmatch(value)
     if not match:
         return None
     y, mo, d, h, mi, s = match.groups()
-    return f"{y}-{mo}-{d}T{h}:{mi}:{s or '00'}Z"
+    iso = f"{y}-{mo}-{d}T{h}:{mi}:{s or '00'}"
+    try:
+        datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return iso + "Z"
 
 
 class _Pushback:

@@ -25,6 +25,8 @@ def row_to_document(
     text = record.pop(options.text_field, None)
     if isinstance(html, bytes):
         html = decode_html(html).text
+    if isinstance(html, str) and not html.strip():
+        html = None  # an empty HTML field is no page: the row's text stands, as for a row without one
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     if not isinstance(html, str) and not isinstance(text, str):
