@@ -10,6 +10,7 @@ import tarfile
 from collections import Counter
 from pathlib import Path
 
+import brotli
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -19,7 +20,7 @@ from fastwarc.warc import ArchiveIterator
 from curate.config import parse_config
 from curate.document import Document
 from curate.driver import execute
-from curate.io import warc
+from curate.io import payload, warc
 from curate.io.charset import codec_for, decode_html, sniff_declared_charset
 from curate.io.base import InputOptions, InputShard, Skipped
 from curate.io.readers import detect_format, read_shard
@@ -367,6 +368,35 @@ def test_payload_kinds_statuses_and_encodings(tmp_path: Path, monkeypatch: pytes
     assert by_id[7].metadata["charset"] == "cp1252"
     assert by_id[8].html is None and by_id[8].text == "just text\n"
 
+
+
+def test_content_encodings_decode_to_their_end_or_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compressed body cut short is no page (not its first half), one over the cap is `payload_too_large`
+    (not its first 8 MiB), and concatenated gzip members or zstd frames are all read."""
+    html = "<html><body>" + "".join(f"<p>Paragraph {n} of a page long enough to compress well.</p>" for n in range(40)) + "</body></html>"
+    body = html.encode()
+    gz, br, zs = gzip.compress(body), brotli.compress(body), zstandard.ZstdCompressor().compress(body)
+    encoded = [
+        (gz[: len(gz) // 2], "gzip"),  # 0: cut short
+        (br[: len(br) // 2], "br"),  # 1
+        (zs[: len(zs) // 2], "zstd"),  # 2
+        (gzip.compress(body[:500]) + gzip.compress(body[500:]), "gzip"),  # 3: two members, read as one body
+        (zstandard.ZstdCompressor().compress(body[:500]) + zstandard.ZstdCompressor().compress(body[500:]), "zstd"),  # 4
+        (gz + b"\x00\x00 trailing junk", "gzip"),  # 5: bytes after the stream that start no member are ignored
+        (gzip.compress(body * 3), "gzip"),  # 6: over the (patched) cap once decoded
+        (brotli.compress(body * 3), "br"),  # 7
+        (zstandard.ZstdCompressor().compress(body * 3), "zstd"),  # 8
+        (gzip.compress(body[:500]) + gz[: len(gz) // 2], "gzip"),  # 9: the second member cut short
+        (gz, "gzip"),  # 10
+    ]
+    records = [
+        warc_record(http_response(data, f"Content-Type: text/html\r\nContent-Encoding: {encoding}"), n)
+        for n, (data, encoding) in enumerate(encoded)
+    ]
+    monkeypatch.setattr(payload, "MAX_PAYLOAD_BYTES", 2 * len(body))
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", records), "warc")
+    assert skipped == {"warc:undecodable_content_encoding": 4, "warc:payload_too_large": 3}
+    assert ids(docs) == [3, 4, 5, 10] and all(d.html == html for d in docs)
 
 # --- charset ---------------------------------------------------------------------------------------
 
