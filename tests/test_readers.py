@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import gzip
 import io
 import json
+import random
 import re
 import tarfile
 from collections import Counter
@@ -397,6 +400,32 @@ def test_content_encodings_decode_to_their_end_or_are_skipped(tmp_path: Path, mo
     docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", records), "warc")
     assert skipped == {"warc:undecodable_content_encoding": 4, "warc:payload_too_large": 3}
     assert ids(docs) == [3, 4, 5, 10] and all(d.html == html for d in docs)
+
+
+def test_binaries_labelled_text_are_skipped_and_wide_text_is_read(tmp_path: Path) -> None:
+    """Fonts, video, archives, executables and unknown binaries served as text/html or text/plain are
+    `non_html_payload`, by signature or by control characters; UTF-16/32 pages (NULs in every other
+    or fourth byte), NUL padding, ISO-2022 and ANSI escapes are text."""
+    noise = random.Random(0).randbytes(6000)
+    binaries = [
+        b"wOF2" + noise, b"MZ\x90\x00" + noise, b"\x7fELF" + noise, b"\x00\x00\x00\x20ftypisom" + noise,
+        zstandard.ZstdCompressor().compress(noise), bz2.compress(noise), noise,
+        b"\x00\x00\x00\x07" + b"header\x00\x00\x01\x02" * 500,  # no known signature, mostly NULs
+    ]
+    html = "<html><body><p>Grüße, 日本語のページ.</p></body></html>"
+    texts = [
+        html.encode("utf-16-le"), codecs.BOM_UTF16_BE + html.encode("utf-16-be"), html.encode("utf-32-le"),
+        html.encode() + b"\x00" * 5000, "<html><body><p>日本語</p></body></html>".encode("iso-2022-jp"),
+    ]
+    records = [warc_record(http_response(body, f"Content-Type: {ct}"), n)
+               for n, (body, ct) in enumerate((body, ct) for body in binaries for ct in ("text/html", "text/plain"))]
+    records += [warc_record(http_response(body, "Content-Type: text/html"), 100 + n) for n, body in enumerate(texts)]
+    ansi = b"\x1b[32mPASSED\x1b[0m test_one\n" * 100
+    records.append(warc_record(http_response(ansi, "Content-Type: text/plain"), 200))
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", records), "warc")
+    assert skipped == {"warc:non_html_payload": 2 * len(binaries)}
+    assert ids(docs) == [100, 101, 102, 103, 104, 200]
+    assert [d.html for d in docs[:4]] == [html] * 4 and "日本語" in docs[4].html and docs[5].text == ansi.decode()
 
 # --- charset ---------------------------------------------------------------------------------------
 

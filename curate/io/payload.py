@@ -22,7 +22,20 @@ UNTYPED = ("", "application/octet-stream", "unknown/unknown", "application/unkno
 ZSTD_STEP = 64  # compressed bytes per zstd call: at most ~2 MiB of output (RLE blocks), measured
 BROTLI_STEP = 1 << 16  # output per brotli call (it overshoots a limit by up to the limit again)
 ZLIB_FIRST_BYTE = b"\x78"  # deflate with a 32 KiB window, as servers send it
-BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", GZIP_MAGIC, b"RIFF", b"OggS", b"ID3")
+# First bytes of the media, fonts, archives and executables that servers label text/html or text/plain.
+BINARY_MAGIC = (
+    b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"OggS", b"ID3", b"fLaC",  # documents, images, audio
+    b"\x1a\x45\xdf\xa3", b"\x00\x00\x01\x00", b"II*\x00", b"MM\x00*",  # WebM/Matroska, ICO, TIFF
+    b"wOFF", b"wOF2", b"\x00\x01\x00\x00",  # fonts: WOFF, WOFF2, TrueType (OpenType "OTTO" could start text; its NULs tell)
+    b"PK\x03\x04", GZIP_MAGIC, ZSTD_MAGIC, b"\xfd7zXZ\x00", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07",  # archives
+    *(b"BZh%d1AY&SY" % level for level in range(1, 10)),  # bzip2
+    b"MZ\x90\x00", b"\x7fELF", b"\x00asm", b"\xca\xfe\xba\xbe",  # Windows and ELF executables, WebAssembly, Java class
+)
+ISO_BMFF_BRAND = b"ftyp"  # at offset 4: MP4, MOV, 3GP, HEIC, AVIF
+SNIFF_CHARS = 4096  # decoded characters the binary check reads
+MAX_CONTROL_SHARE = 0.05  # real pages: at most 0.1%; compressed or random bytes: 11%, executables 30% and more
+# C0 controls that text does not hold; tab, newlines, form feed and ESC (ISO-2022, ANSI colours) it does.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
 
 
 def page_document(payload: bytes, content_type: str, charset: str | None, reader: str, doc: Document) -> Document | Skipped:
@@ -36,6 +49,8 @@ def page_document(payload: bytes, content_type: str, charset: str | None, reader
     if kind is None:
         return Skipped(f"{reader}:non_html_payload")
     decoded = decode_html(payload, charset)
+    if _looks_binary(decoded.text):
+        return Skipped(f"{reader}:non_html_payload")
     doc.metadata |= {"content_type": content_type or "text/html", "charset": decoded.encoding}
     if kind == "text":
         doc.text = without_nul(decoded.text)
@@ -47,7 +62,7 @@ def page_document(payload: bytes, content_type: str, charset: str | None, reader
 def payload_kind(content_type: str, payload: bytes) -> str | None:
     """'html', 'text', or None for a payload we do not turn into a document (media, PDF, scripts)."""
     head = payload[:16].lstrip()
-    if head.startswith(BINARY_MAGIC):
+    if head.startswith(BINARY_MAGIC) or payload[4:8] == ISO_BMFF_BRAND:
         return None  # mislabelled binaries are common: the bytes win over the header
     if content_type.startswith(HTML_TYPES):
         return "html"
@@ -166,6 +181,16 @@ def _looks_like_html(payload: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml", b"<!--", b"<meta", b"<title")) or (
         b"<body" in head or b"<head" in head or b"<html" in head
     )
+
+
+def _looks_binary(text: str) -> bool:
+    """A binary without a known signature, read as text: many control characters near the start.
+
+    Checked on the decoded text, so UTF-16 and UTF-32 pages (a NUL in every other or every fourth
+    byte) count only their real characters. NULs that pad a page at the end are no sign of a binary.
+    """
+    head = (text.rstrip("\x00") if text.endswith("\x00") else text)[:SNIFF_CHARS]
+    return len(_CONTROL.findall(head)) > MAX_CONTROL_SHARE * len(head)
 
 
 def _looks_like_text(payload: bytes) -> bool:
