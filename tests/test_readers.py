@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import gzip
 import io
 import json
+import random
 import re
 import tarfile
 from collections import Counter
 from pathlib import Path
 
+import brotli
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -19,7 +23,7 @@ from fastwarc.warc import ArchiveIterator
 from curate.config import parse_config
 from curate.document import Document
 from curate.driver import execute
-from curate.io import warc
+from curate.io import payload, warc
 from curate.io.charset import codec_for, decode_html, sniff_declared_charset
 from curate.io.base import InputOptions, InputShard, Skipped
 from curate.io.readers import detect_format, read_shard
@@ -367,6 +371,61 @@ def test_payload_kinds_statuses_and_encodings(tmp_path: Path, monkeypatch: pytes
     assert by_id[7].metadata["charset"] == "cp1252"
     assert by_id[8].html is None and by_id[8].text == "just text\n"
 
+
+
+def test_content_encodings_decode_to_their_end_or_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compressed body cut short is no page (not its first half), one over the cap is `payload_too_large`
+    (not its first 8 MiB), and concatenated gzip members or zstd frames are all read."""
+    html = "<html><body>" + "".join(f"<p>Paragraph {n} of a page long enough to compress well.</p>" for n in range(40)) + "</body></html>"
+    body = html.encode()
+    gz, br, zs = gzip.compress(body), brotli.compress(body), zstandard.ZstdCompressor().compress(body)
+    encoded = [
+        (gz[: len(gz) // 2], "gzip"),  # 0: cut short
+        (br[: len(br) // 2], "br"),  # 1
+        (zs[: len(zs) // 2], "zstd"),  # 2
+        (gzip.compress(body[:500]) + gzip.compress(body[500:]), "gzip"),  # 3: two members, read as one body
+        (zstandard.ZstdCompressor().compress(body[:500]) + zstandard.ZstdCompressor().compress(body[500:]), "zstd"),  # 4
+        (gz + b"\x00\x00 trailing junk", "gzip"),  # 5: bytes after the stream that start no member are ignored
+        (gzip.compress(body * 3), "gzip"),  # 6: over the (patched) cap once decoded
+        (brotli.compress(body * 3), "br"),  # 7
+        (zstandard.ZstdCompressor().compress(body * 3), "zstd"),  # 8
+        (gzip.compress(body[:500]) + gz[: len(gz) // 2], "gzip"),  # 9: the second member cut short
+        (gz, "gzip"),  # 10
+    ]
+    records = [
+        warc_record(http_response(data, f"Content-Type: text/html\r\nContent-Encoding: {encoding}"), n)
+        for n, (data, encoding) in enumerate(encoded)
+    ]
+    monkeypatch.setattr(payload, "MAX_PAYLOAD_BYTES", 2 * len(body))
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", records), "warc")
+    assert skipped == {"warc:undecodable_content_encoding": 4, "warc:payload_too_large": 3}
+    assert ids(docs) == [3, 4, 5, 10] and all(d.html == html for d in docs)
+
+
+def test_binaries_labelled_text_are_skipped_and_wide_text_is_read(tmp_path: Path) -> None:
+    """Fonts, video, archives, executables and unknown binaries served as text/html or text/plain are
+    `non_html_payload`, by signature or by control characters; UTF-16/32 pages (NULs in every other
+    or fourth byte), NUL padding, ISO-2022 and ANSI escapes are text."""
+    noise = random.Random(0).randbytes(6000)
+    binaries = [
+        b"wOF2" + noise, b"MZ\x90\x00" + noise, b"\x7fELF" + noise, b"\x00\x00\x00\x20ftypisom" + noise,
+        zstandard.ZstdCompressor().compress(noise), bz2.compress(noise), noise,
+        b"\x00\x00\x00\x07" + b"header\x00\x00\x01\x02" * 500,  # no known signature, mostly NULs
+    ]
+    html = "<html><body><p>Grüße, 日本語のページ.</p></body></html>"
+    texts = [
+        html.encode("utf-16-le"), codecs.BOM_UTF16_BE + html.encode("utf-16-be"), html.encode("utf-32-le"),
+        html.encode() + b"\x00" * 5000, "<html><body><p>日本語</p></body></html>".encode("iso-2022-jp"),
+    ]
+    records = [warc_record(http_response(body, f"Content-Type: {ct}"), n)
+               for n, (body, ct) in enumerate((body, ct) for body in binaries for ct in ("text/html", "text/plain"))]
+    records += [warc_record(http_response(body, "Content-Type: text/html"), 100 + n) for n, body in enumerate(texts)]
+    ansi = b"\x1b[32mPASSED\x1b[0m test_one\n" * 100
+    records.append(warc_record(http_response(ansi, "Content-Type: text/plain"), 200))
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", records), "warc")
+    assert skipped == {"warc:non_html_payload": 2 * len(binaries)}
+    assert ids(docs) == [100, 101, 102, 103, 104, 200]
+    assert [d.html for d in docs[:4]] == [html] * 4 and "日本語" in docs[4].html and docs[5].text == ansi.decode()
 
 # --- charset ---------------------------------------------------------------------------------------
 
