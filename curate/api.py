@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .config import load_config, parse_config
-from .document import Document
+from .document import Document, content_id
 from .errors import CurateError
 from .stages import Stage, build_stage, stage_class, validate_options
 from .stats import StageStats
+
+HTML_FIELD = "html"  # the column `extract` reads a page from where a batch has one
 
 
 def run(
@@ -56,6 +58,10 @@ class StageFunction:
     send it to worker processes."""
 
     def __init__(self, name: str, options: dict[str, Any], mode: str, text_field: str) -> None:
+        if not isinstance(name, str):
+            given = f"the class {name.__name__}" if isinstance(name, type) else f"a {type(name).__name__}"
+            raise CurateError(f"a stage is given by its name ('gopher_quality', or 'module:ClassName' for your own) "
+                              f"and its options as keywords, not {given}")
         if "mode" in options:
             raise CurateError(f"{name}: mode is set by the function: as_filter filters, as_map annotates")
         cls = stage_class(name)
@@ -65,6 +71,7 @@ class StageFunction:
             )
         validate_options(name, options, where=name)
         self.name, self.options, self.mode, self.text_field = name, options, mode, text_field
+        self.extracts = cls.name == "extract"
         self._stage: Stage | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -77,9 +84,13 @@ class StageFunction:
         return self._stage
 
     def __call__(self, batch: Mapping[str, Sequence[Any]]) -> Any:
-        if self.text_field not in batch:
+        if not isinstance(batch, Mapping):
+            raise CurateError(f"{self.name}: a batch is a mapping of columns ({{'text': [...]}}), not a {type(batch).__name__}")
+        # extract reads the page from an `html` column (as a pipeline's input.html_field), else from the text column
+        html_field = (HTML_FIELD if HTML_FIELD in batch else self.text_field) if self.extracts else None
+        if self.text_field not in batch and html_field != HTML_FIELD:
             raise CurateError(f"{self.name}: the batch has no {self.text_field!r} column (columns: {', '.join(batch)})")
-        docs = _documents(batch, self.text_field)
+        docs = _documents(batch, self.text_field, html_field, self.name)
         kept, _ = self.stage(docs, StageStats(self.stage.key))
         if self.mode == "filter":
             kept_ids = {id(d) for d in kept}
@@ -95,12 +106,50 @@ class StageFunction:
         return columns
 
 
-def _documents(batch: Mapping[str, Sequence[Any]], text_field: str) -> list[Document]:
-    """Documents from a batch's columns: its text, and `id` and `url` where the batch has them."""
-    texts = batch[text_field]
-    ids = batch.get("id") or [str(i) for i in range(len(texts))]
-    urls = batch.get("url") or [None] * len(texts)
-    return [Document(id=str(i), text=t or "", url=u) for i, t, u in zip(ids, texts, urls)]
+def _documents(batch: Mapping[str, Any], text_field: str, html_field: str | None, where: str) -> list[Document]:
+    """Documents from a batch's columns: the text, the page (`html_field`; a row whose page is empty keeps its
+    text, as a pipeline's row does), and `id` and `url` where the batch has them. A document without an id
+    gets one from its content, so it does not depend on the document's place in the batch."""
+    names = dict.fromkeys(n for n in (text_field, html_field, "id", "url") if n is not None and n in batch)
+    columns = {name: _column(batch[name], name, where) for name in names}
+    lengths = {name: len(values) for name, values in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise CurateError(f"{where}: the batch's columns differ in length ({', '.join(f'{n}: {k}' for n, k in lengths.items())})")
+    count = next(iter(lengths.values()))
+    texts = [_string(v, text_field, i, where) for i, v in enumerate(columns.get(text_field, [None] * count))]
+    pages = [None] * count if html_field is None else [_string(v, html_field, i, where) for i, v in enumerate(columns[html_field])]
+    ids, urls = columns.get("id", [None] * count), columns.get("url", [None] * count)
+    docs = []
+    for text, page, doc_id, url in zip(texts, pages, ids, urls):
+        if html_field == text_field:
+            page, text = text or "", ""
+        elif page is not None and page.strip():
+            text = ""
+        else:
+            page, text = None, text or ""
+        content = text if page is None else page
+        docs.append(Document(id=content_id(content) if doc_id is None or doc_id == "" else str(doc_id), text=text,
+                             html=page, url=None if url is None else str(url)))
+    return docs
+
+
+def _column(values: Any, name: str, where: str) -> list[Any]:
+    """A column as a list: a list or tuple, or an array with `tolist`/`to_pylist` (NumPy, pandas, Arrow: the
+    formats `datasets` hands over). Anything else (a generator, a string) is refused, not read partly."""
+    if isinstance(values, (list, tuple)):
+        return list(values)
+    for method in ("to_pylist", "tolist"):
+        convert = getattr(values, method, None)
+        column = convert() if callable(convert) and not isinstance(values, (str, bytes)) else None
+        if isinstance(column, list):
+            return column
+    raise CurateError(f"{where}: column {name!r} is a {type(values).__name__}; expected a list or array, one value per document")
+
+
+def _string(value: Any, name: str, row: int, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise CurateError(f"{where}: column {name!r} row {row} is {type(value).__name__}, not a string")
 
 
 __all__ = ["StageFunction", "as_filter", "as_map", "run"]

@@ -165,3 +165,11 @@ def stable_id(source: str, offset: int) -> str:
     import xxhash
 
     return xxhash.xxh3_64_hexdigest(f"{source}@{offset}".encode())
+
+
+def content_id(content: str) -> str:
+    """An id for an in-memory document without one: the same content gets the same id in any batch, so what
+    hangs on the id (tokenize's train/val split) follows the document, not its place in the batch."""
+    import xxhash
+
+    return xxhash.xxh3_64_hexdigest(content.encode("utf-8", "surrogatepass"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import pickle
 import re
@@ -108,3 +109,63 @@ def test_a_stage_function_takes_an_id_as_a_pipeline_stage_does():
     batch = {"text": ["short", "The cat sat on the mat, and it was happy with the warm day. " * 5]}
     columns = curate.as_map("gopher_quality", id="gopher_again", min_words=10)(batch)
     assert columns["gopher_again_reason"] == ["word_count", ""]
+
+
+def _gold_page(shared_data: Path) -> dict:
+    with gzip.open(shared_data / "html-cleaning-gold" / "docs.jsonl.gz", "rt", encoding="utf-8") as lines:
+        return json.loads(next(lines))  # the BBC's "One couple's mission to find a better work/life balance"
+
+
+def test_extract_reads_the_page_from_the_html_column_else_the_text_column(shared_data):
+    page = _gold_page(shared_data)["html"]
+    from_text = curate.as_map("extract")({"text": [page]})
+    from_html = curate.as_map("extract")({"html": [page, ""], "text": ["", "already text"]})
+    assert from_html["text"][0] == from_text["text"][0] and "One couple's mission" in from_text["text"][0]
+    assert "<" not in from_text["text"][0] and from_text["extracted_chars"] == [len(from_text["text"][0])]
+    assert from_html["text"][1] == "already text" and from_html["extract_reason"] == ["", ""]  # an empty page keeps its text
+    assert curate.as_filter("extract")({"text": [page, "<html><body></body></html>"]}) == [True, False]
+
+
+@pytest.mark.parametrize(
+    "batch, message",
+    [
+        ({"text": ["a b", "c d", "e f"], "id": ["a"]}, r"columns differ in length \(text: 3, id: 1\)"),
+        ({"text": (t for t in ["a b"])}, "column 'text' is a generator; expected a list or array"),
+        ({"text": "a b"}, "column 'text' is a str"),
+        ({"text": ["a b", 3]}, "column 'text' row 1 is int, not a string"),
+        (["a b"], "a batch is a mapping of columns"),
+    ],
+)
+def test_a_batch_of_the_wrong_shape_is_refused(batch, message):
+    with pytest.raises(CurateError, match=message):
+        curate.as_filter("gopher_quality")(batch)
+
+
+def test_numpy_and_arrow_columns_are_read():
+    import numpy as np
+    import pyarrow as pa
+    from datasets import Dataset
+
+    good = "The committee met on Tuesday to review the budget for the coming year, and agreed to publish its findings."
+    ds = Dataset.from_dict({"id": ["a", "b"], "text": [good, "click here"]}).with_format("numpy")
+    assert list(ds.filter(curate.as_filter("gopher_quality", min_words=5), batched=True)["id"]) == ["a"]
+    keep = curate.as_filter("gopher_quality", min_words=5)
+    assert keep({"text": pa.array([good, "click here"]), "id": np.array([1, 2])}) == [True, False]
+
+
+def test_a_stage_is_given_by_its_name():
+    from curate.stages import stage_class
+
+    gopher = stage_class("gopher_quality")
+    for given, what in [(gopher, "not the class GopherQuality"), (gopher(), "not a GopherQuality"), (("gopher_quality", {}), "not a tuple")]:
+        with pytest.raises(CurateError, match=what):
+            curate.as_filter(given)
+
+
+def test_a_document_without_an_id_is_split_by_its_text_not_its_place_in_the_batch():
+    tokenize = curate.as_map("tokenize", val_fraction=0.5)
+    texts = [f"document number {i}" for i in range(12)]
+    splits = dict(zip(texts, tokenize({"text": texts})["split"]))
+    assert set(splits.values()) == {"train", "val"}
+    assert tokenize({"text": texts[::-1]})["split"] == [splits[t] for t in texts[::-1]]
+    assert tokenize({"text": texts[5:6]})["split"] == [splits[texts[5]]]
