@@ -17,7 +17,7 @@ import yaml
 
 from curate.ablate import load_ablation, parse_ablation, plan_pool, run_ablation
 from curate.cli import main as cli_main
-from curate.errors import ConfigError
+from curate.errors import ConfigError, CurateError
 from curate.tokens.encodings import load_encoding
 from curate.tokens.shards import documents, read_manifest, shard_paths
 
@@ -246,6 +246,7 @@ def test_pool_filters_by_stage_key(tmp_path: Path) -> None:
         ({"train": {"tokens": "many"}}, "train.tokens: expected an integer"),
         ({"train": {"seed": 3}}, "train: unknown key 'seed'"),
         ({"train": {"seeds": [1, 1]}}, "train.seeds: expected distinct seeds"),
+        ({"train": {"device": "gpu"}}, "train.device: expected auto, cpu or cuda, got 'gpu'"),
         ({"eval": {"path": "x"}}, "eval: expected {paths"),
         ({"eval": {"paths": ["x"], "tokens_per_document": 0}}, "eval.tokens_per_document: expected an integer >= 1 or null, got 0"),
         ({"colour": 1}, "ablation: unknown key 'colour'"),
@@ -269,6 +270,32 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     path.write_text(yaml.safe_dump(ablation_yaml(["x"], [str(tmp_path / "eval.txt")], variants={"a": None})))
     assert cli_main(["ablate", str(path), "--output", str(tmp_path / "occupied")]) == 2
     assert "is not an ablation's output" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["cuda", None])
+def test_cuda_asked_for_without_one_stops_before_any_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         flag: str | None) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    raw = ablation_yaml([str(tmp_path / "missing.jsonl")], [str(tmp_path / "eval.txt")])
+    config = parse_ablation({**raw, "train": {**raw["train"], "device": "cpu" if flag else "cuda"}})
+    with pytest.raises(CurateError, match="cuda was asked for but no CUDA device is available; use cpu or auto$"):
+        run_ablation(config, tmp_path / "out", device=flag, quiet=True)  # the input is missing: the pool never ran
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_variant_whose_filters_remove_every_document_is_named(tmp_path: Path) -> None:
+    french = ["Le comité s'est réuni mardi pour examiner le budget de l'année prochaine et publiera ses conclusions.",
+              "La ville a ouvert une nouvelle bibliothèque près de la gare, avec une salle de lecture pour les enfants.",
+              "Les agriculteurs attendent la pluie depuis le mois de mai, et la récolte de blé sera plus petite cette année."]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(french)))
+    (tmp_path / "eval.txt").write_text("The committee met on Tuesday to review the budget for the coming year. " * 20)
+    raw = ablation_yaml([str(tmp_path / "in.jsonl")], [str(tmp_path / "eval.txt")],
+                        pipeline={"stages": [{"normalize": {}}, {"language": {"keep": ["en"]}}]},
+                        variants={"language_only": None, "raw": {"stages": ["normalize"]}},
+                        tokenizer={"encoding": "cl100k_base"})
+    with pytest.raises(CurateError, match=r"^variant 'language_only' kept no documents \(language marked 3 of the "
+                                          r"pool's 3\); there is nothing to train on$"):
+        run_ablation(parse_ablation(raw), tmp_path / "out", quiet=True)
 
 
 def test_shipped_ablation_yaml_is_valid() -> None:

@@ -252,4 +252,6 @@ def _parse_train(raw: Any) -> tuple[dict[str, Any], list[int]]:
     settings = {k: v for k, v in raw.items() if k != "seeds"}
     for key, value in settings.items():
         check_value(f"train.{key}", value, hints[key])
+    if settings.get("device", "auto") not in ("auto", "cpu", "cuda"):  # else found after the pool and every variant ran
+        raise ConfigError(f"train.device: expected auto, cpu or cuda, got {settings['device']!r}")
     return settings, seeds

@@ -86,15 +86,37 @@ def pool_sample(pool: Path, sample_bytes: int, seed: int = 0) -> list[str]:
     return [texts[i] for i in order[:count]]
 
 
-def select_documents(pool: Path, filters: list[str], folder: Path) -> Path:
+@dataclass
+class Selection:
+    """What `select_documents` took from the pool: documents kept, the pool's, and how many each filter marked."""
+
+    kept: int
+    pool: int
+    marked: dict[str, int]
+
+    def why_empty(self) -> str:
+        """What left the selection empty, for the error that says so."""
+        if not self.pool:
+            return "the pool kept no documents"
+        marked = ", ".join(f"{name} marked {count:,}" for name, count in self.marked.items() if count)
+        return f"{marked} of the pool's {self.pool:,}"
+
+
+def select_documents(pool: Path, filters: list[str], folder: Path) -> Selection:
     """The pool's documents that none of `filters` marked for removal, one Parquet file per pool file."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    selection = Selection(0, 0, dict.fromkeys(filters, 0))
     for path in sorted((pool / KEPT).glob("*.parquet")):
         table = pq.read_table(path, columns=SELECTION_COLUMNS + [f"{name}_reason" for name in filters])
         keep = pa.array(np.ones(table.num_rows, dtype=bool))
         for name in filters:
-            keep = pc.and_(keep, pc.is_null(table[f"{name}_reason"]))
-        write_parquet_atomic(folder / path.name, table.filter(keep).select(SELECTION_COLUMNS))
-    return folder
+            unmarked = pc.is_null(table[f"{name}_reason"])
+            selection.marked[name] += table.num_rows - pc.sum(unmarked).as_py()
+            keep = pc.and_(keep, unmarked)
+        kept = table.filter(keep).select(SELECTION_COLUMNS)
+        write_parquet_atomic(folder / path.name, kept)
+        selection.kept += kept.num_rows
+        selection.pool += table.num_rows
+    return selection

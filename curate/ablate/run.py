@@ -27,7 +27,7 @@ from .config import AblationConfig, Variant
 from .overlap import OverlapIndex
 from .pool import PoolPlan, plan_pool, pool_sample, select_documents
 from .table import MAX_EPOCHS, ablation_table, print_ablation, summarize
-from .training import EvalDomain, TrainJob, tokenize_eval, train_and_score
+from .training import EvalDomain, TrainJob, check_device, tokenize_eval, train_and_score
 
 
 @dataclass
@@ -53,6 +53,7 @@ def run_ablation(
 ) -> dict[str, Any]:
     """Run every variant, train every (variant, seed), write ablation.json and the reports; return ablation.json."""
     root = Path(output)
+    check_device(device or config.train.get("device", "auto"), "--device" if device else "train.device:")
     _claim(root, overwrite)
     session = _Session(config, root, workers or config.workers, quiet, console or _console())
     clock = _Clock()
@@ -166,8 +167,12 @@ class _Session:
             filters, tail = plan.derived[variant.name]
             self.console.print(f"[bold]variant {variant.name}[/bold]: pool documents no "
                                f"{', '.join(filters) or 'filter'} removed -> {' -> '.join(n for n, _ in tail + [tokenize])}")
-            selection = select_documents(self.root / "pool", filters, self.root / "selections" / variant.name)
-            pipeline = dataclasses.replace(self.config.base, input=InputOptions(paths=[str(selection)], format="parquet"),
+            selected = self.root / "selections" / variant.name
+            selection = select_documents(self.root / "pool", filters, selected)
+            if not selection.kept:  # its run would stop at an empty input, naming no variant
+                raise CurateError(f"variant {variant.name!r} kept no documents ({selection.why_empty()}); "
+                                  "there is nothing to train on")
+            pipeline = dataclasses.replace(self.config.base, input=InputOptions(paths=[str(selected)], format="parquet"),
                                            stages=[*tail, tokenize])
         else:
             self.console.print(f"[bold]variant {variant.name}[/bold]: {' -> '.join(n for n, _ in variant.stages)} -> tokenize")

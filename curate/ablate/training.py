@@ -85,6 +85,14 @@ class TrainJob:
     quiet: bool
 
 
+def check_device(device: str, where: str) -> None:
+    """CUDA asked for where there is none stops the ablation before its first step, not after every variant ran."""
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise CurateError(f"{where} cuda was asked for but no CUDA device is available; use cpu or auto")
+
+
 def train_and_score(job: TrainJob) -> dict[str, Any]:
     """Train (or resume) one run on the variant's shards, with the mixed eval slice for its loss curve, then
     score the final model on every domain. The run's figures: macro means over the domains."""
