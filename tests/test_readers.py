@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
@@ -117,6 +118,27 @@ def test_wet_conversion_record(shared_data: Path) -> None:
     (doc,), skipped = read_all(shared_data / "cc-whirlwind/whirlwind.warc.wet.gz")
     assert not skipped and doc.html is None
     assert doc.text.startswith("Escopete") and doc.metadata["warc_language"] == "spa"
+
+
+
+def test_wet_conversion_records_decode_like_text(tmp_path: Path) -> None:
+    """Conversion records were UTF-8 with errors replaced: other encodings became U+FFFD, a BOM stayed."""
+    text = "Le café était très agréable, où nous avons mangé des crêpes au thé. " * 4
+    japanese = "日本語のテキストです。これは文字コードのテストのための文章です。" * 4
+    payloads = [
+        (text.encode(), "text/plain", text),
+        (text.encode("cp1252"), "text/plain", text),
+        (text.encode("cp1252"), "text/plain; charset=windows-1252", text),
+        (text.encode("utf-16"), "text/plain", text),
+        (codecs.BOM_UTF8 + text.encode(), "text/plain", text),
+        (japanese.encode("shift_jis"), "text/plain", japanese),
+        (b"", "text/plain", None),
+        (b" \r\n", "text/plain", None),
+    ]
+    records = [warc_record(payload, i, "conversion", content_type=ctype) for i, (payload, ctype, _) in enumerate(payloads)]
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.wet.gz", records), "warc")
+    assert [d.text for d in docs] == [expected for _, _, expected in payloads if expected is not None]
+    assert skipped == {"warc:empty_payload": 2}
 
 
 # --- WARC: crafted damage -------------------------------------------------------------------------

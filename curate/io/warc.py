@@ -2,7 +2,7 @@
 
 HTML payloads are decoded to text markup (see `charset.decode_html`) into `Document.html`; the
 `extract` stage turns them into text. WET `conversion` records and `text/plain` payloads are
-already text. Everything else is a counted `Skipped(reason)`, never an exception: non-HTML
+already text, decoded the same way (BOM, declared charset, UTF-8, detection); an empty one is `empty_payload`. Everything else is a counted `Skipped(reason)`, never an exception: non-HTML
 payloads, error statuses, crawler metadata, records whose Content-Length lies or that a truncated
 file cut short, and the rest of a file fastwarc can no longer parse.
 
@@ -44,6 +44,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from ..document import Document, stable_id
 from .base import InputOptions, InputShard, Skipped
+from .charset import decode_html
 from .compressed import GZIP_MAGIC, GZIP_MEMBER_START, ZSTD_MAGIC
 from .payload import MAX_PAYLOAD_BYTES, page_document, parse_content_type, undo_http_encodings, without_nul
 from .remote import is_url, open_url
@@ -465,7 +466,10 @@ def _to_document(
     if record.record_type == WarcRecordType.conversion:
         lang = record.headers.get("WARC-Identified-Content-Language")
         meta |= {"warc_type": "conversion"} | ({"warc_language": lang} if lang else {})
-        text = without_nul(payload.decode("utf-8", "replace"))  # WET is UTF-8 by definition
+        if not payload or payload.isspace():
+            return Skipped("warc:empty_payload")
+        # WET is UTF-8 by definition, but other converters write a BOM, UTF-16 or a legacy charset: decoded as a page is
+        text = without_nul(decode_html(payload, parse_content_type(record.headers.get("Content-Type"))[1]).text)
         return Document(id=record_id, text=text, source=shard.source, url=url, timestamp=timestamp, metadata=meta)
     if http is not None:
         payload = undo_http_encodings(payload, http)
