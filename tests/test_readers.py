@@ -123,6 +123,27 @@ def test_wet_conversion_record(shared_data: Path) -> None:
     assert doc.text.startswith("Escopete") and doc.metadata["warc_language"] == "spa"
 
 
+
+def test_wet_conversion_records_decode_like_text(tmp_path: Path) -> None:
+    """Conversion records were UTF-8 with errors replaced: other encodings became U+FFFD, a BOM stayed."""
+    text = "Le café était très agréable, où nous avons mangé des crêpes au thé. " * 4
+    japanese = "日本語のテキストです。これは文字コードのテストのための文章です。" * 4
+    payloads = [
+        (text.encode(), "text/plain", text),
+        (text.encode("cp1252"), "text/plain", text),
+        (text.encode("cp1252"), "text/plain; charset=windows-1252", text),
+        (text.encode("utf-16"), "text/plain", text),
+        (codecs.BOM_UTF8 + text.encode(), "text/plain", text),
+        (japanese.encode("shift_jis"), "text/plain", japanese),
+        (b"", "text/plain", None),
+        (b" \r\n", "text/plain", None),
+    ]
+    records = [warc_record(payload, i, "conversion", content_type=ctype) for i, (payload, ctype, _) in enumerate(payloads)]
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.wet.gz", records), "warc")
+    assert [d.text for d in docs] == [expected for _, _, expected in payloads if expected is not None]
+    assert skipped == {"warc:empty_payload": 2}
+
+
 # --- WARC: crafted damage -------------------------------------------------------------------------
 
 
@@ -170,10 +191,12 @@ def test_content_length_too_large_at_end_of_file(tmp_path: Path) -> None:
     assert ids(docs) == [0] and skipped == {"warc:truncated_record": 1}
 
 
-def test_content_length_too_small(tmp_path: Path) -> None:
+@pytest.mark.parametrize("compress", [True, False])
+def test_content_length_too_small(tmp_path: Path, compress: bool) -> None:
+    """The record is judged on its first 20 bytes (no body); the rest of it is junk before the next record."""
     records = [warc_record(page(0), 0), warc_record(page(1), 1, content_length=20), warc_record(page(2), 2)]
-    docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", records), "warc")
-    assert ids(docs) == [0, 2] and sum(skipped.values()) == 1
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", records, compress), "warc")
+    assert ids(docs) == [0, 2] and skipped == {"warc:empty_payload": 1, "warc:resynchronised": 1}
 
 
 def test_truncated_last_gzip_member(tmp_path: Path) -> None:
@@ -182,6 +205,62 @@ def test_truncated_last_gzip_member(tmp_path: Path) -> None:
     path.write_bytes(members[0] + members[1] + members[2][: len(members[2]) // 2])
     docs, skipped = read_all(path, "warc")
     assert ids(docs) == [0, 1] and sum(skipped.values()) == 1
+
+
+@pytest.mark.parametrize("junk", [b"WARC/2.0", b"WARC/1.01", b"WARC/10.0", b"warc/1.0", b"text"])
+def test_gzip_member_fastwarc_skips_is_counted(tmp_path: Path, junk: bytes) -> None:
+    """A member that decompresses but that fastwarc does not read as a record was dropped uncounted."""
+    middle = warc_record(page(1), 1).replace(b"WARC/1.0", junk, 1) if junk != b"text" else b"not a WARC record\r\n" * 10
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", [warc_record(page(0), 0), middle, warc_record(page(2), 2)]), "warc")
+    assert ids(docs) == [0, 2] and skipped == {"warc:resynchronised": 1}
+
+
+@pytest.mark.parametrize("version", [b"WARC/1.1", b"WARC/0.17"])
+def test_gzip_member_with_accepted_version_is_read(tmp_path: Path, version: bytes) -> None:
+    records = [warc_record(page(i), i).replace(b"WARC/1.0", version, 1) if i == 1 else warc_record(page(i), i) for i in range(3)]
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", records), "warc")
+    assert ids(docs) == [0, 1, 2] and skipped == {}
+
+
+def test_gzip_content_length_too_small_counts_rest_of_member(tmp_path: Path) -> None:
+    """As in an uncompressed file: the short record is read, the rest of its member is resynchronised."""
+    body = http_response(b"<html><body><p>" + b"words " * 60 + b"</p></body></html>")
+    records = [warc_record(page(0), 0), warc_record(body, 1, content_length=100), warc_record(page(2), 2)]
+    for compress in (True, False):
+        docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", records, compress), "warc")
+        assert ids(docs) == [0, 1, 2] and skipped == {"warc:resynchronised": 1}
+
+
+def test_gzip_junk_member_without_newline_costs_the_record_it_hides(tmp_path: Path) -> None:
+    """fastwarc loses the record after junk that ends mid-line: one count per member it skipped."""
+    members = [gzip.compress(warc_record(page(0), 0)), gzip.compress(b"junk"), gzip.compress(warc_record(page(1), 1)),
+               gzip.compress(warc_record(page(2), 2))]
+    path = tmp_path / "a.warc.gz"
+    path.write_bytes(b"".join(members))
+    docs, skipped = read_all(path, "warc")
+    assert ids(docs) == [0, 2] and skipped == {"warc:resynchronised": 2}
+
+
+@pytest.mark.parametrize("layout", [[[0, 1], [2], [3, 4, 5], [6]], [[0, 1, 2, 3, 4, 5, 6]], [[0], [], [1], [2, 3]]])
+def test_gzip_members_holding_several_records_or_none_are_intact(tmp_path: Path, layout: list[list[int]]) -> None:
+    """fastwarc's offset for a record inside a member is anywhere up to that member's end: no false alarms."""
+    path = tmp_path / "a.warc.gz"
+    path.write_bytes(b"".join(gzip.compress(b"".join(warc_record(page(i), i) for i in member) or b"\r\n") for member in layout))
+    docs, skipped = read_all(path, "warc")
+    assert ids(docs) == sorted(i for member in layout for i in member) and skipped == {}
+
+
+def test_gzip_whole_real_file_in_one_member_or_with_lf_headers(tmp_path: Path, dolma_records: list[bytes]) -> None:
+    """One gzip stream for the whole file, and records laid out unlike `_record_size` expects, read clean."""
+    docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", [b"".join(dolma_records)]), "warc")
+    assert len(docs) == 22 and skipped == {"warc:crawler_metadata": 2}
+    def lf_header(record: bytes) -> bytes:
+        head, block = record.split(b"\r\n\r\n", 1)
+        return head.replace(b"\r\n", b"\n") + b"\n\n" + block + b"\r\n"  # and one more blank line after it
+
+    loose = [lf_header(record) if i % 3 == 0 else record for i, record in enumerate(dolma_records)]
+    docs, skipped = read_all(write_warc(tmp_path / "b.warc.gz", loose), "warc")
+    assert len(docs) == 22 and skipped == {"warc:crawler_metadata": 2}
 
 
 @pytest.mark.parametrize("damage", ["zeroed", "cut"])

@@ -2,7 +2,7 @@
 
 HTML payloads are decoded to text markup (see `charset.decode_html`) into `Document.html`; the
 `extract` stage turns them into text. WET `conversion` records and `text/plain` payloads are
-already text. Everything else is a counted `Skipped(reason)`, never an exception: non-HTML
+already text, decoded the same way (BOM, declared charset, UTF-8, detection); an empty one is `empty_payload`. Everything else is a counted `Skipped(reason)`, never an exception: non-HTML
 payloads, error statuses, crawler metadata, records whose Content-Length lies or that a truncated
 file cut short, and the rest of a file fastwarc can no longer parse.
 
@@ -12,7 +12,10 @@ Damage, and how it is counted (nothing is lost silently):
   in its claimed payload count as `content_length_mismatch`: exact, one per record. Payloads over the
   cap are scanned a window at a time, never held. fastwarc resumes where the claimed payload ends.
 - Gzip (one member per record): reading resumes at the next intact member after a damaged one,
-  counted once as `corrupt_gzip_member`.
+  counted once as `corrupt_gzip_member`. Members fastwarc decompresses but skips (junk, a record
+  whose `WARC/` version it rejects, the rest of a member after a Content-Length too small) count as
+  `resynchronised`, one per such member, at least one per stretch (see `_Members`). Checking costs
+  two small reads per member and a scan of its compressed bytes for a gzip magic number.
 - Uncompressed: each record must start where the one before it ends (its header, blank line,
   Content-Length bytes, then only blank lines). fastwarc itself skips anything else up to the next
   line that starts with `WARC/`, and so loses a record whose header garbage ran into (junk between
@@ -28,6 +31,7 @@ body decoded but kept `Content-Encoding: gzip` or `Transfer-Encoding: chunked`).
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import re
@@ -40,6 +44,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from ..document import Document, stable_id
 from .base import InputOptions, InputShard, Skipped
+from .charset import decode_html
 from .compressed import GZIP_MAGIC, GZIP_MEMBER_START, ZSTD_MAGIC
 from .payload import MAX_PAYLOAD_BYTES, page_document, parse_content_type, undo_http_encodings, without_nul
 from .remote import is_url, open_url
@@ -66,30 +71,41 @@ def read_warc(shard: InputShard, options: InputOptions | None = None) -> Iterato
         head = stream.read(4)
         size = stream.seek(0, io.SEEK_END)
         if head.startswith(COMPRESSED_MAGIC):
-            records = yield from _read_compressed(stream, shard, gzipped=head.startswith(GZIP_MAGIC))
+            records = yield from _read_compressed(stream, shard, head.startswith(GZIP_MAGIC), size)
         else:
             records = yield from _read_plain(stream, shard, size)
     if records == 0 and size:
         yield Skipped("warc:not_a_warc_file")
 
 
-def _read_compressed(stream, shard: InputShard, gzipped: bool) -> Generator[Document | Skipped, None, int]:
+def _read_compressed(stream, shard: InputShard, gzipped: bool, size: int) -> Generator[Document | Skipped, None, int]:
     """In a gzip file (one member per record, as Common Crawl writes them), reading resumes at the
-    next intact member after damage, so one bad member costs one record."""
+    next intact member after damage, so one bad member costs one record. What fastwarc skips between
+    records is counted by `_Members`."""
     offset, records = 0, 0
     while True:
         stream.seek(offset)
+        members = _Members(stream, offset, size) if gzipped else None
         last_record, failed, overran = None, False, False
         try:
             for record in ArchiveIterator(stream, parse_http=False, quirks_mode=True, auto_decode="none"):
                 last_record = record.stream_pos  # an absolute offset, also after a seek
+                if members is not None:
+                    yield from [Skipped("warc:resynchronised")] * members.add(record)
                 records += 1
                 overran = yield from _read_record(record, last_record, shard)
+                if overran and members is not None:
+                    members.restart()
         except (OSError, EOFError, ValueError, zlib.error):
             failed = True
         if overran:
             break  # its length ran to the end of the file: what it swallowed is counted, nothing is left to resume
-        resume = _next_warc_member(stream, (offset if last_record is None else last_record) + 1) if gzipped else None
+        if members is not None and not failed:
+            yield from [Skipped("warc:resynchronised")] * members.end()
+            if members.resume is not None:
+                offset = members.resume
+                continue
+        resume = _next_warc_member(stream, (offset if last_record is None else last_record) + 1, size) if gzipped and failed else None
         if resume is None:
             if failed:
                 yield Skipped("warc:truncated_or_corrupt_file")
@@ -97,6 +113,191 @@ def _read_compressed(stream, shard: InputShard, gzipped: bool) -> Generator[Docu
         yield Skipped("warc:corrupt_gzip_member")  # bytes fastwarc could not read, before an intact record
         offset = resume
     return records
+
+
+class _Members:
+    """Checks that the gzip members hold just the records fastwarc read and blank lines: fastwarc skips
+    anything else (a member of junk, a record with a version it rejects, the rest of a member after a
+    Content-Length too small) up to the next `WARC/` line. Each such stretch counts as
+    `resynchronised`, once per member in it that fastwarc read no record from, at least once.
+
+    A record's `stream_pos` is its member's offset when it starts the member; a record further inside
+    a member gets an offset up to that member's end. So a new offset closes the previous one's
+    stretch only once the records at it are all known, and the records at an offset may belong before
+    it. The check is cheap when a stretch is one member laid out as `_record_size` expects: no gzip
+    magic number inside it, and the member's trailer gives the records' size. Else the stretch is
+    decompressed and walked (`_walk`)."""
+
+    def __init__(self, stream, start: int, size: int) -> None:
+        self.stream, self.size = stream, size
+        self.start: int | None = start  # where the members not yet checked begin; None: at the next record
+        self.pending: list[tuple[int, bytes, int, int]] = []  # records read from them: offset, version line, size, length
+        self.candidate: int | None = None  # a later record's offset: maybe where a member starts
+        self.read_any = False
+        self.resume: int | None = None  # after damage at the end: an intact WARC member fastwarc stopped before
+
+    def restart(self) -> None:
+        """After a Content-Length that ran over other records (counted), fastwarc resumes inside a member:
+        checking starts again at the next record."""
+        self.start, self.pending, self.candidate = None, [], None
+
+    def add(self, record: WarcRecord) -> int:
+        """Members found damaged before this record, which is then added."""
+        position, damaged = record.stream_pos, 0
+        if self.start is None:
+            self.start = position
+        if self.candidate is not None and position > self.candidate:
+            damaged = self._close(self.candidate, final=False)
+        if position > self.start:
+            self.candidate = position
+        self.pending.append((position, *_record_size(record)))
+        self.read_any = True
+        return damaged
+
+    def end(self) -> int:
+        """Members found damaged up to the end of the file (none in a file without records: not_a_warc_file)."""
+        damaged = 0
+        if self.candidate is not None and self.candidate < self.size:
+            damaged = self._close(self.candidate, final=False)
+        if self.read_any and self.start is not None and self.size > self.start:
+            damaged += self._close(self.size, final=True)
+        return damaged
+
+    def _close(self, stop: int, final: bool) -> int:
+        """Checks [start, stop) against the records that must lie in it (those at smaller offsets; at the end,
+        all) and may (those at `stop`); returns how many damaged members it holds."""
+        must = len(self.pending) if final else sum(1 for record in self.pending if record[0] < stop)
+        edge = _read_at(self.stream, max(stop - 4, self.start), 7)  # the trailer of the member before `stop`, then its magic
+        if not final and edge[-3:] != GZIP_MEMBER_START:
+            return 0  # inside a member: not a boundary, the records wait for a later one
+        fit = self._fits(stop, must, int.from_bytes(edge[:4], "little"))
+        damaged = 0
+        if fit is None:
+            fit = _walk(self.stream, self.start, stop, self.pending, final)
+            if fit is None:
+                return 0  # the stretch ends inside a record, so `stop` is no boundary after all
+            if fit < must:  # junk: count it and carry on after it (at the end, from the next intact WARC member in it)
+                self.resume = _next_warc_member(self.stream, self.start + 1, stop) if final else None
+                counted = _count_members(self.stream, self.start, self.resume or stop) - (1 if must else 0)
+                damaged, fit = max(1, counted), must
+        self.start, self.pending, self.candidate = stop, self.pending[fit:], None
+        return damaged
+
+    def _fits(self, stop: int, must: int, trailer: int) -> int | None:
+        """How many pending records [start, stop) holds, if it is one member whose trailer (size mod 2**32) says exactly that."""
+        if stop - self.start <= 4:
+            return None
+        size = sum(record[2] for record in self.pending[:must])
+        for fit in range(must, len(self.pending) + 1):
+            if size & 0xFFFFFFFF == trailer:
+                return None if any(_member_starts(self.stream, self.start + 1, stop)) else fit
+            if fit < len(self.pending):
+                size += self.pending[fit][2]
+        return None
+
+
+def _record_size(record: WarcRecord) -> tuple[bytes, int, int]:
+    """The record's version line, its size as writers lay it out (`Name: value` CRLF header lines, a
+    blank line, the block, CRLF CRLF) and its Content-Length."""
+    headers = record.headers
+    version = headers.status_line_bytes
+    header = len(version) + 4 + sum(len(name) + len(value) + 4 for name, value in headers.items_bytes())
+    return version, header + record.content_length + 4, record.content_length
+
+
+def _walk(stream, start: int, stop: int, records: list[tuple[int, bytes, int, int]], final: bool) -> int | None:
+    """How many of `records` the gzip members in [start, stop) hold, with only blank lines around them;
+    -1 for anything else (junk). None when the bytes end inside a record and more follow (`stop` is no
+    boundary); at the end of the file, bytes that end too soon are no damage: the record they cut short
+    is counted as truncated."""
+    members = gzip.GzipFile(fileobj=io.BufferedReader(_Range(stream, start, stop), SCAN_BYTES))
+    cut = len(records) if final else None
+    try:
+        for walked, (_, version, _, length) in enumerate(records):
+            line = members.readline(MAX_HEADER_BYTES)
+            while line.isspace():
+                line = members.readline(MAX_HEADER_BYTES)
+            if not line:
+                return walked
+            if line.rstrip(b"\r\n") != version:
+                return -1
+            header_end = _skip_header(members)
+            if header_end is None:
+                return -1
+            if not header_end or _skip(members, length) < length:
+                return cut
+        return len(records) if all(chunk.isspace() for chunk in iter(lambda: members.read(SCAN_BYTES), b"")) else -1
+    except EOFError:  # the last member is cut short
+        return cut
+    except (OSError, zlib.error):  # not gzip: junk between members
+        return -1
+
+
+def _skip_header(members) -> bool | None:
+    """Reads a header's lines through its blank line: True, False when the bytes end first, None past fastwarc's limit."""
+    read = 0
+    while read <= MAX_HEADER_BYTES:
+        line = members.readline(MAX_HEADER_BYTES)
+        if line in (b"\r\n", b"\n"):
+            return True
+        if not line:
+            return False
+        read += len(line)
+    return None
+
+
+def _skip(members, length: int) -> int:
+    """Reads past up to `length` bytes, a window at a time; how many there were."""
+    left = length
+    while left > 0 and (chunk := members.read(min(left, SCAN_BYTES))):
+        left -= len(chunk)
+    return length - left
+
+
+def _count_members(stream, start: int, stop: int) -> int:
+    """Gzip members in [start, stop), one after another; bytes after the last whole one count as one more."""
+    count, offset = 0, start
+    while offset < stop:
+        member = zlib.decompressobj(31)
+        try:
+            while not member.eof and offset < stop:
+                chunk = _read_at(stream, offset, min(SCAN_BYTES, stop - offset))
+                member.decompress(chunk, SCAN_BYTES)
+                while member.unconsumed_tail and not member.eof:
+                    member.decompress(member.unconsumed_tail, SCAN_BYTES)
+                offset += len(chunk) - len(member.unused_data)
+        except zlib.error:
+            return count + 1
+        count += 1
+    return count
+
+
+def _member_starts(stream, start: int, stop: int) -> Iterator[int]:
+    """Offsets in [start, stop) where a gzip member may start (its magic number; compressed data holds it by chance too)."""
+    while start < stop:
+        end = min(start + SCAN_BYTES, stop)
+        window = _read_at(stream, start, min(end + 2, stop) - start)  # 2 more bytes: a magic number across the edge
+        found = window.find(GZIP_MEMBER_START)
+        while 0 <= found < end - start:
+            yield start + found
+            found = window.find(GZIP_MEMBER_START, found + 1)
+        start = end
+
+
+class _Range(io.RawIOBase):
+    """Bytes [start, stop) of a stream, read without moving it (fastwarc reads on from where it is)."""
+
+    def __init__(self, stream, start: int, stop: int) -> None:
+        self.stream, self.position, self.stop = stream, start, stop
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = _read_at(self.stream, self.position, min(len(buffer), self.stop - self.position))
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
 
 
 def _read_plain(stream, shard: InputShard, size: int) -> Generator[Document | Skipped, None, int]:
@@ -173,33 +374,20 @@ def _read_at(stream, offset: int, size: int) -> bytes:
     return data
 
 
-def _next_warc_member(stream, start: int) -> int | None:
-    """Offset of the next gzip member at or after `start` that decompresses whole and holds a WARC record."""
-    stream.seek(start)
-    window_start, window = start, stream.read(SCAN_BYTES)
-    while window:
-        found = window.find(GZIP_MEMBER_START)
-        while found >= 0:
-            if _is_warc_member(stream, window_start + found):
-                return window_start + found
-            found = window.find(GZIP_MEMBER_START, found + 1)
-        window_start += len(window) - 2  # keep 2 bytes so a magic number across the boundary is seen
-        stream.seek(window_start)
-        window = stream.read(SCAN_BYTES)
-        if len(window) <= 2:
-            return None
-    return None
+def _next_warc_member(stream, start: int, stop: int) -> int | None:
+    """Offset of the first gzip member in [start, stop) that decompresses whole and holds a WARC record."""
+    return next((offset for offset in _member_starts(stream, start, stop) if _is_warc_member(stream, offset)), None)
 
 
 def _is_warc_member(stream, offset: int) -> bool:
-    stream.seek(offset)
     member = zlib.decompressobj(31)
     head = b""
     try:
         while not member.eof:
-            chunk = stream.read(SCAN_BYTES)
+            chunk = _read_at(stream, offset, SCAN_BYTES)
             if not chunk:
                 return False
+            offset += len(chunk)
             out = member.decompress(chunk, MAX_PAYLOAD_BYTES)
             head = head or out[:8]
             if member.unconsumed_tail:
@@ -278,7 +466,10 @@ def _to_document(
     if record.record_type == WarcRecordType.conversion:
         lang = record.headers.get("WARC-Identified-Content-Language")
         meta |= {"warc_type": "conversion"} | ({"warc_language": lang} if lang else {})
-        text = without_nul(payload.decode("utf-8", "replace"))  # WET is UTF-8 by definition
+        if not payload or payload.isspace():
+            return Skipped("warc:empty_payload")
+        # WET is UTF-8 by definition, but other converters write a BOM, UTF-16 or a legacy charset: decoded as a page is
+        text = without_nul(decode_html(payload, parse_content_type(record.headers.get("Content-Type"))[1]).text)
         return Document(id=record_id, text=text, source=shard.source, url=url, timestamp=timestamp, metadata=meta)
     if http is not None:
         payload = undo_http_encodings(payload, http)
