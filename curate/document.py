@@ -85,6 +85,11 @@ def json_text(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_plain)
     except ValueError:  # a non-finite float somewhere: rare, so only then is the value walked
         text = json.dumps(_finite(value), ensure_ascii=False, allow_nan=False, default=_plain)
+    return valid_utf8(text)
+
+
+def valid_utf8(text: str) -> str:
+    """`text` with lone surrogates (a JSON line's `"\\ud800"`) as U+FFFD: Arrow and every output need UTF-8."""
     if text.isascii():
         return text
     try:

@@ -8,7 +8,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from ..document import Document, stable_id
+from ..document import Document, stable_id, valid_utf8
 from .base import FieldSeen, InputOptions, InputShard, Skipped
 from .charset import decode_html
 
@@ -75,17 +75,6 @@ def clean_text(text: str) -> tuple[str, int]:
     except UnicodeEncodeError:
         text = _LONE_SURROGATE.sub("\ufffd", text)
         return text, len(text.encode("utf-8"))
-
-
-def valid_utf8(text: str) -> str:
-    """`text` with lone surrogates (a JSON line's `"\\ud800"`) as U+FFFD: Arrow and every output need UTF-8."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _usable_id(value: Any) -> bool:
