@@ -204,7 +204,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         shards=args.shards, val=args.val, out=args.out, preset=args.preset, tokens=args.tokens, seed=args.seed,
         device=args.device, compile=args.compile, batch_size=args.batch_size, grad_accum=args.grad_accum,
-        model={"context": args.context} if args.context else {}, lr=args.lr,
+        model={"context": args.context} if args.context is not None else {}, lr=args.lr,
         align_to_documents=args.align_to_documents, progress=not args.quiet, threads=args.threads,
     )
     try:

@@ -13,7 +13,7 @@ import torch
 
 from curate.cli import main as cli_main
 from curate.tokens.encodings import describe
-from curate.tokens.shards import HEADER_INTS, ShardError, TokenShardWriter, load_shard, write_manifest
+from curate.tokens.shards import HEADER_BYTES, HEADER_INTS, ShardError, TokenShardWriter, load_shard, write_manifest
 from curate.train.data import TrainError, WindowSampler, eval_batches, held_out_tail, read_split, token_byte_lengths
 from curate.train.train import EvalSums, TrainConfig, train
 
@@ -133,6 +133,22 @@ def test_aligned_windows_start_at_document_starts(tmp_path: Path) -> None:
     assert starts == {(9, 1, 2, 3, 9), (9, 4, 5, 6, 7), (9, 8, 1, 2, 3)}
 
 
+
+def test_aligned_sampling_refuses_an_index_shifted_against_its_shard(tmp_path: Path) -> None:
+    writer = TokenShardWriter(tmp_path, task="t", vocab_size=10, eot_token=9)
+    for document in ([1, 2, 3], [4, 5, 6, 7], [8, 1, 2, 3, 4, 5]):
+        writer.add("train", np.array(document))
+    writer.close()
+    shard = tmp_path / "train-t-0000.bin"
+    index = shard.with_suffix(".idx")
+    raw = bytearray(index.read_bytes())
+    offsets = np.frombuffer(raw, dtype="<i8", offset=HEADER_BYTES).copy()
+    offsets[1:] += 1  # still increasing from 0, but each later start is one token into its document
+    index.write_bytes(bytes(raw[:HEADER_BYTES]) + offsets.tobytes())
+    with pytest.raises(ShardError, match="does not land on end-of-text"):
+        WindowSampler([shard], context=3, batch_size=1, seed=0, align_to_documents=True)
+    assert WindowSampler([shard], context=3, batch_size=1, seed=0).next_batch().shape == (1, 4)  # unaligned: no index
+
 def test_eval_batches_cover_each_target_once(tmp_path: Path) -> None:
     shard = write_shard(tmp_path / "v.bin", np.arange(23))
     batches = list(eval_batches([shard], context=5, batch_size=3, max_tokens=1000))
@@ -141,6 +157,15 @@ def test_eval_batches_cover_each_target_once(tmp_path: Path) -> None:
     assert [len(batch) for batch in batches] == [3, 1]
     assert sum(b[:, 1:].size for b in eval_batches([shard], context=5, batch_size=3, max_tokens=10)) == 10
 
+
+
+def test_eval_windows_run_across_shard_boundaries(tmp_path: Path) -> None:
+    """Ten val shards of 41 tokens are one stream of 410: six windows of 64, not none."""
+    shards = [write_shard(tmp_path / f"v{i}.bin", np.arange(41 * i, 41 * (i + 1))) for i in range(10)]
+    targets = np.concatenate([batch[:, 1:].ravel() for batch in eval_batches(shards, 64, 4, 10_000)])
+    assert targets.tolist() == list(range(1, 6 * 64 + 1))
+    tail = np.concatenate([batch[:, 1:].ravel() for batch in eval_batches(shards, 64, 4, 10_000, tail=100)])
+    assert tail.tolist() == list(range(311, 375))  # the last 100 tokens, from 310, across the last three shards
 
 # --- bits per byte --------------------------------------------------------------------------------------------
 
@@ -199,6 +224,56 @@ def test_resume_from_checkpoint_matches_an_uninterrupted_run(shakespeare: Path, 
         train(small_run(shakespeare, out=str(tmp_path / "split"), **{**settings, "seed": 8}))
 
 
+
+def test_resume_knows_its_data_by_content_not_by_path(shared_data: Path, tmp_path: Path) -> None:
+    """Another spelling of the same folder resumes; other shards in the same folder are refused, naming what
+    differs; a checkpoint of another shape (a run folder from before its data was recorded) is a TrainError."""
+    speeches = (shared_data / "tinyshakespeare" / "input.txt").read_text()[:20_000].split("\n\n")
+    write_token_folder(tmp_path / "run" / "tokens", speeches)
+    settings = dict(out=str(tmp_path / "out"), tokens=4 * 4 * 32, evals=2)
+    assert train(small_run(tmp_path / "run", stop_after=2, **settings))["step"] == 2
+    assert train(small_run(tmp_path / "run" / "tokens", stop_after=3, **settings))["step"] == 3
+
+    for path in (tmp_path / "run" / "tokens").iterdir():
+        path.unlink()
+    write_token_folder(tmp_path / "run" / "tokens", speeches[::-1])  # same encoding and names, other tokens
+    with pytest.raises(TrainError, match="other data.*train_shards: '1 shard\\(s\\)"):
+        train(small_run(tmp_path / "run", **settings))
+
+    encoding = tiktoken.get_encoding(ENCODING)
+    wider = tmp_path / "wider"  # the same ids, recorded as a vocabulary of 200,000
+    writer = TokenShardWriter(wider, task="t", vocab_size=200_000, eot_token=encoding.eot_token)
+    for split in ("train", "val"):
+        writer.add(split, np.array(encoding.encode_ordinary(" ".join(speeches))))
+    writer.close()
+    write_manifest(wider, describe(ENCODING), 200_000, encoding.eot_token)
+    with pytest.raises(TrainError, match="other data.*vocab_size: 100277 then, 200000 now"):
+        train(small_run(wider, **settings))
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    del config["data"]
+    (tmp_path / "out" / "config.json").write_text(json.dumps({**config, "shards": str(wider)}))
+    with pytest.raises(TrainError, match="checkpoint.pt does not fit this model \\(size mismatch"):
+        train(small_run(wider, **settings))
+
+
+@pytest.mark.parametrize("shape, message", [
+    ({"context": 0}, "model context must be a whole number of at least 1, got 0"),
+    ({"d_model": 0}, "model d_model must be a whole number of at least 1, got 0"),
+    ({"n_layer": 0}, "model n_layer must be a whole number of at least 1, got 0"),
+    ({"n_head": -2}, "model n_head must be a whole number of at least 1, got -2"),
+    ({"context": 32.5}, "model context must be a whole number of at least 1, got 32.5"),
+])
+def test_model_shapes_below_one_are_refused(shakespeare: Path, shape: dict, message: str) -> None:
+    with pytest.raises(TrainError, match=message):
+        train(small_run(shakespeare, model=shape, tokens=128))
+
+
+def test_cli_refuses_context_zero_rather_than_taking_the_presets(shakespeare: Path, tmp_path: Path, capsys) -> None:
+    for context in ("0", "-1"):
+        assert cli_main(["train", "--shards", str(shakespeare), "--out", str(tmp_path / "x"), "--context", context,
+                         "--tokens", "256", "--batch-size", "1", "--device", "cpu", "--quiet"]) == 2
+        assert f"model context must be a whole number of at least 1, got {context}" in capsys.readouterr().err
+
 def test_cli_trains_and_reports_bad_input_in_one_line(shakespeare: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "cli"
     threads = torch.get_num_threads()
@@ -244,10 +319,33 @@ def test_without_a_val_split_the_end_of_train_is_held_out(tmp_path: Path) -> Non
     notes: list[str] = []
     result = train(small_run(tmp_path, tokens=2 * 4 * 32, evals=1), say=notes.append)
     assert result["finished"] and result["val_held_out_of_train"] == tail
-    assert any(f"validating on the last {tail:,} tokens of train-t-0000.bin" in note for note in notes)
+    assert any(f"validating on the last {tail:,} tokens of its train shards (from the end of train-t-0000.bin)" in note
+               for note in notes)
     with pytest.raises(TrainError, match="no 'val' shards"):
         train(small_run(tmp_path, val=str(tmp_path), tokens=128))  # an explicit --val must hold a val split
 
+
+
+def test_the_held_out_tail_spans_shards_when_the_last_is_small(tmp_path: Path) -> None:
+    """A 51-token last shard no longer fails the run: the tail comes from the end of the split, across shards."""
+    encoding = tiktoken.get_encoding(ENCODING)
+    for task, text in (("a", " ".join(f"w{i}" for i in range(3000))), ("b", "a few words " * 16)):
+        writer = TokenShardWriter(tmp_path, task=task, vocab_size=encoding.n_vocab, eot_token=encoding.eot_token)
+        writer.add("train", np.array(encoding.encode_ordinary(text)))
+        writer.close()
+    write_manifest(tmp_path, describe(ENCODING), encoding.n_vocab, encoding.eot_token)
+    split = read_split(tmp_path, "train")
+    first, last = (load_shard(path) for path in split.shards)
+    assert len(last) < 60 and (len(first) + len(last)) // 10 > 513
+    tail = held_out_tail(split, context=32, eval_tokens=512)
+    assert tail == 513
+
+    sampler = WindowSampler(split.shards, 32, 4, seed=0, held_out=tail)
+    assert sampler.cumulative.tolist() == [len(first) - (tail - len(last)) - 32] * 2  # the last shard: all held out
+    stream = np.concatenate([first, last])
+    held = np.concatenate([b[:, 1:].ravel() for b in eval_batches(split.shards, 32, 4, 10_000, tail=tail)])
+    assert held.tolist() == stream[len(stream) - tail + 1 :][: len(held)].tolist() and len(held) == 512
+    assert train(small_run(tmp_path, tokens=2 * 4 * 32, evals=1))["val_held_out_of_train"] == tail
 
 def test_a_too_small_train_split_cannot_spare_a_validation_tail(tmp_path: Path) -> None:
     write_token_folder(tmp_path, ["a b c d", "e f"], val_share=0)

@@ -2,12 +2,13 @@
 
 A token folder is a run's `tokens/` (or the run folder above it): `manifest.json` names the encoding and the
 `.bin` shards of each split. Training samples random windows of `context + 1` tokens (optionally starting at a
-document start, from the shards' `.idx` sidecars); validation walks fixed consecutive windows, so every variant
-is scored on the same tokens.
+document start, from the shards' `.idx` sidecars); validation walks fixed consecutive windows over the split's
+shards read as one token stream, so every variant is scored on the same tokens.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +20,9 @@ import torch
 
 from ..tokens.encodings import load_encoding
 from ..tokens.inspect import tokens_folder
-from ..tokens.shards import load_index, load_shard, read_manifest
+from ..tokens.shards import ShardError, index_path, load_index, load_shard, read_header, read_manifest
+
+FINGERPRINT_BYTES = 1 << 16  # of each shard's start and end, hashed to tell its content from another's cheaply
 
 
 class TrainError(ValueError):
@@ -35,7 +38,9 @@ class TokenSplit:
 
     encoding: str
     vocab_size: int
+    eot_token: int
     shards: list[Path]
+    encoding_sha256: str | None = None  # a `.tiktoken` file's, which names it wherever the file lies
 
 
 def has_split(folder: str | Path, split: str) -> bool:
@@ -53,7 +58,9 @@ def read_split(folder: str | Path, split: str) -> TokenSplit:
         raise TrainError(f"{directory / 'manifest.json'}: no {split!r} shards listed")
     try:
         shards = [directory / entry["path"] for entry in entries]
-        return TokenSplit(encoding=manifest["encoding"], vocab_size=int(manifest["vocab_size"]), shards=shards)
+        return TokenSplit(encoding=manifest["encoding"], vocab_size=int(manifest["vocab_size"]),
+                          eot_token=int(manifest["eot_token"]), shards=shards,
+                          encoding_sha256=manifest.get("encoding_sha256"))
     except (KeyError, TypeError, ValueError) as exc:
         raise TrainError(f"{directory / 'manifest.json'}: missing or malformed {exc}") from None
 
@@ -66,14 +73,41 @@ def token_byte_lengths(encoding_spec: str) -> torch.Tensor:
     return torch.tensor([0 if token in special else _byte_length(encoding, token) for token in range(encoding.n_vocab)])
 
 
+def data_identity(train: TokenSplit, val: TokenSplit | None) -> dict[str, str | int]:
+    """What a run trains and validates on (`val` None: a tail held out of `train`), by content, not by path:
+    a resumed run must see the same data, however its folder is spelled."""
+    return {
+        "encoding": train.encoding_sha256 or train.encoding,
+        "vocab_size": train.vocab_size,
+        "train_shards": _fingerprint(train.shards),
+        "val_shards": _fingerprint(val.shards) if val else "held out of the train shards",
+    }
+
+
+def _fingerprint(shards: list[Path]) -> str:
+    """Shard count, tokens and a digest of each shard's name, size and first and last 64 KiB (cheap at any size)."""
+    digest = hashlib.sha256()
+    tokens = 0
+    for path in shards:
+        tokens += read_header(path).num_tokens
+        size = path.stat().st_size
+        digest.update(f"{path.name}\0{size}\0".encode())
+        with open(path, "rb") as file:
+            digest.update(file.read(FINGERPRINT_BYTES))
+            file.seek(max(size - FINGERPRINT_BYTES, 0))
+            digest.update(file.read(FINGERPRINT_BYTES))
+    return f"{len(shards)} shard(s), {tokens:,} tokens, digest {digest.hexdigest()[:16]}"
+
+
 def held_out_tail(split: TokenSplit, context: int, eval_tokens: int) -> int:
-    """How many tokens at the end of the split's last shard to hold out for validation when there is no val split:
-    enough for the evaluation budget, at most a tenth of the shard, at least one window of `context + 1`."""
-    available = len(load_shard(split.shards[-1], split.vocab_size))
+    """How many tokens at the end of the split to hold out for validation when there is no val split (taken from
+    its last shards, as many as needed): enough for the evaluation budget, at most a tenth of the split, at least
+    one window of `context + 1`."""
+    available = sum(read_header(path).num_tokens for path in split.shards)
     tail = min(eval_tokens + 1, available // 10)
     if tail < context + 1:
         raise TrainError(
-            f"no 'val' shards, and the last train shard ({available:,} tokens) is too small to hold out a validation "
+            f"no 'val' shards, and the train split ({available:,} tokens) is too small to hold out a validation "
             f"window of {context + 1} tokens: give --val, or a larger tokenize.val_fraction or input"
         )
     return tail
@@ -101,11 +135,12 @@ class WindowSampler:
         vocab_size: int | None = None,
         align_to_documents: bool = False,
         held_out: int = 0,
+        eot_token: int | None = None,
     ) -> None:
-        """`held_out`: tokens at the end of the last shard never sampled (they validate instead)."""
-        self.tokens = [load_shard(path, vocab_size) for path in shards]
-        if held_out:
-            self.tokens[-1] = self.tokens[-1][: len(self.tokens[-1]) - held_out]
+        """`held_out`: tokens at the end of the shards never sampled (they validate instead). `eot_token`: what each
+        document start must hold when aligning (default: the shard header's)."""
+        whole = [load_shard(path, vocab_size) for path in shards]
+        self.tokens = _without_tail(whole, held_out)
         self.window = context + 1
         self.batch_size = batch_size
         self.rng = np.random.Generator(np.random.PCG64(seed))
@@ -113,12 +148,12 @@ class WindowSampler:
         # Documents begin with end-of-text, so an aligned window sees it as a beginning-of-sequence marker.
         self.starts: list[np.ndarray | None] = []
         counts = []
-        for path, tokens in zip(shards, self.tokens):
+        for path, shard, tokens in zip(shards, whole, self.tokens):
             if not align_to_documents:
                 self.starts.append(None)
                 counts.append(max(len(tokens) - self.window + 1, 0))
             else:
-                starts = load_index(path)
+                starts = _document_starts(path, shard, eot_token)
                 starts = starts[starts <= len(tokens) - self.window]
                 self.starts.append(starts)
                 counts.append(len(starts))
@@ -145,30 +180,57 @@ class WindowSampler:
         self.rng.bit_generator.state = state["rng"]
 
 
+def _without_tail(shards: list[np.ndarray], tail: int) -> list[np.ndarray]:
+    """The shards less their last `tail` tokens in all, cut from the last shard back as far as needed."""
+    kept = list(shards)
+    for i in reversed(range(len(kept))):
+        cut = min(tail, len(kept[i]))
+        kept[i] = kept[i][: len(kept[i]) - cut]
+        tail -= cut
+    return kept
+
+
+def _document_starts(path: Path, tokens: np.ndarray, eot_token: int | None) -> np.ndarray:
+    """The `.idx` offsets, each checked to land on end-of-text: an index shifted against its shard would otherwise
+    align every window one token off."""
+    starts = load_index(path)
+    eot = read_header(path).eot_token if eot_token is None else eot_token
+    if np.any(tokens[starts] != eot):
+        raise ShardError(f"{index_path(path)}: a document offset does not land on end-of-text ({eot}) in {path.name}")
+    return starts
+
+
 def eval_batches(
     shards: list[Path], context: int, batch_size: int, max_tokens: int, vocab_size: int | None = None,
     tail: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Fixed validation batches: consecutive windows overlapping by one token, until `max_tokens` targets.
 
-    Each token after a window's first is a target exactly once, and the set is the same on every call.
-    `tail`: only the last `tail` tokens of the last shard (the part `WindowSampler(held_out=tail)` skips).
+    The shards are read in order as one token stream, so windows cross shard boundaries and only the stream's
+    last tokens short of a window are never scored. Each token after the stream's first is a target at most once,
+    and the set is the same on every call. `tail`: only the last `tail` tokens of the shards (the part
+    `WindowSampler(held_out=tail)` skips).
     """
-    rows = list(_eval_windows(shards, context, max_tokens, vocab_size, tail))
+    windows = -(-max_tokens // context)  # enough for max_tokens targets
+    stream = _token_stream(shards, vocab_size, tail, windows * context + 1)
+    rows = [stream[start : start + context + 1] for start in range(0, len(stream) - context, context)]
     for begin in range(0, len(rows), batch_size):
         yield np.stack(rows[begin : begin + batch_size]).astype(np.int64)
 
 
-def _eval_windows(
-    shards: list[Path], context: int, max_tokens: int, vocab_size: int | None, tail: int | None
-) -> Iterator[np.ndarray]:
-    targets = 0
-    for path in shards[-1:] if tail else shards:
-        tokens = load_shard(path, vocab_size)
-        if tail:
-            tokens = tokens[len(tokens) - tail :]
-        for start in range(0, len(tokens) - context, context):
-            if targets >= max_tokens:
-                return
-            yield tokens[start : start + context + 1]
-            targets += context
+def _token_stream(shards: list[Path], vocab_size: int | None, tail: int | None, limit: int) -> np.ndarray:
+    """The first `limit` tokens of the shards read in order (of their last `tail` tokens, when given); only the
+    shards it reaches are loaded."""
+    skip = sum(read_header(path).num_tokens for path in shards) - tail if tail else 0
+    parts = []
+    for path in shards:
+        if limit <= 0:
+            break
+        count = read_header(path).num_tokens
+        if skip >= count:
+            skip -= count
+            continue
+        part = load_shard(path, vocab_size)[skip : skip + limit]
+        parts.append(part)
+        skip, limit = 0, limit - len(part)
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)

@@ -4,7 +4,8 @@ The token budget is the knob: steps = tokens // (batch_size * context * grad_acc
 equal budgets see equal numbers of tokens. With `out` set, a run writes `config.json`, `log.jsonl`,
 `checkpoint.pt` (after each evaluation) and `result.json`; calling `train` again on the same `out` resumes
 from the checkpoint exactly (model, optimizer, step, sampler and torch RNG states), or returns the stored
-result when the run had finished.
+result when the run had finished, provided the settings and the data (by content, see `data_identity`) are
+the same.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..atomic import AtomicFile, write_json_atomic
-from .data import TrainError, WindowSampler, eval_batches, has_split, held_out_tail, read_split, token_byte_lengths
+from .data import (
+    TrainError, WindowSampler, data_identity, eval_batches, has_split, held_out_tail, read_split, token_byte_lengths,
+)
 from .model import GPT, PRESETS, GPTConfig
 
 DEFAULT_LR = {"tiny": 2e-3, "small": 6e-4, "medium": 3e-4}
 # Settings that may change between a run and its resumption; everything else must match the checkpoint.
 RUNTIME_ONLY = {"out", "device", "compile", "progress", "stop_after", "threads"}
+DATA_PATHS = {"shards", "val"}  # compared by what they hold (data_identity), not by how they are spelled
 SMALL_MACHINE_CORES = 4  # up to this many cores, CPU training defaults to one thread (see cpu_threads)
 ESTIMATE_AFTER = 5  # steps timed (after the first, which pays for warm-up) before the run's duration is estimated
 ESTIMATE_SECONDS = 10.0  # or fewer steps, once this long has passed: a slow run says so early
@@ -151,11 +155,6 @@ def _train(config: TrainConfig, say: Callable[[str], None] | None = None) -> dic
     run's duration from its first steps."""
     say = say or (lambda message: None)
     out = Path(config.out) if config.out else None
-    if out and (out / "result.json").is_file():
-        _check_same_run(out, config)
-        return json.loads((out / "result.json").read_text())
-    device = pick_device(config.device)
-
     train_split = read_split(config.shards, "train")
     model_config = GPTConfig.from_preset(config.preset, train_split.vocab_size, **config.model)
     context, per_step = model_config.context, config.batch_size * model_config.context * config.grad_accum
@@ -166,28 +165,36 @@ def _train(config: TrainConfig, say: Callable[[str], None] | None = None) -> dic
     if config.val is None and not has_split(config.shards, "val"):
         val_split = train_split
         held_out = held_out_tail(train_split, context, config.eval_tokens)
-        say(f"no 'val' shards in {config.shards}: validating on the last {held_out:,} tokens of "
-            f"{train_split.shards[-1].name}, held out from training")
     else:
         val_split = read_split(config.val or config.shards, "val")
     if val_split.encoding != train_split.encoding:
         raise TrainError(f"validation encoding {val_split.encoding!r} differs from training {train_split.encoding!r}")
+    data = data_identity(train_split, None if held_out else val_split)
+    if out and (out / "result.json").is_file():
+        _check_same_run(out, config, data)
+        return json.loads((out / "result.json").read_text())
+    device = pick_device(config.device)
+    if held_out:
+        say(f"no 'val' shards in {config.shards}: validating on the last {held_out:,} tokens of its train shards "
+            f"(from the end of {train_split.shards[-1].name}), held out from training")
 
     torch.manual_seed(config.seed)
     model = GPT(model_config).to(device)
     optimizer = _optimizer(model, config, device)
     sampler = WindowSampler(train_split.shards, context, config.batch_size, config.seed, vocab_size=train_split.vocab_size,
-                            align_to_documents=config.align_to_documents, held_out=held_out)
+                            align_to_documents=config.align_to_documents, held_out=held_out,
+                            eot_token=train_split.eot_token)
     val_batches = list(eval_batches(val_split.shards, context, config.batch_size, config.eval_tokens,
                                     vocab_size=val_split.vocab_size, tail=held_out or None))
     if not val_batches:
-        raise TrainError(f"validation shards hold fewer than {context + 1} tokens: {val_split.shards[0]} ...")
+        raise TrainError(f"the {len(val_split.shards)} validation shard(s) hold fewer than {context + 1} tokens in all: "
+                         f"{val_split.shards[0]} ...")
     token_bytes = token_byte_lengths(train_split.encoding)
     step_model = torch.compile(model) if config.compile else model
 
     state = {"step": 0, "train_seconds": 0.0, "curve": [], "interval_losses": []}
     if out:
-        state = _start_or_resume(out, config, model, optimizer, sampler, state)
+        state = _start_or_resume(out, config, data, model, optimizer, sampler, state)
     eval_steps = {max(1, round(steps * i / config.evals)) for i in range(1, config.evals + 1)} | {steps}
     last_step = min(steps, config.stop_after or steps)
     peak_lr = config.lr or DEFAULT_LR[config.preset]
@@ -320,6 +327,9 @@ def _validate(config: TrainConfig) -> None:
     if unknown:
         raise TrainError(f"unknown model setting(s) {', '.join(sorted(unknown))}; allowed: {', '.join(PRESETS['tiny'])}")
     shape = {**PRESETS[config.preset], **config.model}
+    for name, value in shape.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise TrainError(f"model {name} must be a whole number of at least 1, got {value!r}")
     if shape["d_model"] % shape["n_head"]:
         raise TrainError(f"d_model {shape['d_model']} is not divisible by n_head {shape['n_head']}")
     if config.threads is not None and config.threads < 1:
@@ -365,31 +375,39 @@ def _progress_bar(enabled: bool) -> Progress:
     )
 
 
-def _identity(config: TrainConfig) -> dict:
-    return {k: v for k, v in config.to_dict().items() if k not in RUNTIME_ONLY}
-
-
-def _check_same_run(out: Path, config: TrainConfig) -> None:
+def _check_same_run(out: Path, config: TrainConfig, data: dict[str, str | int]) -> None:
+    """`out` may only resume (or return) the run it holds: the same settings, and the same data by content."""
     stored = json.loads((out / "config.json").read_text())
-    stored_identity = {k: v for k, v in stored.items() if k not in RUNTIME_ONLY}
-    differences = [f"{k}: {stored_identity.get(k)!r} then, {v!r} now"
-                   for k, v in _identity(config).items() if stored_identity.get(k) != v]
+    # A run folder written before config.json recorded its data is checked by its folders' spelling instead.
+    ignored = RUNTIME_ONLY | (DATA_PATHS if "data" in stored else set())
+    stored_data = stored.pop("data", data)
+    differences = [f"{k}: {stored.get(k)!r} then, {v!r} now"
+                   for k, v in config.to_dict().items() if k not in ignored and stored.get(k) != v]
     if differences:
         raise TrainError(f"{out} holds a run with other settings ({'; '.join(differences)}); choose another --out")
+    changed = [f"{k}: {stored_data.get(k)!r} then, {v!r} now" for k, v in data.items() if stored_data.get(k) != v]
+    if changed:
+        raise TrainError(f"{out} holds a run on other data ({'; '.join(changed)}); choose another --out, "
+                         "or give the data it trained on")
 
 
 def _start_or_resume(
-    out: Path, config: TrainConfig, model: GPT, optimizer: torch.optim.Optimizer, sampler: WindowSampler, state: dict
+    out: Path, config: TrainConfig, data: dict[str, str | int], model: GPT, optimizer: torch.optim.Optimizer,
+    sampler: WindowSampler, state: dict,
 ) -> dict:
     checkpoint_path = out / "checkpoint.pt"
     if not checkpoint_path.is_file():
         out.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(out / "config.json", config.to_dict())
+        write_json_atomic(out / "config.json", {**config.to_dict(), "data": data})
         (out / "log.jsonl").write_text("")
         return state
-    _check_same_run(out, config)
+    _check_same_run(out, config, data)
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-    model.load_state_dict(checkpoint["model"])
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except RuntimeError as exc:  # a checkpoint of another model shape
+        detail = str(exc).strip().splitlines()[-1].strip()
+        raise TrainError(f"{checkpoint_path} does not fit this model ({detail}); choose another --out") from None
     optimizer.load_state_dict(checkpoint["optimizer"])
     sampler.load_state_dict(checkpoint["sampler"])
     torch.set_rng_state(checkpoint["torch_rng"])
