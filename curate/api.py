@@ -84,6 +84,11 @@ class StageFunction:
         return self._stage
 
     def __call__(self, batch: Mapping[str, Sequence[Any]]) -> Any:
+        if not isinstance(batch, Mapping):  # a pandas DataFrame or an Arrow table (Ray Data's batch formats)
+            columns = getattr(batch, "column_names", None)
+            columns = getattr(batch, "columns", None) if columns is None else columns
+            names = [] if columns is None else list(columns)
+            batch = {name: batch[name] for name in names} if names and all(isinstance(n, str) for n in names) else batch
         if not isinstance(batch, Mapping):
             raise CurateError(f"{self.name}: a batch is a mapping of columns ({{'text': [...]}}), not a {type(batch).__name__}")
         # extract reads the page from an `html` column (as a pipeline's input.html_field), else from the text column

@@ -151,6 +151,11 @@ def test_numpy_and_arrow_columns_are_read():
     assert list(ds.filter(curate.as_filter("gopher_quality", min_words=5), batched=True)["id"]) == ["a"]
     keep = curate.as_filter("gopher_quality", min_words=5)
     assert keep({"text": pa.array([good, "click here"]), "id": np.array([1, 2])}) == [True, False]
+    # a whole batch as a pandas DataFrame or an Arrow table (Ray Data's batch formats), with or without ids
+    import pandas as pd
+
+    assert keep(pd.DataFrame({"text": [good, "click here"]})) == [True, False]
+    assert keep(pa.table({"id": ["a", "b"], "text": [good, "click here"]})) == [True, False]
 
 
 def test_a_stage_is_given_by_its_name():

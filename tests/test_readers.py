@@ -241,6 +241,15 @@ def test_gzip_junk_member_without_newline_costs_the_record_it_hides(tmp_path: Pa
     assert ids(docs) == [0, 2] and skipped == {"warc:resynchronised": 2}
 
 
+@pytest.mark.parametrize("compress", [True, False])
+def test_version_line_with_trailing_spaces_is_no_damage(tmp_path: Path, compress: bool) -> None:
+    """fastwarc strips a version line's trailing spaces (`WARC/1.0 `): the gzip member check compares them
+    stripped too (each member of such a file counted as resynchronised)."""
+    records = [warc_record(http_response(page(n)), n).replace(b"WARC/1.0\r\n", b"WARC/1.0 \r\n", 1) for n in range(6)]
+    docs, skipped = read_all(write_warc(tmp_path / "spaces.warc", records, compress), "warc")
+    assert ids(docs) == list(range(6)) and skipped == {}
+
+
 @pytest.mark.parametrize("layout", [[[0, 1], [2], [3, 4, 5], [6]], [[0, 1, 2, 3, 4, 5, 6]], [[0], [], [1], [2, 3]]])
 def test_gzip_members_holding_several_records_or_none_are_intact(tmp_path: Path, layout: list[list[int]]) -> None:
     """fastwarc's offset for a record inside a member is anywhere up to that member's end: no false alarms."""
@@ -501,9 +510,12 @@ def test_binaries_labelled_text_are_skipped_and_wide_text_is_read(tmp_path: Path
     records += [warc_record(http_response(body, "Content-Type: text/html"), 100 + n) for n, body in enumerate(texts)]
     ansi = b"\x1b[32mPASSED\x1b[0m test_one\n" * 100
     records.append(warc_record(http_response(ansi, "Content-Type: text/plain"), 200))
+    man_page = b"N\bNA\bAM\bME\bE\n     ls - list directory contents\n" * 20  # nroff bold: X backspace X
+    records.append(warc_record(http_response(man_page, "Content-Type: text/plain"), 201))
+    records.append(warc_record(http_response(b"Hello\x0b world", "Content-Type: text/plain"), 202))  # too short to judge
     docs, skipped = read_all(write_warc(tmp_path / "a.warc.gz", records), "warc")
     assert skipped == {"warc:non_html_payload": 2 * len(binaries)}
-    assert ids(docs) == [100, 101, 102, 103, 104, 200]
+    assert ids(docs) == [100, 101, 102, 103, 104, 200, 201, 202]
     assert [d.html for d in docs[:4]] == [html] * 4 and "日本語" in docs[4].html and docs[5].text == ansi.decode()
 
 # --- charset ---------------------------------------------------------------------------------------

@@ -252,8 +252,21 @@ def test_resume_knows_its_data_by_content_not_by_path(shared_data: Path, tmp_pat
     config = json.loads((tmp_path / "out" / "config.json").read_text())
     del config["data"]
     (tmp_path / "out" / "config.json").write_text(json.dumps({**config, "shards": str(wider)}))
-    with pytest.raises(TrainError, match="checkpoint.pt does not fit this model \\(size mismatch"):
-        train(small_run(wider, **settings))
+    with pytest.raises(TrainError, match="an older curate started, which held out and validated on other tokens"):
+        train(small_run(wider, **settings))  # its held-out tail and validation windows were cut another way
+
+
+def test_a_finished_run_returns_its_result_once_its_shards_are_gone(shakespeare: Path, tmp_path: Path) -> None:
+    """A finished run's result stands without its data (an ablation resumed after its token folders were cleaned
+    up), and a run on other data is still refused."""
+    import shutil
+
+    shards = tmp_path / "shards"
+    shutil.copytree(shakespeare, shards)
+    settings = dict(out=str(tmp_path / "out"), tokens=4 * 4 * 32, evals=1)
+    result = train(small_run(shards, **settings))
+    shutil.rmtree(shards)
+    assert train(small_run(shards, **settings)) == result
 
 
 @pytest.mark.parametrize("shape, message", [

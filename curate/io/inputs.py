@@ -87,7 +87,9 @@ def _source_prefixes(bases: list[str]) -> list[str]:
     one). A single input, or several in one folder, as ever: nothing (sources are paths relative to the
     input, or to its folder for a file). Inputs in different folders: the folder's name, or as many of
     its last path parts as tell the folders apart, so `--input a b` reads `a/x.jsonl` and `b/x.jsonl`
-    as two sources with two sets of ids, and a source stays the same wherever the folders are mounted."""
+    as two sources with two sets of ids. A source then depends on the other inputs (a third `data` folder
+    makes `data/x.jsonl` `a/data/x.jsonl`) and, where names clash, on their parent folders: with several
+    inputs and records without ids, name the same inputs the same way to get the same ids."""
     folders = sorted({base.rstrip("/") for base in bases})
     if len(folders) < 2:
         return [""] * len(bases)

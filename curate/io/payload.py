@@ -33,9 +33,11 @@ BINARY_MAGIC = (
 )
 ISO_BMFF_BRAND = b"ftyp"  # at offset 4: MP4, MOV, 3GP, HEIC, AVIF
 SNIFF_CHARS = 4096  # decoded characters the binary check reads
+MIN_SNIFF_CHARS = 256  # below this a few control characters say little: the check needs a sample
 MAX_CONTROL_SHARE = 0.05  # real pages: at most 0.1%; compressed or random bytes: 11%, executables 30% and more
-# C0 controls that text does not hold; tab, newlines, form feed and ESC (ISO-2022, ANSI colours) it does.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
+# C0 controls that text does not hold; tab, newlines, form feed, ESC (ISO-2022, ANSI colours) and
+# backspace (man pages' `X\bX` bold) it does.
+_CONTROL = re.compile(r"[\x00-\x07\x0b\x0e-\x1a\x1c-\x1f\x7f]")
 
 
 def page_document(payload: bytes, content_type: str, charset: str | None, reader: str, doc: Document) -> Document | Skipped:
@@ -190,7 +192,7 @@ def _looks_binary(text: str) -> bool:
     byte) count only their real characters. NULs that pad a page at the end are no sign of a binary.
     """
     head = (text.rstrip("\x00") if text.endswith("\x00") else text)[:SNIFF_CHARS]
-    return len(_CONTROL.findall(head)) > MAX_CONTROL_SHARE * len(head)
+    return len(head) >= MIN_SNIFF_CHARS and len(_CONTROL.findall(head)) > MAX_CONTROL_SHARE * len(head)
 
 
 def _looks_like_text(payload: bytes) -> bool:

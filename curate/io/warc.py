@@ -219,7 +219,7 @@ def _walk(stream, start: int, stop: int, records: list[tuple[int, bytes, int, in
                 line = members.readline(MAX_HEADER_BYTES)
             if not line:
                 return walked
-            if line.rstrip(b"\r\n") != version:
+            if line.strip() != version.strip():  # fastwarc's version line has its trailing spaces stripped
                 return -1
             header_end = _skip_header(members)
             if header_end is None:

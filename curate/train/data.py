@@ -195,7 +195,7 @@ def _document_starts(path: Path, tokens: np.ndarray, eot_token: int | None) -> n
     align every window one token off."""
     starts = load_index(path)
     eot = read_header(path).eot_token if eot_token is None else eot_token
-    if np.any(tokens[starts] != eot):
+    if len(starts) and (starts.max() >= len(tokens) or np.any(tokens[starts] != eot)):
         raise ShardError(f"{index_path(path)}: a document offset does not land on end-of-text ({eot}) in {path.name}")
     return starts
 

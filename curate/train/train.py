@@ -25,8 +25,10 @@ import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..atomic import AtomicFile, write_json_atomic
+from ..tokens.shards import ShardError
 from .data import (
-    TrainError, WindowSampler, data_identity, eval_batches, has_split, held_out_tail, read_split, token_byte_lengths,
+    TokenSplit, TrainError, WindowSampler, data_identity, eval_batches, has_split, held_out_tail, read_split,
+    token_byte_lengths,
 )
 from .model import GPT, PRESETS, GPTConfig
 
@@ -155,24 +157,14 @@ def _train(config: TrainConfig, say: Callable[[str], None] | None = None) -> dic
     run's duration from its first steps."""
     say = say or (lambda message: None)
     out = Path(config.out) if config.out else None
-    train_split = read_split(config.shards, "train")
-    model_config = GPTConfig.from_preset(config.preset, train_split.vocab_size, **config.model)
+    if out and (out / "result.json").is_file():
+        return _finished_result(out, config)
+    train_split, val_split, held_out, model_config = _read_data(config)
     context, per_step = model_config.context, config.batch_size * model_config.context * config.grad_accum
     steps = config.tokens // per_step
     if steps < 1:
         raise TrainError(f"a budget of {config.tokens} tokens is less than one step ({per_step} tokens)")
-    held_out = 0
-    if config.val is None and not has_split(config.shards, "val"):
-        val_split = train_split
-        held_out = held_out_tail(train_split, context, config.eval_tokens)
-    else:
-        val_split = read_split(config.val or config.shards, "val")
-    if val_split.encoding != train_split.encoding:
-        raise TrainError(f"validation encoding {val_split.encoding!r} differs from training {train_split.encoding!r}")
     data = data_identity(train_split, None if held_out else val_split)
-    if out and (out / "result.json").is_file():
-        _check_same_run(out, config, data)
-        return json.loads((out / "result.json").read_text())
     device = pick_device(config.device)
     if held_out:
         say(f"no 'val' shards in {config.shards}: validating on the last {held_out:,} tokens of its train shards "
@@ -375,7 +367,35 @@ def _progress_bar(enabled: bool) -> Progress:
     )
 
 
-def _check_same_run(out: Path, config: TrainConfig, data: dict[str, str | int]) -> None:
+def _read_data(config: TrainConfig) -> tuple[TokenSplit, TokenSplit, int, GPTConfig]:
+    """The train and validation splits, the tokens held out of train for validation (0 with a val split) and the
+    model's shape (its vocabulary is the shards')."""
+    train_split = read_split(config.shards, "train")
+    model_config = GPTConfig.from_preset(config.preset, train_split.vocab_size, **config.model)
+    held_out = 0
+    if config.val is None and not has_split(config.shards, "val"):
+        val_split = train_split
+        held_out = held_out_tail(train_split, model_config.context, config.eval_tokens)
+    else:
+        val_split = read_split(config.val or config.shards, "val")
+    if val_split.encoding != train_split.encoding:
+        raise TrainError(f"validation encoding {val_split.encoding!r} differs from training {train_split.encoding!r}")
+    return train_split, val_split, held_out, model_config
+
+
+def _finished_result(out: Path, config: TrainConfig) -> dict:
+    """The stored result of the finished run in `out`: the same settings, and the same data where it can still be
+    read (a finished run's shards may have been removed; its result stands without them)."""
+    try:
+        train_split, val_split, held_out, _ = _read_data(config)
+        data: dict[str, str | int] | None = data_identity(train_split, None if held_out else val_split)
+    except (TrainError, ShardError):  # gone, or no longer shards
+        data = None
+    _check_same_run(out, config, data)
+    return json.loads((out / "result.json").read_text())
+
+
+def _check_same_run(out: Path, config: TrainConfig, data: dict[str, str | int] | None) -> None:
     """`out` may only resume (or return) the run it holds: the same settings, and the same data by content."""
     stored = json.loads((out / "config.json").read_text())
     # A run folder written before config.json recorded its data is checked by its folders' spelling instead.
@@ -385,6 +405,8 @@ def _check_same_run(out: Path, config: TrainConfig, data: dict[str, str | int]) 
                    for k, v in config.to_dict().items() if k not in ignored and stored.get(k) != v]
     if differences:
         raise TrainError(f"{out} holds a run with other settings ({'; '.join(differences)}); choose another --out")
+    if data is None or stored_data is None:  # the data is gone (a finished run's result stands without it)
+        return
     changed = [f"{k}: {stored_data.get(k)!r} then, {v!r} now" for k, v in data.items() if stored_data.get(k) != v]
     if changed:
         raise TrainError(f"{out} holds a run on other data ({'; '.join(changed)}); choose another --out, "
@@ -401,6 +423,9 @@ def _start_or_resume(
         write_json_atomic(out / "config.json", {**config.to_dict(), "data": data})
         (out / "log.jsonl").write_text("")
         return state
+    if "data" not in json.loads((out / "config.json").read_text()):
+        raise TrainError(f"{out} holds a run an older curate started, which held out and validated on other tokens; "
+                         "choose another --out")
     _check_same_run(out, config, data)
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
     try:
