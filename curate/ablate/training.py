@@ -86,11 +86,15 @@ class TrainJob:
 
 
 def check_device(device: str, where: str) -> None:
-    """CUDA asked for where there is none stops the ablation before its first step, not after every variant ran."""
-    import torch
+    """The trainer's device rule (`pick_device`), asked before the ablation's first step: CUDA asked for where
+    there is none stops it then, not after every variant ran."""
+    from ..train.data import TrainError
+    from ..train.train import pick_device
 
-    if device == "cuda" and not torch.cuda.is_available():
-        raise CurateError(f"{where} cuda was asked for but no CUDA device is available; use cpu or auto")
+    try:
+        pick_device(device)
+    except TrainError:
+        raise CurateError(f"{where} cuda was asked for but no CUDA device is available; use cpu or auto") from None
 
 
 def train_and_score(job: TrainJob) -> dict[str, Any]:
