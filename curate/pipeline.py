@@ -216,7 +216,7 @@ class Pipeline:
             docs = self._read_intermediate(layout.intermediate(phase_index - 1, shard))
             with stats.stage(phase.stages[0].key).timed(threaded=True):  # Arrow reads on its own threads
                 decisions = pq.read_table(layout.decisions(phase_index), filters=[("shard", "=", shard.name)])
-                phase.stages[0].load_decisions(decisions, shard.name)
+                phase.stages[0].load_decisions(decisions)  # this shard's rows only: read filtered
         task = SinkTask(layout.root, shard.name, phase_index, self.signals, layout.started)
         outputs = [sink.open(task) for sink in self.sinks]
         survivors = None if last else AtomicParquetWriter(
