@@ -5,8 +5,8 @@ curate/data/extract-lines.md) keeps the lines that are main text, judging each b
 share, markup, wording, whether resiliparse's own main-content heuristic kept it, what the class and
 id names (and ARIA role, schema.org itemprop) of the element it starts say (comments, byline,
 related, ...), and its neighbours. On the held-out half of html-cleaning-gold (1,470 human-cleaned
-pages, see bench/bench_extract_quality.py) that gives token F1 0.911 against bare trafilatura's 0.881 and resiliparse's main content's 0.843,
-at 5.6-6.1x trafilatura's pages per CPU second counting the helper process. Line breaks are preserved
+pages, see bench/bench_extract_quality.py) that gives token F1 0.910 against bare trafilatura's 0.881 and resiliparse's main content's 0.843,
+at about 5x trafilatura's pages per CPU second counting the helper process (4.9-5.5x in the latest runs; the README has each). Line breaks are preserved
 because later quality filters (C4, Gopher, FineWeb) reason about lines.
 
 Runaway pages: resiliparse's time grows worse than quadratically with nesting depth (10,000 nested
